@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: bootstraps tools if needed, installs dependencies from the lockfile, builds,
+# type-checks, lints, then runs the whole vitest suite (which starts its own servers).
+# Extra arguments go to vitest, e.g. scripts/test.sh --project scim-core
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$here/lib/common.sh"
+cd "$here/.."
+t0=$SECONDS
+"$here/bootstrap.sh"
+use_tools
+phase() { log "$1"; }
+phase "pnpm install --frozen-lockfile"
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+phase "build + typecheck"
+pnpm exec turbo run build typecheck --output-logs=errors-only
+phase "lint"
+pnpm run lint
+phase "vitest"
+pnpm exec vitest run "$@"
+log "all tests passed in $((SECONDS - t0))s"
