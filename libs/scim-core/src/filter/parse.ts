@@ -187,7 +187,9 @@ class FilterParser {
       this.pos = opStart;
       throw this.error(`expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after "${attribute}", found ${this.describeHere()}`);
     }
-    if (this.pos >= this.text.length || !isWhitespace(this.text.charCodeAt(this.pos))) {
+    // RFC 7644 §3.5.2.2's own example writes `value eq"2819c223-…"`: a quoted value may follow without a space.
+    const next = this.text.charCodeAt(this.pos);
+    if (this.pos >= this.text.length || (!isWhitespace(next) && next !== Ch.Quote)) {
       throw this.error(`expected a space and a value after "${attribute} ${op}"`);
     }
     this.skipWhitespace();
