@@ -34,22 +34,23 @@ export function parseValueFilter(text: string, offset: number): FilterNode {
   return parser.parseWhole();
 }
 
-const enum Ch {
-  Space = 32,
-  Tab = 9,
-  Newline = 10,
-  Return = 13,
-  Quote = 34,
-  Dollar = 36,
-  OpenParen = 40,
-  CloseParen = 41,
-  Minus = 45,
-  Dot = 46,
-  Colon = 58,
-  OpenBracket = 91,
-  Backslash = 92,
-  CloseBracket = 93,
-}
+/** Character codes the scanner compares against. */
+const Ch = {
+  Space: 32,
+  Tab: 9,
+  Newline: 10,
+  Return: 13,
+  Quote: 34,
+  Dollar: 36,
+  OpenParen: 40,
+  CloseParen: 41,
+  Minus: 45,
+  Dot: 46,
+  Colon: 58,
+  OpenBracket: 91,
+  Backslash: 92,
+  CloseBracket: 93,
+} as const;
 
 function isWhitespace(c: number): boolean {
   return c === Ch.Space || c === Ch.Tab || c === Ch.Newline || c === Ch.Return;

@@ -111,7 +111,7 @@ function optionalString(value: unknown, name: string): string | undefined {
 
 function nameList(value: unknown, name: string): string[] {
   if (value === undefined || value === null) return [];
-  const parts = typeof value === 'string' ? value.split(',') : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+  const parts = typeof value === 'string' ? value.split(',') : Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
   if (!parts) throw invalidValue(`"${name}" must be a list of attribute names.`);
   return parts.map((p) => p.trim()).filter((p) => p !== '');
 }

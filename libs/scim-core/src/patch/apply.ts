@@ -38,11 +38,11 @@ export interface PatchResult {
  * values ignored, `members` removal by value list or `[value eq …]`, filtered add/replace that creates the
  * element Entra expects, and a PATCH that changes nothing succeeding.
  *
- * @param request the parsed PatchOp message, or the raw body (validated with `parsePatchRequest`).
+ * @param request a `PatchRequest` from `parsePatchRequest`, or the raw body (then validated here).
  * @throws ScimError 400 noTarget / invalidPath / mutability / invalidValue / invalidSyntax; the detail starts
  *   with the failing operation, e.g. `Operations[1] (replace "emails[type eq \"work\"].value"): …`.
  */
-export function applyPatch(type: ResourceType, current: ScimResource, request: PatchRequest | unknown, options: ApplyPatchOptions = {}): PatchResult {
+export function applyPatch(type: ResourceType, current: ScimResource, request: unknown, options: ApplyPatchOptions = {}): PatchResult {
   const patch = isParsed(request) ? request : parsePatchRequest(request);
   const resource = cloneJson(current);
   const attachedMembers = extractExternal(type, resource);
@@ -69,7 +69,7 @@ export function applyPatch(type: ResourceType, current: ScimResource, request: P
  * True when applying this PATCH needs the group's current members: a `remove` whose member filter cannot be
  * reduced to a list of ids (`members[display co "x"]`, `members[type eq "Group"]`). The api loads members only then.
  */
-export function patchNeedsMembers(type: ResourceType, request: PatchRequest | unknown): boolean {
+export function patchNeedsMembers(type: ResourceType, request: unknown): boolean {
   const patch = isParsed(request) ? request : parsePatchRequest(request);
   return patch.Operations.some((operation) => {
     if (operation.op !== 'remove' || !operation.path) return false;

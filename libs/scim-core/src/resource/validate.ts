@@ -87,7 +87,7 @@ function checkSchemas(type: ResourceType, schemas: unknown): void {
   if (!Array.isArray(schemas) || !schemas.every((s) => typeof s === 'string')) {
     throw invalidSyntax(`"schemas" must be an array of schema URIs including "${type.schema.id}".`);
   }
-  if (!schemas.some((s) => type.isCoreSchema(s as string))) {
+  if (!schemas.some((s) => type.isCoreSchema(s))) {
     throw invalidSyntax(`"schemas" must include "${type.schema.id}" for a ${type.name}.`);
   }
 }

@@ -178,7 +178,7 @@ export class SchemaRegistry {
 
   /** Registers a schema (e.g. a custom extension). Attribute names must be RFC 7643 §2.1 ATTRNAMEs. */
   registerSchema(input: SchemaInput | SchemaDefinition): SchemaDefinition {
-    const schema = 'attributes' in input && isComplete(input) ? input : defineSchema(input as SchemaInput);
+    const schema = isComplete(input) ? input : defineSchema(input);
     for (const attribute of schema.attributes) checkAttributeName(schema.id, attribute, false);
     this.schemasById.set(schema.id.toLowerCase(), schema);
     return schema;
