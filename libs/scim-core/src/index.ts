@@ -62,6 +62,7 @@ export {
   compiledToMongo,
   escapeRegex,
   type MongoFilter,
+  type MongoTranslation,
   type ExternalFilterRequest,
   type ExternalFilterResolver,
   type FilterToMongoOptions,

@@ -46,7 +46,8 @@ const intern: ScimResource = {
 };
 
 const select = (text: string) => [bjensen, intern].filter((r) => evaluateFilter(parseFilter(text), users, r)).map((r) => r.id);
-const mongo = (text: string) => filterToMongoSync(parseFilter(text), users);
+const mongo = (text: string) => filterToMongoSync(parseFilter(text), users, { elemMatch: true }).query;
+const ferret = (text: string) => filterToMongoSync(parseFilter(text), users);
 
 function expectInvalidFilter(fn: () => unknown, detail: RegExp) {
   try {
@@ -150,8 +151,8 @@ describe('filters IdPs send (interop reference)', () => {
     });
   });
   it('Entra group lookup displayName eq (and the MS tests capitalised DisplayName) uses the group key', () => {
-    expect(filterToMongoSync(parseFilter('displayName eq "displayName"'), groups)).toEqual({ displayNameKey: { $eq: 'displayname' } });
-    expect(filterToMongoSync(parseFilter('DisplayName eq "BobIsAmazing"'), groups)).toEqual({ displayNameKey: { $eq: 'bobisamazing' } });
+    expect(filterToMongoSync(parseFilter('displayName eq "displayName"'), groups).query).toEqual({ displayNameKey: { $eq: 'displayname' } });
+    expect(filterToMongoSync(parseFilter('DisplayName eq "BobIsAmazing"'), groups).query).toEqual({ displayNameKey: { $eq: 'bobisamazing' } });
   });
   it('Entra roles[primary eq "True"] reads the string boolean', () => {
     expect(select('roles[primary eq "True"].value eq "admin"')).toEqual([bjensen.id]);
@@ -238,6 +239,26 @@ describe('parser', () => {
   });
 });
 
+describe('translation without $elemMatch (FerretDB v1)', () => {
+  it('keeps single conditions and disjunctions inside a value filter exact on dotted paths', () => {
+    expect(ferret('emails[type eq "work"]')).toEqual({ query: { 'emails.type': { $regex: '^work\\z', $options: 'i' } }, exact: true });
+    expect(ferret('emails[type eq "work" or value ew ".org"]')).toEqual({
+      query: { $or: [{ 'emails.type': { $regex: '^work\\z', $options: 'i' } }, { 'emails.valueKey': { $regex: '\\.org\\z' } }] },
+      exact: true,
+    });
+  });
+  it('writes a superset for conditions that must hold on the same element, and says so', () => {
+    expect(ferret('emails[type eq "work"].value eq "User@contoso.com"')).toEqual({
+      query: { $and: [{ 'emails.type': { $regex: '^work\\z', $options: 'i' } }, { 'emails.valueKey': { $eq: 'user@contoso.com' } }] },
+      exact: false,
+    });
+    expect(ferret('not (emails[type eq "work" and value co "x"]) and userName eq "a"')).toEqual({ query: { userNameKey: { $eq: 'a' } }, exact: false });
+  });
+  it('negates conditions on multi-valued sub-attributes with $nor, never $ne', () => {
+    expect(ferret('emails.value ne "a@b"')).toEqual({ query: { $nor: [{ 'emails.valueKey': { $eq: 'a@b' } }] }, exact: true });
+  });
+});
+
 describe('translation safety and semantics', () => {
   it('escapes every regex metacharacter in co/sw/ew values', () => {
     expect(mongo('title co ".*+?^$()[]{}|\\\\"')).toEqual({ title: { $regex: '\\.\\*\\+\\?\\^\\$\\(\\)\\[\\]\\{\\}\\|\\\\', $options: 'i' } });
@@ -286,7 +307,7 @@ describe('translation safety and semantics', () => {
       },
     });
     expect(calls).toEqual([{ attribute: 'members', filter: { type: 'compare', attribute: 'value', op: 'eq', value: 'u1', position: 8 } }]);
-    expect(query).toEqual({ $and: [{ _id: { $in: ['g1'] } }, { displayNameKey: { $regex: '^e' } }] });
+    expect(query).toEqual({ query: { $and: [{ _id: { $in: ['g1'] } }, { displayNameKey: { $regex: '^e' } }] }, exact: true });
     expectInvalidFilter(() => filterToMongoSync(parseFilter('groups.value eq "g1"'), users), /"groups" is not available here/);
   });
 });

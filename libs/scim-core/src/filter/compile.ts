@@ -28,6 +28,11 @@ export interface Target {
   readonly text: string;
   /** How string values compare (see `Comparison`). */
   readonly comparison: Comparison;
+  /**
+   * True when the stored path runs through an array of sub-documents (`emails.valueKey`): FerretDB v1 answers
+   * `$ne` wrongly on such paths, so negations there are written as `$nor`.
+   */
+  readonly throughArray: boolean;
 }
 
 /**
@@ -201,7 +206,8 @@ class Compiler {
       }
     }
     if (forCompare && comparison === 'key') stored = replaceLast(stored, keyFieldName(leaf.name));
-    return { wire, stored, definition: leaf, text: pathText(path), comparison };
+    const throughArray = !scope && attribute.multiValued && attribute.type === 'complex' && path.sub !== undefined;
+    return { wire, stored, definition: leaf, text: pathText(path), comparison, throughArray };
   }
 }
 
@@ -221,6 +227,7 @@ function extensionTarget(extension: ExtensionBinding): Target {
     definition: { name: extension.schema.id, type: 'complex', multiValued: false, description: '', required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
     text: extension.schema.id,
     comparison: 'exact',
+    throughArray: false,
   };
 }
 

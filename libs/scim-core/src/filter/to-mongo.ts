@@ -25,6 +25,22 @@ export type ExternalFilterResolver = (request: ExternalFilterRequest) => Promise
 
 export interface FilterToMongoOptions {
   resolveExternal?: ExternalFilterResolver;
+  /**
+   * Use `$elemMatch` on sub-documents for value filters (`emails[type eq "work" and value co "@x"]`). MongoDB
+   * supports it; FerretDB v1 (the test server) does not, so the default writes a superset query instead and
+   * reports `exact: false`.
+   */
+  elemMatch?: boolean;
+}
+
+/**
+ * The translation of a filter. When `exact` is false the query selects a superset of the matching resources
+ * (a value filter whose conditions must hold on the same element, without `$elemMatch`): the caller keeps the
+ * candidates for which `evaluateFilter` is true, and counts/paginates after that.
+ */
+export interface MongoTranslation {
+  query: MongoFilter;
+  exact: boolean;
 }
 
 /** Matches nothing: `_id` always exists, and no value is in the empty set. */
@@ -38,38 +54,39 @@ const MATCH_NOTHING: MongoFilter = { _id: { $in: [] } };
  *
  * @throws ScimError 400 invalidFilter for unknown attributes or an external attribute without a resolver.
  */
-export async function filterToMongo(filter: FilterNode, type: ResourceType, options: FilterToMongoOptions = {}): Promise<MongoFilter> {
+export async function filterToMongo(filter: FilterNode, type: ResourceType, options: FilterToMongoOptions = {}): Promise<MongoTranslation> {
   const compiled = compileFilter(filter, type);
-  const requests: Extract<CompiledFilter, { kind: 'external' }>[] = [];
+  const requests: ExternalNode[] = [];
   collectExternal(compiled, requests);
-  if (requests.length === 0) return translate(compiled, '', noExternal);
   const resolve = options.resolveExternal;
-  if (!resolve) return translate(compiled, '', noExternal);
-  const answers = await Promise.all(
-    requests.map((r) => resolve({ attribute: r.attribute.name, filter: r.element, compiled: r.compiledElement })),
-  );
+  if (requests.length === 0 || !resolve) return compiledToMongo(compiled, options);
+  const answers = await Promise.all(requests.map((r) => resolve({ attribute: r.attribute.name, filter: r.element, compiled: r.compiledElement })));
   const byNode = new Map<CompiledFilter, MongoFilter>(requests.map((r, i) => [r, answers[i] as MongoFilter]));
-  return translate(compiled, '', (node) => byNode.get(node) as MongoFilter);
+  return compiledToMongo(compiled, options, (node) => byNode.get(node) as MongoFilter);
 }
 
 /**
  * Synchronous translation for filters that touch only attributes stored in the document (the common case:
  * `userName eq`, `externalId eq`, `displayName eq`). Throws invalidFilter if the filter needs the resolver.
  */
-export function filterToMongoSync(filter: FilterNode, type: ResourceType): MongoFilter {
-  return translate(compileFilter(filter, type), '', noExternal);
+export function filterToMongoSync(filter: FilterNode, type: ResourceType, options: Omit<FilterToMongoOptions, 'resolveExternal'> = {}): MongoTranslation {
+  return compiledToMongo(compileFilter(filter, type), options);
 }
 
-/** Translates an already compiled filter (shared with the PATCH engine and the api's own callers). */
-export function compiledToMongo(compiled: CompiledFilter, external: (node: Extract<CompiledFilter, { kind: 'external' }>) => MongoFilter = noExternal): MongoFilter {
-  return translate(compiled, '', external);
+type ExternalNode = Extract<CompiledFilter, { kind: 'external' }>;
+type ExternalAnswer = (node: ExternalNode) => MongoFilter;
+
+/** Translates an already compiled filter (shared with the api's own callers). */
+export function compiledToMongo(compiled: CompiledFilter, options: Pick<FilterToMongoOptions, 'elemMatch'> = {}, external: ExternalAnswer = noExternal): MongoTranslation {
+  const { q, exact } = new Translator(options.elemMatch ?? false, external).translate(compiled, '');
+  return { query: q, exact };
 }
 
-function noExternal(node: Extract<CompiledFilter, { kind: 'external' }>): MongoFilter {
+function noExternal(node: ExternalNode): MongoFilter {
   throw invalidFilter(`Filtering on "${node.attribute.name}" is not available here: it is not stored in the resource document.`);
 }
 
-function collectExternal(node: CompiledFilter, into: Extract<CompiledFilter, { kind: 'external' }>[]): void {
+function collectExternal(node: CompiledFilter, into: ExternalNode[]): void {
   switch (node.kind) {
     case 'external':
       into.push(node);
@@ -86,39 +103,97 @@ function collectExternal(node: CompiledFilter, into: Extract<CompiledFilter, { k
   }
 }
 
-type ExternalAnswer = (node: Extract<CompiledFilter, { kind: 'external' }>) => MongoFilter;
+interface Translated {
+  /** The query: exactly the matching resources when `exact`, else a superset of them. */
+  q: MongoFilter;
+  exact: boolean;
+}
 
-function translate(node: CompiledFilter, prefix: string, external: ExternalAnswer): MongoFilter {
-  switch (node.kind) {
-    case 'const':
-      return node.value ? {} : MATCH_NOTHING;
-    case 'and':
-      return { $and: node.items.map((item) => translate(item, prefix, external)) };
-    case 'or':
-      return { $or: node.items.map((item) => translate(item, prefix, external)) };
-    case 'not':
-      return negateQuery(node.item, prefix, external);
-    case 'present':
-      return { [prefix + node.target.stored]: { $exists: true } };
-    case 'compare':
-      return { [prefix + node.target.stored]: condition(node) };
-    case 'element': {
-      const field = prefix + node.target.stored;
-      if (node.multiValued) return { [field]: { $elemMatch: translate(node.item, '', external) } };
-      // A single-valued complex attribute (name[givenName eq "x"]): the attribute must exist, then the filter applies inside it.
-      return { $and: [{ [field]: { $exists: true } }, translate(node.item, `${field}.`, external)] };
+class Translator {
+  constructor(
+    private readonly elemMatch: boolean,
+    private readonly external: ExternalAnswer,
+  ) {}
+
+  translate(node: CompiledFilter, prefix: string): Translated {
+    switch (node.kind) {
+      case 'const':
+        return { q: node.value ? {} : MATCH_NOTHING, exact: true };
+      case 'and':
+      case 'or': {
+        const parts = node.items.map((item) => this.translate(item, prefix));
+        const exact = parts.every((p) => p.exact);
+        const queries = parts.map((p) => p.q);
+        // A superset part that matches everything adds nothing to an `and`, and makes an `or` match everything.
+        if (node.kind === 'and') {
+          const useful = queries.filter((q) => Object.keys(q).length > 0);
+          return { q: useful.length === 0 ? {} : useful.length === 1 ? (useful[0] as MongoFilter) : { $and: useful }, exact };
+        }
+        if (queries.some((q) => Object.keys(q).length === 0)) return { q: {}, exact };
+        return { q: { $or: queries }, exact };
+      }
+      case 'not': {
+        const inner = this.translate(node.item, prefix);
+        // not(superset) is not a superset; without a subset translation, "everything" is the honest superset.
+        if (!inner.exact) return { q: {}, exact: false };
+        return { q: negateQuery(node.item, prefix, inner.q), exact: true };
+      }
+      case 'present':
+        return { q: { [prefix + node.target.stored]: { $exists: true } }, exact: true };
+      case 'compare':
+        return { q: { [prefix + node.target.stored]: condition(node) }, exact: true };
+      case 'element':
+        return this.element(node, prefix);
+      case 'external':
+        return { q: this.external(node), exact: true };
     }
-    case 'external':
-      return external(node);
+  }
+
+  private element(node: Extract<CompiledFilter, { kind: 'element' }>, prefix: string): Translated {
+    const field = prefix + node.target.stored;
+    if (!node.multiValued) {
+      // A single-valued complex attribute (name[givenName eq "x"]): it must exist, then the filter applies inside it.
+      const inner = this.translate(node.item, `${field}.`);
+      return { q: { $and: [{ [field]: { $exists: true } }, inner.q] }, exact: inner.exact };
+    }
+    if (this.elemMatch) {
+      const inner = this.translate(node.item, '');
+      return { q: { [field]: { $elemMatch: inner.q } }, exact: inner.exact };
+    }
+    // Without $elemMatch: "some element satisfies A or B" is exactly "some element satisfies A, or some satisfies B",
+    // and a single positive condition on a dotted path is exact; conditions that must meet on one element are not.
+    const relaxed = relax(node.item, `${field}.`);
+    return { q: Object.keys(relaxed.q).length === 0 ? { [field]: { $exists: true } } : relaxed.q, exact: relaxed.exact };
   }
 }
 
-function negateQuery(item: CompiledFilter, prefix: string, external: ExternalAnswer): MongoFilter {
-  if (item.kind === 'compare' && item.op === 'eq' && item.target.comparison !== 'fold') {
+/** A superset of "some element satisfies `node`" over dotted paths, exact for disjunctions of positive conditions. */
+function relax(node: CompiledFilter, prefix: string): Translated {
+  switch (node.kind) {
+    case 'present':
+      return { q: { [prefix + node.target.stored]: { $exists: true } }, exact: true };
+    case 'compare':
+      return { q: { [prefix + node.target.stored]: condition(node) }, exact: true };
+    case 'or': {
+      const parts = node.items.map((item) => relax(item, prefix));
+      if (parts.some((p) => Object.keys(p.q).length === 0)) return { q: {}, exact: false };
+      return { q: { $or: parts.map((p) => p.q) }, exact: parts.every((p) => p.exact) };
+    }
+    case 'and': {
+      const useful = node.items.map((item) => relax(item, prefix).q).filter((q) => Object.keys(q).length > 0);
+      return { q: useful.length === 0 ? {} : useful.length === 1 ? (useful[0] as MongoFilter) : { $and: useful }, exact: false };
+    }
+    default:
+      return { q: {}, exact: false };
+  }
+}
+
+function negateQuery(item: CompiledFilter, prefix: string, translated: MongoFilter): MongoFilter {
+  if (item.kind === 'compare' && item.op === 'eq' && item.target.comparison !== 'fold' && !item.target.throughArray) {
     return { [prefix + item.target.stored]: { $ne: mongoValue(item.target, item.value) } };
   }
   if (item.kind === 'present') return { [prefix + item.target.stored]: { $exists: false } };
-  return { $nor: [translate(item, prefix, external)] };
+  return { $nor: [translated] };
 }
 
 function condition(node: Extract<CompiledFilter, { kind: 'compare' }>): MongoFilter {
