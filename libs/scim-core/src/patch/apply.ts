@@ -10,7 +10,7 @@ import { checkRequired, containerFor, orderResource, schemasOf } from '../resour
 import { cloneJson, deepEqual } from '../resource/values.js';
 import { MembershipChanges } from './members.js';
 import { equalityTerms, parsePatchPath, type PatchPath } from './path.js';
-import { parsePatchRequest, type PatchOperation, type PatchRequest } from './request.js';
+import { parsePatchRequest, type PatchOperation } from './request.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -43,7 +43,7 @@ export interface PatchResult {
  *   with the failing operation, e.g. `Operations[1] (replace "emails[type eq \"work\"].value"): …`.
  */
 export function applyPatch(type: ResourceType, current: ScimResource, request: unknown, options: ApplyPatchOptions = {}): PatchResult {
-  const patch = isParsed(request) ? request : parsePatchRequest(request);
+  const patch = parsePatchRequest(request);
   const resource = cloneJson(current);
   const attachedMembers = extractExternal(type, resource);
   const membership = new MembershipChanges(options.members ?? attachedMembers);
@@ -70,7 +70,7 @@ export function applyPatch(type: ResourceType, current: ScimResource, request: u
  * reduced to a list of ids (`members[display co "x"]`, `members[type eq "Group"]`). The api loads members only then.
  */
 export function patchNeedsMembers(type: ResourceType, request: unknown): boolean {
-  const patch = isParsed(request) ? request : parsePatchRequest(request);
+  const patch = parsePatchRequest(request);
   return patch.Operations.some((operation) => {
     if (operation.op !== 'remove' || !operation.path) return false;
     const open = operation.path.indexOf('[');
@@ -82,9 +82,6 @@ export function patchNeedsMembers(type: ResourceType, request: unknown): boolean
   });
 }
 
-function isParsed(request: unknown): request is PatchRequest {
-  return isPlainObject(request) && Array.isArray(request.Operations) && request.Operations.every((o) => isPlainObject(o) && (o.op === 'add' || o.op === 'replace' || o.op === 'remove'));
-}
 
 /** Removes external attributes (members the api may have attached) from the working copy; returns the members. */
 function extractExternal(type: ResourceType, resource: ScimResource): MemberRef[] | undefined {

@@ -23,6 +23,7 @@ export interface PatchRequest {
  * @throws ScimError 400 invalidSyntax for a body that is not a PatchOp message; invalidValue for an unknown op.
  */
 export function parsePatchRequest(body: unknown): PatchRequest {
+  if (isParsedPatchRequest(body)) return body;
   if (!isPlainObject(body)) throw invalidSyntax('The PATCH body must be a JSON object with "schemas" and "Operations".');
   const schemas = body.schemas;
   if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.PatchOp.toLowerCase())) {
@@ -31,7 +32,16 @@ export function parsePatchRequest(body: unknown): PatchRequest {
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
   const operations = key === undefined ? undefined : body[key];
   if (!Array.isArray(operations)) throw invalidSyntax('A PATCH body must have an "Operations" array.');
-  return { schemas: [URN.PatchOp], Operations: operations.map(parseOperation) };
+  const request: PatchRequest = { schemas: [URN.PatchOp], Operations: operations.map(parseOperation) };
+  parsed.add(request);
+  return request;
+}
+
+/** Requests produced by {@link parsePatchRequest}, so that `applyPatch` does not validate them twice. */
+const parsed = new WeakSet<object>();
+
+export function isParsedPatchRequest(value: unknown): value is PatchRequest {
+  return typeof value === 'object' && value !== null && parsed.has(value);
 }
 
 function parseOperation(raw: unknown, index: number): PatchOperation {
