@@ -31,7 +31,11 @@ beforeAll(async () => {
   const generated = fc.sample(userArbitrary, { numRuns: 80, seed: 7_644 });
   docs = generated.map((g, i) => {
     const { resource } = validateCreate(users, g.body);
-    return toStored(users, { ...resource, id: `u${String(i).padStart(3, '0')}` }, { created: g.created, lastModified: g.lastModified, version: 1 });
+    return toStored(
+      users,
+      { ...resource, id: `u${String(i).padStart(3, '0')}` },
+      { created: g.created, lastModified: g.lastModified, version: 1 },
+    );
   });
   await collection.insertMany(docs);
 });
@@ -45,13 +49,20 @@ afterAll(async () => {
  * Runs the translation on the server the way the api does: an exact query is the answer; a superset query
  * (value filters whose conditions meet on one element, which FerretDB v1 cannot express) is narrowed with the evaluator.
  */
-async function compare(text: string): Promise<{ viaServer: string[]; inMemory: string[]; candidates: string[] }> {
+async function compare(
+  text: string,
+): Promise<{ viaServer: string[]; inMemory: string[]; candidates: string[] }> {
   const ast = parseFilter(text);
   const { query, exact } = filterToMongoSync(ast, users);
   const found = await collection.find(query).toArray();
   const candidates = found.map((d) => d._id).sort();
-  const viaServer = (exact ? found : found.filter((d) => evaluateFilter(ast, users, fromStored(users, d)))).map((d) => d._id).sort();
-  const inMemory = docs.filter((d) => evaluateFilter(ast, users, fromStored(users, d))).map((d) => d._id).sort();
+  const viaServer = (exact ? found : found.filter((d) => evaluateFilter(ast, users, fromStored(users, d))))
+    .map((d) => d._id)
+    .sort();
+  const inMemory = docs
+    .filter((d) => evaluateFilter(ast, users, fromStored(users, d)))
+    .map((d) => d._id)
+    .sort();
   return { viaServer, inMemory, candidates };
 }
 

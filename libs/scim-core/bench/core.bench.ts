@@ -1,6 +1,13 @@
 // Throughput of the protocol core on representative Okta / Entra payloads. Prints figures; asserts nothing.
 // Run: pnpm --filter @scimbridge/scim-core bench
-import { applyPatch, createRegistry, filterToMongoSync, parseFilter, parsePatchRequest, type ScimResource } from '../src/index.js';
+import {
+  applyPatch,
+  createRegistry,
+  filterToMongoSync,
+  parseFilter,
+  parsePatchRequest,
+  type ScimResource,
+} from '../src/index.js';
 
 const registry = createRegistry();
 const users = registry.resourceType('User');
@@ -26,16 +33,59 @@ const user: ScimResource = {
   active: true,
   emails: [{ primary: true, value: 'test.user@okta.local', type: 'work' }],
   [ENTERPRISE]: { employeeNumber: '701984', department: 'Tour Operations' },
-  meta: { resourceType: 'User', created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-01T00:00:00.000Z', version: 'W/"3"' },
+  meta: {
+    resourceType: 'User',
+    created: '2026-01-01T00:00:00.000Z',
+    lastModified: '2026-01-01T00:00:00.000Z',
+    version: 'W/"3"',
+  },
 };
-const group: ScimResource = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: '0190f0a4-0000-7000-8000-000000000001', displayName: 'Sales Team' };
+const group: ScimResource = {
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+  id: '0190f0a4-0000-7000-8000-000000000001',
+  displayName: 'Sales Team',
+};
 
 const patches: [string, typeof users, ScimResource, unknown][] = [
-  ['Okta deactivate (no-path replace)', users, user, { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] }],
-  ['Entra disable ("False" string)', users, user, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] }],
-  ['Entra work email (filtered path)', users, user, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'updated@contoso.com' }] }],
-  ['Entra member add', groups, group, { schemas: [PATCH], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: 'f648f8d5ea4e4cd38e9c' }] }] }],
-  ['Okta member remove (filter)', groups, group, { schemas: [PATCH], Operations: [{ op: 'remove', path: 'members[value eq "89bb1940-b905-4575-9e7f-6f887cfb368e"]' }] }],
+  [
+    'Okta deactivate (no-path replace)',
+    users,
+    user,
+    { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] },
+  ],
+  [
+    'Entra disable ("False" string)',
+    users,
+    user,
+    { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] },
+  ],
+  [
+    'Entra work email (filtered path)',
+    users,
+    user,
+    {
+      schemas: [PATCH],
+      Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'updated@contoso.com' }],
+    },
+  ],
+  [
+    'Entra member add',
+    groups,
+    group,
+    {
+      schemas: [PATCH],
+      Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: 'f648f8d5ea4e4cd38e9c' }] }],
+    },
+  ],
+  [
+    'Okta member remove (filter)',
+    groups,
+    group,
+    {
+      schemas: [PATCH],
+      Operations: [{ op: 'remove', path: 'members[value eq "89bb1940-b905-4575-9e7f-6f887cfb368e"]' }],
+    },
+  ],
 ];
 
 function measure(label: string, run: () => void, minMs = 1500): number {
@@ -54,7 +104,9 @@ function measure(label: string, run: () => void, minMs = 1500): number {
 }
 
 console.log('filter parse + translate (filterToMongoSync(parseFilter(text)))');
-const filterRates = filters.map((text, i) => measure(`  ${text.slice(0, 46)}`, () => filterToMongoSync(parseFilter(text), i === 3 ? groups : users)));
+const filterRates = filters.map((text, i) =>
+  measure(`  ${text.slice(0, 46)}`, () => filterToMongoSync(parseFilter(text), i === 3 ? groups : users)),
+);
 let n = 0;
 const mixed = measure('  mixed (round robin of the above)', () => {
   const i = n++ % filters.length;
@@ -62,8 +114,14 @@ const mixed = measure('  mixed (round robin of the above)', () => {
 });
 
 console.log('single-operation PATCH (parsePatchRequest + applyPatch)');
-const patchRates = patches.map(([label, type, resource, body]) => measure(`  ${label}`, () => applyPatch(type, resource, parsePatchRequest(body))));
+const patchRates = patches.map(([label, type, resource, body]) =>
+  measure(`  ${label}`, () => applyPatch(type, resource, parsePatchRequest(body))),
+);
 
 console.log('');
-console.log(`filter parse+translate: min ${Math.min(...filterRates).toLocaleString('en-US')}/s, mixed ${mixed.toLocaleString('en-US')}/s (target >= 200,000/s)`);
-console.log(`PATCH applies:          min ${Math.min(...patchRates).toLocaleString('en-US')}/s (target >= 100,000/s)`);
+console.log(
+  `filter parse+translate: min ${Math.min(...filterRates).toLocaleString('en-US')}/s, mixed ${mixed.toLocaleString('en-US')}/s (target >= 200,000/s)`,
+);
+console.log(
+  `PATCH applies:          min ${Math.min(...patchRates).toLocaleString('en-US')}/s (target >= 100,000/s)`,
+);

@@ -38,8 +38,18 @@ export {
   type Uniqueness,
 } from './schema/types.js';
 export { userSchema, groupSchema, enterpriseUserSchema } from './schema/core-schemas.js';
-export { schemaMetaSchema, resourceTypeMetaSchema, serviceProviderConfigMetaSchema } from './schema/meta-schemas.js';
-export { createRegistry, SchemaRegistry, ResourceType, type ExtensionBinding, type ResourceTypeInput } from './schema/registry.js';
+export {
+  schemaMetaSchema,
+  resourceTypeMetaSchema,
+  serviceProviderConfigMetaSchema,
+} from './schema/meta-schemas.js';
+export {
+  createRegistry,
+  SchemaRegistry,
+  ResourceType,
+  type ExtensionBinding,
+  type ResourceTypeInput,
+} from './schema/registry.js';
 export { resolveAttributePath, pathText, type ResolvedPath } from './schema/attribute-path.js';
 export {
   renderSchema,
@@ -71,18 +81,42 @@ export {
 export type { ScimResource, ScimMeta, MemberRef, MembershipDelta } from './resource/types.js';
 export { validateCreate, validateReplace, type ValidatedResource } from './resource/validate.js';
 export { normaliseKey, keyFieldName } from './stored/keys.js';
-export { toStored, fromStored, type StoredResource, type StoredMeta, type StoredStamp, type FromStoredOptions, type GroupRef } from './stored/shape.js';
+export {
+  toStored,
+  fromStored,
+  type StoredResource,
+  type StoredMeta,
+  type StoredStamp,
+  type FromStoredOptions,
+  type GroupRef,
+} from './stored/shape.js';
 
-export { parsePatchRequest, type PatchRequest, type PatchOperation, type PatchOperationName } from './patch/request.js';
+export {
+  parsePatchRequest,
+  type PatchRequest,
+  type PatchOperation,
+  type PatchOperationName,
+} from './patch/request.js';
 export { applyPatch, patchNeedsMembers, type ApplyPatchOptions, type PatchResult } from './patch/apply.js';
 
-export { projectResource, projectResources, isAttributeReturned, type ProjectionParams } from './projection.js';
+export {
+  projectResource,
+  projectResources,
+  isAttributeReturned,
+  type ProjectionParams,
+} from './projection.js';
 
 export { listResponse, type ListResponse, type ListResponseInput } from './messages/list.js';
 export { parsePagination, type Pagination, type PaginationLimits } from './messages/pagination.js';
 export { parseSearchQuery, parseSearchRequest, type SearchParams } from './messages/search.js';
 export { sortSpec, parseSortOrder, type SortSpec, type SortOrder } from './messages/sort.js';
-export { encodeCursor, decodeCursor, cursorToMongo, isCursorRequest, type CursorPosition } from './messages/cursor.js';
+export {
+  encodeCursor,
+  decodeCursor,
+  cursorToMongo,
+  isCursorRequest,
+  type CursorPosition,
+} from './messages/cursor.js';
 export {
   parseBulkRequest,
   resolveBulkIds,
@@ -95,5 +129,12 @@ export {
   type BulkResponse,
   type BulkOperationResult,
 } from './messages/bulk.js';
-export { etagFromVersion, parseEtag, parseEtagCondition, ifMatchSatisfied, ifNoneMatchMatches, type EtagCondition } from './messages/etag.js';
+export {
+  etagFromVersion,
+  parseEtag,
+  parseEtagCondition,
+  ifMatchSatisfied,
+  ifNoneMatchMatches,
+  type EtagCondition,
+} from './messages/etag.js';
 export { buildMeta, resourceLocation, type MetaInput } from './messages/meta.js';

@@ -22,14 +22,29 @@ type Selection = Map<string, true | Set<string>>;
  * `attributes` wins. Names the type does not know are ignored (a read never fails over an unknown name).
  * Used for GET, lists, `.search` and the bodies of POST/PUT/PATCH responses alike.
  */
-export function projectResource(type: ResourceType, resource: ScimResource, params: ProjectionParams = {}): ScimResource {
+export function projectResource(
+  type: ResourceType,
+  resource: ScimResource,
+  params: ProjectionParams = {},
+): ScimResource {
   const include = params.attributes?.length ? select(type, params.attributes) : undefined;
-  const exclude = include ? undefined : params.excludedAttributes?.length ? select(type, params.excludedAttributes) : undefined;
+  const exclude = include
+    ? undefined
+    : params.excludedAttributes?.length
+      ? select(type, params.excludedAttributes)
+      : undefined;
   const out: ScimResource = {};
   for (const [key, value] of Object.entries(resource)) {
     const attribute = key.includes(':') ? undefined : type.coreAttribute(key);
     if (attribute) {
-      const projected = projectAttribute(type, attribute, value, include?.get(attribute.name), exclude?.get(attribute.name), include !== undefined);
+      const projected = projectAttribute(
+        type,
+        attribute,
+        value,
+        include?.get(attribute.name),
+        exclude?.get(attribute.name),
+        include !== undefined,
+      );
       if (projected !== undefined) out[attribute.name] = projected;
       continue;
     }
@@ -43,7 +58,14 @@ export function projectResource(type: ResourceType, resource: ScimResource, para
       if (!extAttribute) continue;
       const selectionKey = `${extension.schema.id}:${extAttribute.name}`;
       const chosen = wholeIncluded ? true : include?.get(selectionKey);
-      const projected = projectAttribute(type, extAttribute, item, chosen, exclude?.get(selectionKey), include !== undefined && !wholeIncluded);
+      const projected = projectAttribute(
+        type,
+        extAttribute,
+        item,
+        chosen,
+        exclude?.get(selectionKey),
+        include !== undefined && !wholeIncluded,
+      );
       if (projected !== undefined) inner[extAttribute.name] = projected;
     }
     if (Object.keys(inner).length > 0) out[extension.schema.id] = inner;
@@ -52,7 +74,11 @@ export function projectResource(type: ResourceType, resource: ScimResource, para
 }
 
 /** Projects each resource of a list (ListResponse `Resources`). */
-export function projectResources(type: ResourceType, resources: readonly ScimResource[], params: ProjectionParams = {}): ScimResource[] {
+export function projectResources(
+  type: ResourceType,
+  resources: readonly ScimResource[],
+  params: ProjectionParams = {},
+): ScimResource[] {
   return resources.map((resource) => projectResource(type, resource, params));
 }
 
@@ -60,13 +86,18 @@ export function projectResources(type: ResourceType, resources: readonly ScimRes
  * Whether a top-level attribute would appear in the response: lets the api skip loading group members when
  * `excludedAttributes=members` (Entra) or `attributes=displayName`.
  */
-export function isAttributeReturned(type: ResourceType, name: string, params: ProjectionParams = {}): boolean {
+export function isAttributeReturned(
+  type: ResourceType,
+  name: string,
+  params: ProjectionParams = {},
+): boolean {
   const attribute = type.coreAttribute(name);
   if (!attribute || attribute.returned === 'never') return false;
   if (attribute.returned === 'always') return true;
   if (params.attributes?.length) return select(type, params.attributes).has(attribute.name);
   if (attribute.returned === 'request') return false;
-  if (params.excludedAttributes?.length) return select(type, params.excludedAttributes).get(attribute.name) !== true;
+  if (params.excludedAttributes?.length)
+    return select(type, params.excludedAttributes).get(attribute.name) !== true;
   return true;
 }
 
@@ -104,10 +135,18 @@ function projectAttribute(
   attributesGiven: boolean,
 ): unknown {
   if (attribute.returned === 'never') return undefined;
-  if (attribute.returned === 'always') return projectSubs(type, attribute, value, undefined, undefined, false);
+  if (attribute.returned === 'always')
+    return projectSubs(type, attribute, value, undefined, undefined, false);
   if (attributesGiven) {
     if (!included) return undefined;
-    return projectSubs(type, attribute, value, included === true ? undefined : included, undefined, included !== true);
+    return projectSubs(
+      type,
+      attribute,
+      value,
+      included === true ? undefined : included,
+      undefined,
+      included !== true,
+    );
   }
   if (attribute.returned === 'request') return undefined;
   if (excluded === true) return undefined;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistry, renderResourceTypeById, renderResourceTypes, renderSchemaById, renderSchemas, renderServiceProviderConfig, ScimError } from '../src/index.js';
+import {
+  createRegistry,
+  renderResourceTypeById,
+  renderResourceTypes,
+  renderSchemaById,
+  renderSchemas,
+  renderServiceProviderConfig,
+  ScimError,
+} from '../src/index.js';
 
 const registry = createRegistry();
 const BASE = 'https://h/scim/v2';
@@ -32,21 +40,63 @@ describe('discovery', () => {
     const user = renderSchemaById(registry, 'urn:ietf:params:scim:schemas:core:2.0:user', BASE);
     const attributes = user.attributes as Record<string, unknown>[];
     expect(attributes.map((a) => a.name)).toEqual([
-      'userName', 'name', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone', 'active',
-      'password', 'emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'groups', 'entitlements', 'roles', 'x509Certificates',
+      'userName',
+      'name',
+      'displayName',
+      'nickName',
+      'profileUrl',
+      'title',
+      'userType',
+      'preferredLanguage',
+      'locale',
+      'timezone',
+      'active',
+      'password',
+      'emails',
+      'phoneNumbers',
+      'ims',
+      'photos',
+      'addresses',
+      'groups',
+      'entitlements',
+      'roles',
+      'x509Certificates',
     ]);
     expect(attributes[0]).toEqual({
-      name: 'userName', type: 'string', multiValued: false, description: expect.any(String) as string, required: true, caseExact: false,
-      mutability: 'readWrite', returned: 'default', uniqueness: 'server',
+      name: 'userName',
+      type: 'string',
+      multiValued: false,
+      description: expect.any(String) as string,
+      required: true,
+      caseExact: false,
+      mutability: 'readWrite',
+      returned: 'default',
+      uniqueness: 'server',
     });
-    expect(attributes.find((a) => a.name === 'password')).toMatchObject({ mutability: 'writeOnly', returned: 'never' });
+    expect(attributes.find((a) => a.name === 'password')).toMatchObject({
+      mutability: 'writeOnly',
+      returned: 'never',
+    });
     expect(attributes.find((a) => a.name === 'groups')).toMatchObject({ mutability: 'readOnly' });
-    expect(user.meta).toEqual({ resourceType: 'Schema', location: `${BASE}/Schemas/urn:ietf:params:scim:schemas:core:2.0:User` });
+    expect(user.meta).toEqual({
+      resourceType: 'Schema',
+      location: `${BASE}/Schemas/urn:ietf:params:scim:schemas:core:2.0:User`,
+    });
   });
   it('describes the enterprise manager as a complex value/$ref/displayName', () => {
-    const enterprise = renderSchemaById(registry, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', BASE);
-    const manager = (enterprise.attributes as Record<string, unknown>[]).find((a) => a.name === 'manager') as { subAttributes: { name: string; mutability: string }[] };
-    expect(manager.subAttributes.map((s) => [s.name, s.mutability])).toEqual([['value', 'readWrite'], ['$ref', 'readWrite'], ['displayName', 'readOnly']]);
+    const enterprise = renderSchemaById(
+      registry,
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+      BASE,
+    );
+    const manager = (enterprise.attributes as Record<string, unknown>[]).find(
+      (a) => a.name === 'manager',
+    ) as { subAttributes: { name: string; mutability: string }[] };
+    expect(manager.subAttributes.map((s) => [s.name, s.mutability])).toEqual([
+      ['value', 'readWrite'],
+      ['$ref', 'readWrite'],
+      ['displayName', 'readOnly'],
+    ]);
   });
   it('renders resource types and 404s for unknown ids', () => {
     expect(renderResourceTypes(registry, BASE).Resources[0]).toEqual({
@@ -56,7 +106,9 @@ describe('discovery', () => {
       description: 'User Account',
       endpoint: '/Users',
       schema: 'urn:ietf:params:scim:schemas:core:2.0:User',
-      schemaExtensions: [{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }],
+      schemaExtensions: [
+        { schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false },
+      ],
       meta: { resourceType: 'ResourceType', location: `${BASE}/ResourceTypes/User` },
     });
     expect(() => renderResourceTypeById(registry, 'Nope', BASE)).toThrow(ScimError);
@@ -71,8 +123,21 @@ describe('discovery', () => {
         changePassword: false,
         sort: true,
         etag: true,
-        pagination: { cursor: true, index: true, defaultPaginationMethod: 'index', defaultPageSize: 100, maxPageSize: 200 },
-        authenticationSchemes: [{ type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'Bearer token per organisation', primary: true }],
+        pagination: {
+          cursor: true,
+          index: true,
+          defaultPaginationMethod: 'index',
+          defaultPageSize: 100,
+          maxPageSize: 200,
+        },
+        authenticationSchemes: [
+          {
+            type: 'oauthbearertoken',
+            name: 'OAuth Bearer Token',
+            description: 'Bearer token per organisation',
+            primary: true,
+          },
+        ],
       },
       BASE,
     );

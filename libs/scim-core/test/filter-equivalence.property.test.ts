@@ -23,7 +23,11 @@ const groups = registry.resourceType('Group');
 function store(generated: GeneratedUser[]) {
   return generated.map((g, i) => {
     const { resource } = validateCreate(users, g.body);
-    return toStored(users, { ...resource, id: `u${String(i).padStart(3, '0')}` }, { created: g.created, lastModified: g.lastModified, version: 1 });
+    return toStored(
+      users,
+      { ...resource, id: `u${String(i).padStart(3, '0')}` },
+      { created: g.created, lastModified: g.lastModified, version: 1 },
+    );
   });
 }
 
@@ -31,21 +35,37 @@ describe('filter back ends agree', () => {
   it('selects the same users in memory and through the Mongo translation, for random users and filters', () => {
     let discriminating = 0;
     fc.assert(
-      fc.property(fc.array(userArbitrary, { minLength: 1, maxLength: 12 }), userFilterArbitrary, (generated, text) => {
-        const docs = store(generated);
-        const ast = parseFilter(text);
-        const inMemory = docs.filter((d) => evaluateFilter(ast, users, fromStored(users, d))).map((d) => d._id);
-        // With $elemMatch (MongoDB) the translation is always exact.
-        const withElemMatch = filterToMongoSync(ast, users, { elemMatch: true });
-        expect(withElemMatch.exact).toBe(true);
-        expect(docs.filter((d) => matches(d, withElemMatch.query)).map((d) => d._id), `${text}\n${JSON.stringify(withElemMatch.query)}`).toEqual(inMemory);
-        // Without it (FerretDB) the query is exact or a superset that the evaluator narrows down.
-        const relaxed = filterToMongoSync(ast, users);
-        const candidates = docs.filter((d) => matches(d, relaxed.query));
-        expect(candidates.map((d) => d._id), `superset for ${text}`).toEqual(expect.arrayContaining(inMemory));
-        if (relaxed.exact) expect(candidates.map((d) => d._id), `${text}\n${JSON.stringify(relaxed.query)}`).toEqual(inMemory);
-        if (inMemory.length > 0 && inMemory.length < docs.length) discriminating++;
-      }),
+      fc.property(
+        fc.array(userArbitrary, { minLength: 1, maxLength: 12 }),
+        userFilterArbitrary,
+        (generated, text) => {
+          const docs = store(generated);
+          const ast = parseFilter(text);
+          const inMemory = docs
+            .filter((d) => evaluateFilter(ast, users, fromStored(users, d)))
+            .map((d) => d._id);
+          // With $elemMatch (MongoDB) the translation is always exact.
+          const withElemMatch = filterToMongoSync(ast, users, { elemMatch: true });
+          expect(withElemMatch.exact).toBe(true);
+          expect(
+            docs.filter((d) => matches(d, withElemMatch.query)).map((d) => d._id),
+            `${text}\n${JSON.stringify(withElemMatch.query)}`,
+          ).toEqual(inMemory);
+          // Without it (FerretDB) the query is exact or a superset that the evaluator narrows down.
+          const relaxed = filterToMongoSync(ast, users);
+          const candidates = docs.filter((d) => matches(d, relaxed.query));
+          expect(
+            candidates.map((d) => d._id),
+            `superset for ${text}`,
+          ).toEqual(expect.arrayContaining(inMemory));
+          if (relaxed.exact)
+            expect(
+              candidates.map((d) => d._id),
+              `${text}\n${JSON.stringify(relaxed.query)}`,
+            ).toEqual(inMemory);
+          if (inMemory.length > 0 && inMemory.length < docs.length) discriminating++;
+        },
+      ),
       { numRuns: 600 },
     );
     // Guard against a vacuous property: many generated filters must select some users but not all.
@@ -58,7 +78,9 @@ describe('filter back ends agree', () => {
       { groupId: 'g1', member: { value: 'g2', type: 'Group' } },
       { groupId: 'g2', member: { value: 'u2', type: 'User', display: 'Kim' } },
     ];
-    const groupDocs = ['g1', 'g2', 'g3'].map((id) => toStored(groups, { id, displayName: id.toUpperCase() }, { version: 1 }));
+    const groupDocs = ['g1', 'g2', 'g3'].map((id) =>
+      toStored(groups, { id, displayName: id.toUpperCase() }, { version: 1 }),
+    );
     const membersOf = (id: string) => memberships.filter((m) => m.groupId === id).map((m) => m.member);
     const filters = [
       'members.value eq "u1"',
@@ -74,13 +96,17 @@ describe('filter back ends agree', () => {
       const { query } = await filterToMongo(ast, groups, {
         resolveExternal: ({ compiled }) => {
           const ids = groupDocs
-            .filter((g) => membersOf(g._id).some((m) => (compiled ? evaluateCompiledElement(compiled, m) : true)))
+            .filter((g) =>
+              membersOf(g._id).some((m) => (compiled ? evaluateCompiledElement(compiled, m) : true)),
+            )
             .map((g) => g._id);
           return Promise.resolve({ _id: { $in: ids } } satisfies MongoFilter);
         },
       });
       const viaMongo = groupDocs.filter((d) => matches(d, query)).map((d) => d._id);
-      const inMemory = groupDocs.filter((d) => evaluateFilter(ast, groups, fromStored(groups, d, { members: membersOf(d._id) }))).map((d) => d._id);
+      const inMemory = groupDocs
+        .filter((d) => evaluateFilter(ast, groups, fromStored(groups, d, { members: membersOf(d._id) })))
+        .map((d) => d._id);
       expect(viaMongo, text).toEqual(inMemory);
     }
   });

@@ -45,7 +45,8 @@ const intern: ScimResource = {
   meta: { resourceType: 'User', created: '2012-01-01T00:00:00Z', lastModified: '2012-01-01T00:00:00Z' },
 };
 
-const select = (text: string) => [bjensen, intern].filter((r) => evaluateFilter(parseFilter(text), users, r)).map((r) => r.id);
+const select = (text: string) =>
+  [bjensen, intern].filter((r) => evaluateFilter(parseFilter(text), users, r)).map((r) => r.id);
 const mongo = (text: string) => filterToMongoSync(parseFilter(text), users, { elemMatch: true }).query;
 const ferret = (text: string) => filterToMongoSync(parseFilter(text), users);
 
@@ -66,16 +67,48 @@ describe('RFC 7644 §3.4.2.2 filter examples', () => {
   // Each example with the users it selects from {bjensen, intern} and its exact Mongo translation.
   const corpus: [string, string[], Record<string, unknown>][] = [
     ['userName eq "bjensen"', [], { userNameKey: { $eq: 'bjensen' } }],
-    ['name.familyName co "O\'Malley"', [bjensen.id!], { 'name.familyName': { $regex: "o'malley", $options: 'i' } }],
+    [
+      'name.familyName co "O\'Malley"',
+      [bjensen.id!],
+      { 'name.familyName': { $regex: "o'malley", $options: 'i' } },
+    ],
     ['userName sw "J"', [intern.id!], { userNameKey: { $regex: '^j' } }],
-    ['urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"', [intern.id!], { userNameKey: { $regex: '^j' } }],
+    [
+      'urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"',
+      [intern.id!],
+      { userNameKey: { $regex: '^j' } },
+    ],
     ['title pr', [bjensen.id!], { title: { $exists: true } }],
-    ['meta.lastModified gt "2011-05-13T04:42:34Z"', [intern.id!], { 'meta.lastModified': { $gt: new Date('2011-05-13T04:42:34Z') } }],
-    ['meta.lastModified ge "2011-05-13T04:42:34Z"', [bjensen.id!, intern.id!], { 'meta.lastModified': { $gte: new Date('2011-05-13T04:42:34Z') } }],
-    ['meta.lastModified lt "2011-05-13T04:42:34Z"', [], { 'meta.lastModified': { $lt: new Date('2011-05-13T04:42:34Z') } }],
-    ['meta.lastModified le "2011-05-13T04:42:34Z"', [bjensen.id!], { 'meta.lastModified': { $lte: new Date('2011-05-13T04:42:34Z') } }],
-    ['title pr and userType eq "Employee"', [bjensen.id!], { $and: [{ title: { $exists: true } }, { userType: { $regex: '^employee\\z', $options: 'i' } }] }],
-    ['title pr or userType eq "Intern"', [bjensen.id!, intern.id!], { $or: [{ title: { $exists: true } }, { userType: { $regex: '^intern\\z', $options: 'i' } }] }],
+    [
+      'meta.lastModified gt "2011-05-13T04:42:34Z"',
+      [intern.id!],
+      { 'meta.lastModified': { $gt: new Date('2011-05-13T04:42:34Z') } },
+    ],
+    [
+      'meta.lastModified ge "2011-05-13T04:42:34Z"',
+      [bjensen.id!, intern.id!],
+      { 'meta.lastModified': { $gte: new Date('2011-05-13T04:42:34Z') } },
+    ],
+    [
+      'meta.lastModified lt "2011-05-13T04:42:34Z"',
+      [],
+      { 'meta.lastModified': { $lt: new Date('2011-05-13T04:42:34Z') } },
+    ],
+    [
+      'meta.lastModified le "2011-05-13T04:42:34Z"',
+      [bjensen.id!],
+      { 'meta.lastModified': { $lte: new Date('2011-05-13T04:42:34Z') } },
+    ],
+    [
+      'title pr and userType eq "Employee"',
+      [bjensen.id!],
+      { $and: [{ title: { $exists: true } }, { userType: { $regex: '^employee\\z', $options: 'i' } }] },
+    ],
+    [
+      'title pr or userType eq "Intern"',
+      [bjensen.id!, intern.id!],
+      { $or: [{ title: { $exists: true } }, { userType: { $regex: '^intern\\z', $options: 'i' } }] },
+    ],
     [`schemas eq "${ENTERPRISE}"`, [bjensen.id!], { 'ext.enterprise': { $exists: true } }],
     [
       'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
@@ -83,7 +116,12 @@ describe('RFC 7644 §3.4.2.2 filter examples', () => {
       {
         $and: [
           { userType: { $regex: '^employee\\z', $options: 'i' } },
-          { $or: [{ 'emails.valueKey': { $regex: 'example\\.com' } }, { 'emails.valueKey': { $regex: 'example\\.org' } }] },
+          {
+            $or: [
+              { 'emails.valueKey': { $regex: 'example\\.com' } },
+              { 'emails.valueKey': { $regex: 'example\\.org' } },
+            ],
+          },
         ],
       },
     ],
@@ -93,18 +131,45 @@ describe('RFC 7644 §3.4.2.2 filter examples', () => {
       {
         $and: [
           { $nor: [{ userType: { $regex: '^employee\\z', $options: 'i' } }] },
-          { $nor: [{ $or: [{ 'emails.valueKey': { $regex: 'example\\.com' } }, { 'emails.valueKey': { $regex: 'example\\.org' } }] }] },
+          {
+            $nor: [
+              {
+                $or: [
+                  { 'emails.valueKey': { $regex: 'example\\.com' } },
+                  { 'emails.valueKey': { $regex: 'example\\.org' } },
+                ],
+              },
+            ],
+          },
         ],
       },
     ],
-    ['userType eq "Employee" and (emails.type eq "work")', [bjensen.id!], { $and: [{ userType: { $regex: '^employee\\z', $options: 'i' } }, { 'emails.type': { $regex: '^work\\z', $options: 'i' } }] }],
+    [
+      'userType eq "Employee" and (emails.type eq "work")',
+      [bjensen.id!],
+      {
+        $and: [
+          { userType: { $regex: '^employee\\z', $options: 'i' } },
+          { 'emails.type': { $regex: '^work\\z', $options: 'i' } },
+        ],
+      },
+    ],
     [
       'userType eq "Employee" and emails[type eq "work" and value co "@example.com"]',
       [bjensen.id!],
       {
         $and: [
           { userType: { $regex: '^employee\\z', $options: 'i' } },
-          { emails: { $elemMatch: { $and: [{ type: { $regex: '^work\\z', $options: 'i' } }, { valueKey: { $regex: '@example\\.com' } }] } } },
+          {
+            emails: {
+              $elemMatch: {
+                $and: [
+                  { type: { $regex: '^work\\z', $options: 'i' } },
+                  { valueKey: { $regex: '@example\\.com' } },
+                ],
+              },
+            },
+          },
         ],
       },
     ],
@@ -113,8 +178,26 @@ describe('RFC 7644 §3.4.2.2 filter examples', () => {
       [bjensen.id!],
       {
         $or: [
-          { emails: { $elemMatch: { $and: [{ type: { $regex: '^work\\z', $options: 'i' } }, { valueKey: { $regex: '@example\\.com' } }] } } },
-          { ims: { $elemMatch: { $and: [{ type: { $regex: '^xmpp\\z', $options: 'i' } }, { value: { $regex: '@foo\\.com', $options: 'i' } }] } } },
+          {
+            emails: {
+              $elemMatch: {
+                $and: [
+                  { type: { $regex: '^work\\z', $options: 'i' } },
+                  { valueKey: { $regex: '@example\\.com' } },
+                ],
+              },
+            },
+          },
+          {
+            ims: {
+              $elemMatch: {
+                $and: [
+                  { type: { $regex: '^xmpp\\z', $options: 'i' } },
+                  { value: { $regex: '@foo\\.com', $options: 'i' } },
+                ],
+              },
+            },
+          },
         ],
       },
     ],
@@ -129,8 +212,12 @@ describe('RFC 7644 §3.4.2.2 filter examples', () => {
 
 describe('filters IdPs send (interop reference)', () => {
   it('Okta pre-create lookup compares userName case-insensitively on the stored key', () => {
-    expect(mongo('userName eq "test.user@okta.local"')).toEqual({ userNameKey: { $eq: 'test.user@okta.local' } });
-    expect(mongo('userName eq "RUNSCOPE10@Example.com"')).toEqual({ userNameKey: { $eq: 'runscope10@example.com' } });
+    expect(mongo('userName eq "test.user@okta.local"')).toEqual({
+      userNameKey: { $eq: 'test.user@okta.local' },
+    });
+    expect(mongo('userName eq "RUNSCOPE10@Example.com"')).toEqual({
+      userNameKey: { $eq: 'runscope10@example.com' },
+    });
     expect(select('userName eq "BJENSEN@EXAMPLE.COM"')).toEqual([bjensen.id]);
   });
   it('Entra existence checks by externalId (quoted and the unquoted tutorial form) are exact and index-friendly', () => {
@@ -147,12 +234,20 @@ describe('filters IdPs send (interop reference)', () => {
     expect(select('emails[type eq "work"].value eq "bjensen@example.com"')).toEqual([bjensen.id]);
     expect(select('emails[type eq "work"].value eq "babs@jensen.org"')).toEqual([]);
     expect(mongo('emails[type eq "work"].value eq "User@contoso.com"')).toEqual({
-      emails: { $elemMatch: { $and: [{ type: { $regex: '^work\\z', $options: 'i' } }, { valueKey: { $eq: 'user@contoso.com' } }] } },
+      emails: {
+        $elemMatch: {
+          $and: [{ type: { $regex: '^work\\z', $options: 'i' } }, { valueKey: { $eq: 'user@contoso.com' } }],
+        },
+      },
     });
   });
   it('Entra group lookup displayName eq (and the MS tests capitalised DisplayName) uses the group key', () => {
-    expect(filterToMongoSync(parseFilter('displayName eq "displayName"'), groups).query).toEqual({ displayNameKey: { $eq: 'displayname' } });
-    expect(filterToMongoSync(parseFilter('DisplayName eq "BobIsAmazing"'), groups).query).toEqual({ displayNameKey: { $eq: 'bobisamazing' } });
+    expect(filterToMongoSync(parseFilter('displayName eq "displayName"'), groups).query).toEqual({
+      displayNameKey: { $eq: 'displayname' },
+    });
+    expect(filterToMongoSync(parseFilter('DisplayName eq "BobIsAmazing"'), groups).query).toEqual({
+      displayNameKey: { $eq: 'bobisamazing' },
+    });
   });
   it('Entra roles[primary eq "True"] reads the string boolean', () => {
     expect(select('roles[primary eq "True"].value eq "admin"')).toEqual([bjensen.id]);
@@ -167,21 +262,31 @@ describe('filters IdPs send (interop reference)', () => {
 
 describe('parser', () => {
   it('accepts operators, keywords and attribute names in any case', () => {
-    expect(parseFilter('UserName EQ "a" AND Title PR')).toEqual(parseFilter('userName eq "a" and title pr') && expect.objectContaining({ type: 'and' }));
+    expect(parseFilter('UserName EQ "a" AND Title PR')).toEqual(
+      parseFilter('userName eq "a" and title pr') && expect.objectContaining({ type: 'and' }),
+    );
     expect(select('USERNAME Sw "j" oR title pR')).toEqual([bjensen.id, intern.id]);
   });
   it('gives "and" precedence over "or" and honours parentheses and not', () => {
     const ast = parseFilter('a eq 1 or b eq 2 and c eq 3');
     expect(ast.type).toBe('or');
     expect((ast as Extract<FilterNode, { type: 'or' }>).right.type).toBe('and');
-    expect(parseFilter('not (a pr)')).toEqual({ type: 'not', filter: { type: 'present', attribute: 'a', position: 5 } });
+    expect(parseFilter('not (a pr)')).toEqual({
+      type: 'not',
+      filter: { type: 'present', attribute: 'a', position: 5 },
+    });
   });
   it('decodes every JSON string escape', () => {
-    const ast = parseFilter('title eq "q\\"b\\\\s\\/n\\nt\\tu\\u00e9"') as Extract<FilterNode, { type: 'compare' }>;
+    const ast = parseFilter('title eq "q\\"b\\\\s\\/n\\nt\\tu\\u00e9"') as Extract<
+      FilterNode,
+      { type: 'compare' }
+    >;
     expect(ast.value).toBe('q"b\\s/n\nt\tué');
   });
   it('reads numbers, booleans and null literals', () => {
-    const values = ['1', '-2.5e3', 'true', 'False', 'null'].map((v) => (parseFilter(`x eq ${v}`) as Extract<FilterNode, { type: 'compare' }>).value);
+    const values = ['1', '-2.5e3', 'true', 'False', 'null'].map(
+      (v) => (parseFilter(`x eq ${v}`) as Extract<FilterNode, { type: 'compare' }>).value,
+    );
     expect(values).toEqual([1, -2500, true, false, null]);
   });
   it('turns a value path with a trailing sub-attribute into one element condition', () => {
@@ -210,13 +315,21 @@ describe('parser', () => {
     ['emails[]', /is empty/],
   ];
   for (const [text, detail] of errors) {
-    it(`rejects ${JSON.stringify(text)} with invalidFilter and the position`, () => expectInvalidFilter(() => parseFilter(text), detail));
+    it(`rejects ${JSON.stringify(text)} with invalidFilter and the position`, () =>
+      expectInvalidFilter(() => parseFilter(text), detail));
   }
   it('re-parses its own formatting to the same tree (property)', () => {
-    const attr = fc.constantFrom('userName', 'emails.value', 'urn:ietf:params:scim:schemas:core:2.0:User:title', 'x');
+    const attr = fc.constantFrom(
+      'userName',
+      'emails.value',
+      'urn:ietf:params:scim:schemas:core:2.0:User:title',
+      'x',
+    );
     const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
     const leaf = fc.oneof(
-      fc.tuple(attr, fc.constantFrom('eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'), value).map(([a, op, v]) => `${a} ${op} ${JSON.stringify(v)}`),
+      fc
+        .tuple(attr, fc.constantFrom('eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'), value)
+        .map(([a, op, v]) => `${a} ${op} ${JSON.stringify(v)}`),
       attr.map((a) => `${a} pr`),
     );
     const tree = fc.letrec<{ f: string }>((tie) => ({
@@ -230,7 +343,8 @@ describe('parser', () => {
     })).f;
     fc.assert(
       fc.property(tree, (text) => {
-        const strip = (n: unknown): unknown => JSON.parse(JSON.stringify(n, (k, v: unknown) => (k === 'position' ? undefined : v)));
+        const strip = (n: unknown): unknown =>
+          JSON.parse(JSON.stringify(n, (k, v: unknown) => (k === 'position' ? undefined : v)));
         const ast = parseFilter(text);
         expect(strip(parseFilter(formatFilter(ast)))).toEqual(strip(ast));
       }),
@@ -241,27 +355,48 @@ describe('parser', () => {
 
 describe('translation without $elemMatch (FerretDB v1)', () => {
   it('keeps single conditions and disjunctions inside a value filter exact on dotted paths', () => {
-    expect(ferret('emails[type eq "work"]')).toEqual({ query: { 'emails.type': { $regex: '^work\\z', $options: 'i' } }, exact: true });
+    expect(ferret('emails[type eq "work"]')).toEqual({
+      query: { 'emails.type': { $regex: '^work\\z', $options: 'i' } },
+      exact: true,
+    });
     expect(ferret('emails[type eq "work" or value ew ".org"]')).toEqual({
-      query: { $or: [{ 'emails.type': { $regex: '^work\\z', $options: 'i' } }, { 'emails.valueKey': { $regex: '\\.org\\z' } }] },
+      query: {
+        $or: [
+          { 'emails.type': { $regex: '^work\\z', $options: 'i' } },
+          { 'emails.valueKey': { $regex: '\\.org\\z' } },
+        ],
+      },
       exact: true,
     });
   });
   it('writes a superset for conditions that must hold on the same element, and says so', () => {
     expect(ferret('emails[type eq "work"].value eq "User@contoso.com"')).toEqual({
-      query: { $and: [{ 'emails.type': { $regex: '^work\\z', $options: 'i' } }, { 'emails.valueKey': { $eq: 'user@contoso.com' } }] },
+      query: {
+        $and: [
+          { 'emails.type': { $regex: '^work\\z', $options: 'i' } },
+          { 'emails.valueKey': { $eq: 'user@contoso.com' } },
+        ],
+      },
       exact: false,
     });
-    expect(ferret('not (emails[type eq "work" and value co "x"]) and userName eq "a"')).toEqual({ query: { userNameKey: { $eq: 'a' } }, exact: false });
+    expect(ferret('not (emails[type eq "work" and value co "x"]) and userName eq "a"')).toEqual({
+      query: { userNameKey: { $eq: 'a' } },
+      exact: false,
+    });
   });
   it('negates conditions on multi-valued sub-attributes with $nor, never $ne', () => {
-    expect(ferret('emails.value ne "a@b"')).toEqual({ query: { $nor: [{ 'emails.valueKey': { $eq: 'a@b' } }] }, exact: true });
+    expect(ferret('emails.value ne "a@b"')).toEqual({
+      query: { $nor: [{ 'emails.valueKey': { $eq: 'a@b' } }] },
+      exact: true,
+    });
   });
 });
 
 describe('translation safety and semantics', () => {
   it('escapes every regex metacharacter in co/sw/ew values', () => {
-    expect(mongo('title co ".*+?^$()[]{}|\\\\"')).toEqual({ title: { $regex: '\\.\\*\\+\\?\\^\\$\\(\\)\\[\\]\\{\\}\\|\\\\', $options: 'i' } });
+    expect(mongo('title co ".*+?^$()[]{}|\\\\"')).toEqual({
+      title: { $regex: '\\.\\*\\+\\?\\^\\$\\(\\)\\[\\]\\{\\}\\|\\\\', $options: 'i' },
+    });
     expect(select('name.givenName co ".*"')).toEqual([]);
   });
   it('keeps values that look like operators literal', () => {
@@ -269,20 +404,34 @@ describe('translation safety and semantics', () => {
     expect(mongo('userName eq "{\\"$gt\\": \\"\\"}"')).toEqual({ userNameKey: { $eq: '{"$gt": ""}' } });
   });
   it('maps id to _id and compares it exactly', () => {
-    expect(mongo('id eq "2819c223-7f76-453a-919d-413861904646"')).toEqual({ _id: { $eq: '2819c223-7f76-453a-919d-413861904646' } });
+    expect(mongo('id eq "2819c223-7f76-453a-919d-413861904646"')).toEqual({
+      _id: { $eq: '2819c223-7f76-453a-919d-413861904646' },
+    });
   });
   it('stores enterprise attributes under ext.enterprise', () => {
-    expect(mongo(`${ENTERPRISE}:manager.value eq "26118915"`)).toEqual({ 'ext.enterprise.manager.value': { $eq: '26118915' } });
-    expect(mongo(`${ENTERPRISE}:employeeNumber eq "701984"`)).toEqual({ 'ext.enterprise.employeeNumber': { $regex: '^701984\\z', $options: 'i' } });
+    expect(mongo(`${ENTERPRISE}:manager.value eq "26118915"`)).toEqual({
+      'ext.enterprise.manager.value': { $eq: '26118915' },
+    });
+    expect(mongo(`${ENTERPRISE}:employeeNumber eq "701984"`)).toEqual({
+      'ext.enterprise.employeeNumber': { $regex: '^701984\\z', $options: 'i' },
+    });
   });
   it('treats eq null as not present and ne as the negation of eq', () => {
     expect(mongo('title eq null')).toEqual({ title: { $exists: false } });
-    expect(mongo('userName ne "bjensen@example.com"')).toEqual({ userNameKey: { $ne: 'bjensen@example.com' } });
+    expect(mongo('userName ne "bjensen@example.com"')).toEqual({
+      userNameKey: { $ne: 'bjensen@example.com' },
+    });
     expect(select('title ne "Tour Guide"')).toEqual([intern.id]);
   });
   it('rejects unknown attributes instead of returning an empty result', () => {
-    expectInvalidFilter(() => mongo('usrName eq "x"'), /"usrName" is not a filterable attribute of resource type User/);
-    expectInvalidFilter(() => mongo('emails[kind eq "work"]'), /"kind" is not a filterable attribute of "emails"/);
+    expectInvalidFilter(
+      () => mongo('usrName eq "x"'),
+      /"usrName" is not a filterable attribute of resource type User/,
+    );
+    expectInvalidFilter(
+      () => mongo('emails[kind eq "work"]'),
+      /"kind" is not a filterable attribute of "emails"/,
+    );
     expectInvalidFilter(() => mongo('urn:example:unknown:2.0:User:foo eq "x"'), /not a filterable attribute/);
   });
   it('rejects password, ordering on booleans, substring on dates and ordering on case-insensitive unkeyed attributes', () => {
@@ -306,8 +455,19 @@ describe('translation safety and semantics', () => {
         return Promise.resolve({ _id: { $in: ['g1'] } });
       },
     });
-    expect(calls).toEqual([{ attribute: 'members', filter: { type: 'compare', attribute: 'value', op: 'eq', value: 'u1', position: 8 } }]);
-    expect(query).toEqual({ query: { $and: [{ _id: { $in: ['g1'] } }, { displayNameKey: { $regex: '^e' } }] }, exact: true });
-    expectInvalidFilter(() => filterToMongoSync(parseFilter('groups.value eq "g1"'), users), /"groups" is not available here/);
+    expect(calls).toEqual([
+      {
+        attribute: 'members',
+        filter: { type: 'compare', attribute: 'value', op: 'eq', value: 'u1', position: 8 },
+      },
+    ]);
+    expect(query).toEqual({
+      query: { $and: [{ _id: { $in: ['g1'] } }, { displayNameKey: { $regex: '^e' } }] },
+      exact: true,
+    });
+    expectInvalidFilter(
+      () => filterToMongoSync(parseFilter('groups.value eq "g1"'), users),
+      /"groups" is not available here/,
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('errors', () => {
       scimType: 'invalidValue',
       detail: '"active" must be a boolean.',
     });
-    expect(toScimErrorBody(new ScimError(404, 'User 1 not found.'))).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'User 1 not found.' });
+    expect(toScimErrorBody(new ScimError(404, 'User 1 not found.'))).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+      status: '404',
+      detail: 'User 1 not found.',
+    });
   });
 });
 
@@ -62,20 +66,59 @@ describe('pagination and search parameters', () => {
     expect(scimError(() => parsePagination({ count: 'ten' }, limits)).scimType).toBe('invalidValue');
   });
   it('parses the Okta list query and Entra excludedAttributes=members', () => {
-    const params = parseSearchQuery({ filter: 'userName eq "test.user@okta.local"', startIndex: '1', count: '100' }, limits);
-    expect(params).toMatchObject({ startIndex: 1, count: 100, attributes: [], excludedAttributes: [], sortOrder: 'ascending' });
-    expect(params.filter).toEqual({ type: 'compare', attribute: 'userName', op: 'eq', value: 'test.user@okta.local', position: 0 });
-    expect(parseSearchQuery({ excludedAttributes: 'members', filter: 'displayName eq "displayName"' }, limits).excludedAttributes).toEqual(['members']);
+    const params = parseSearchQuery(
+      { filter: 'userName eq "test.user@okta.local"', startIndex: '1', count: '100' },
+      limits,
+    );
+    expect(params).toMatchObject({
+      startIndex: 1,
+      count: 100,
+      attributes: [],
+      excludedAttributes: [],
+      sortOrder: 'ascending',
+    });
+    expect(params.filter).toEqual({
+      type: 'compare',
+      attribute: 'userName',
+      op: 'eq',
+      value: 'test.user@okta.local',
+      position: 0,
+    });
+    expect(
+      parseSearchQuery({ excludedAttributes: 'members', filter: 'displayName eq "displayName"' }, limits)
+        .excludedAttributes,
+    ).toEqual(['members']);
     expect(parseSearchQuery({ cursor: '' }, limits).cursor).toBe('');
   });
   it('validates a SearchRequest body', () => {
     const params = parseSearchRequest(
-      { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], attributes: ['displayName', 'userName'], filter: 'displayName sw "smith"', startIndex: 1, count: 10, sortBy: 'userName', sortOrder: 'descending' },
+      {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+        attributes: ['displayName', 'userName'],
+        filter: 'displayName sw "smith"',
+        startIndex: 1,
+        count: 10,
+        sortBy: 'userName',
+        sortOrder: 'descending',
+      },
       limits,
     );
-    expect(params).toMatchObject({ attributes: ['displayName', 'userName'], startIndex: 1, count: 10, sortBy: 'userName', sortOrder: 'descending' });
+    expect(params).toMatchObject({
+      attributes: ['displayName', 'userName'],
+      startIndex: 1,
+      count: 10,
+      sortBy: 'userName',
+      sortOrder: 'descending',
+    });
     expect(scimError(() => parseSearchRequest({ filter: 'x pr' }, limits)).scimType).toBe('invalidSyntax');
-    expect(scimError(() => parseSearchRequest({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq' }, limits)).scimType).toBe('invalidFilter');
+    expect(
+      scimError(() =>
+        parseSearchRequest(
+          { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq' },
+          limits,
+        ),
+      ).scimType,
+    ).toBe('invalidFilter');
   });
   it('builds a ListResponse with integer counters and Resources even when empty', () => {
     expect(listResponse([], { totalResults: 0, startIndex: 1 })).toEqual({
@@ -93,7 +136,10 @@ describe('sorting and cursors', () => {
     expect(sortSpec(users, 'userName', 'descending').mongo).toEqual({ userNameKey: -1, _id: -1 });
     expect(sortSpec(users, 'meta.lastModified', undefined).mongo).toEqual({ 'meta.lastModified': 1, _id: 1 });
     expect(sortSpec(users, 'emails', undefined).mongo).toEqual({ 'emails.valueKey': 1, _id: 1 });
-    expect(sortSpec(users, `${ENTERPRISE}:employeeNumber`, 'ascending').mongo).toEqual({ 'ext.enterprise.employeeNumber': 1, _id: 1 });
+    expect(sortSpec(users, `${ENTERPRISE}:employeeNumber`, 'ascending').mongo).toEqual({
+      'ext.enterprise.employeeNumber': 1,
+      _id: 1,
+    });
     expect(sortSpec(users, undefined, undefined).mongo).toEqual({ _id: 1 });
     expect(scimError(() => sortSpec(users, 'password', undefined)).scimType).toBe('invalidValue');
     expect(scimError(() => sortSpec(users, 'userName', 'up')).detail).toMatch(/"ascending" or "descending"/);
@@ -101,15 +147,24 @@ describe('sorting and cursors', () => {
   it('round-trips opaque cursors, Dates included, and rejects forged ones', () => {
     const position = { sortValue: new Date('2026-01-01T00:00:00Z'), id: '0190a1b2' };
     expect(decodeCursor(encodeCursor(position))).toEqual(position);
-    expect(decodeCursor(encodeCursor({ id: 'x', sortValue: 'babs' }))).toEqual({ id: 'x', sortValue: 'babs' });
+    expect(decodeCursor(encodeCursor({ id: 'x', sortValue: 'babs' }))).toEqual({
+      id: 'x',
+      sortValue: 'babs',
+    });
     expect(decodeCursor(encodeCursor({ id: 'x' }))).toEqual({ id: 'x' });
     expect(scimError(() => decodeCursor('not a cursor!')).scimType).toBe('invalidCursor');
-    expect(scimError(() => decodeCursor(Buffer.from('[2,"x"]').toString('base64url'))).scimType).toBe('invalidCursor');
+    expect(scimError(() => decodeCursor(Buffer.from('[2,"x"]').toString('base64url'))).scimType).toBe(
+      'invalidCursor',
+    );
   });
   it('turns a cursor into a range query after the position', () => {
     const sort = sortSpec(users, 'userName', undefined);
-    expect(cursorToMongo(sort, { id: 'u9', sortValue: 'babs' })).toEqual({ $or: [{ userNameKey: { $gt: 'babs' } }, { userNameKey: 'babs', _id: { $gt: 'u9' } }] });
-    expect(cursorToMongo(sortSpec(users, undefined, undefined), { id: 'u9' })).toEqual({ _id: { $gt: 'u9' } });
+    expect(cursorToMongo(sort, { id: 'u9', sortValue: 'babs' })).toEqual({
+      $or: [{ userNameKey: { $gt: 'babs' } }, { userNameKey: 'babs', _id: { $gt: 'u9' } }],
+    });
+    expect(cursorToMongo(sortSpec(users, undefined, undefined), { id: 'u9' })).toEqual({
+      _id: { $gt: 'u9' },
+    });
   });
 });
 
@@ -129,7 +184,13 @@ describe('ETags and meta', () => {
     expect(ifNoneMatchMatches('"other"', 3)).toBe(false);
   });
   it('builds meta with location from the base URL', () => {
-    expect(buildMeta(users, { id: 'u1', created: new Date(0), lastModified: new Date(1000), version: 2 }, 'https://h/scim/v2/')).toEqual({
+    expect(
+      buildMeta(
+        users,
+        { id: 'u1', created: new Date(0), lastModified: new Date(1000), version: 2 },
+        'https://h/scim/v2/',
+      ),
+    ).toEqual({
       resourceType: 'User',
       created: '1970-01-01T00:00:00.000Z',
       lastModified: '1970-01-01T00:00:01.000Z',
@@ -144,24 +205,61 @@ describe('bulk', () => {
   const bulkLimits = { maxOperations: 2, maxPayloadSize: 1000 };
   it('validates operations and enforces the advertised limits with 413', () => {
     const request = parseBulkRequest(
-      { schemas: [BULK], failOnErrors: 1, Operations: [{ method: 'post', path: '/Users', bulkId: 'qwerty', data: { userName: 'a' } }, { method: 'DELETE', path: '/Users/1', version: 'W/"1"' }] },
+      {
+        schemas: [BULK],
+        failOnErrors: 1,
+        Operations: [
+          { method: 'post', path: '/Users', bulkId: 'qwerty', data: { userName: 'a' } },
+          { method: 'DELETE', path: '/Users/1', version: 'W/"1"' },
+        ],
+      },
       bulkLimits,
       500,
     );
     expect(request.Operations.map((o) => o.method)).toEqual(['POST', 'DELETE']);
-    expect(scimError(() => parseBulkRequest({ schemas: [BULK], Operations: [{}, {}, {}] }, bulkLimits)).status).toBe(413);
-    expect(scimError(() => parseBulkRequest({ schemas: [BULK], Operations: [] }, bulkLimits, 5000)).status).toBe(413);
-    expect(scimError(() => parseBulkRequest({ schemas: [BULK], Operations: [{ method: 'POST', path: '/Users', data: {} }] }, bulkLimits)).detail).toMatch(/needs a "bulkId"/);
+    expect(
+      scimError(() => parseBulkRequest({ schemas: [BULK], Operations: [{}, {}, {}] }, bulkLimits)).status,
+    ).toBe(413);
+    expect(
+      scimError(() => parseBulkRequest({ schemas: [BULK], Operations: [] }, bulkLimits, 5000)).status,
+    ).toBe(413);
+    expect(
+      scimError(() =>
+        parseBulkRequest(
+          { schemas: [BULK], Operations: [{ method: 'POST', path: '/Users', data: {} }] },
+          bulkLimits,
+        ),
+      ).detail,
+    ).toMatch(/needs a "bulkId"/);
   });
   it('resolves bulkId references and reports unresolved ones', () => {
-    const { value, unresolved } = resolveBulkIds({ members: [{ type: 'User', value: 'bulkId:qwerty' }, { value: 'bulkId:ytrewq' }] }, new Map([['qwerty', '92b725cd']]));
+    const { value, unresolved } = resolveBulkIds(
+      { members: [{ type: 'User', value: 'bulkId:qwerty' }, { value: 'bulkId:ytrewq' }] },
+      new Map([['qwerty', '92b725cd']]),
+    );
     expect(value).toEqual({ members: [{ type: 'User', value: '92b725cd' }, { value: 'bulkId:ytrewq' }] });
     expect(unresolved).toEqual(['ytrewq']);
   });
   it('builds a BulkResponse with error results carrying the Error body', () => {
-    expect(bulkResponse([bulkErrorResult({ method: 'POST', bulkId: 'q' }, new ScimError(409, 'exists', 'uniqueness'))])).toEqual({
+    expect(
+      bulkResponse([
+        bulkErrorResult({ method: 'POST', bulkId: 'q' }, new ScimError(409, 'exists', 'uniqueness')),
+      ]),
+    ).toEqual({
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkResponse'],
-      Operations: [{ method: 'POST', bulkId: 'q', status: '409', response: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '409', scimType: 'uniqueness', detail: 'exists' } }],
+      Operations: [
+        {
+          method: 'POST',
+          bulkId: 'q',
+          status: '409',
+          response: {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+            status: '409',
+            scimType: 'uniqueness',
+            detail: 'exists',
+          },
+        },
+      ],
     });
   });
 });
@@ -183,10 +281,17 @@ describe('projection', () => {
     expect(out.userName).toBe('babs');
   });
   it('honours attributes=userName,emails (MS tests) keeping always-returned id and schemas', () => {
-    expect(projectResource(users, user, { attributes: ['userName', 'emails'] })).toEqual({ schemas: user.schemas, id: 'u1', userName: 'babs', emails: [{ value: 'b@x', type: 'work' }] });
+    expect(projectResource(users, user, { attributes: ['userName', 'emails'] })).toEqual({
+      schemas: user.schemas,
+      id: 'u1',
+      userName: 'babs',
+      emails: [{ value: 'b@x', type: 'work' }],
+    });
   });
   it('selects sub-attributes and extension attributes by path', () => {
-    expect(projectResource(users, user, { attributes: ['name.givenName', `${ENTERPRISE}:department`] })).toEqual({
+    expect(
+      projectResource(users, user, { attributes: ['name.givenName', `${ENTERPRISE}:department`] }),
+    ).toEqual({
       schemas: user.schemas,
       id: 'u1',
       name: { givenName: 'Barbara' },
@@ -194,8 +299,16 @@ describe('projection', () => {
     });
   });
   it('excludes attributes, never the always-returned ones', () => {
-    const out = projectResource(users, user, { excludedAttributes: ['emails', 'id', ENTERPRISE, 'name.familyName'] });
-    expect(out).toEqual({ schemas: user.schemas, id: 'u1', userName: 'babs', name: { givenName: 'Barbara' }, meta: user.meta });
+    const out = projectResource(users, user, {
+      excludedAttributes: ['emails', 'id', ENTERPRISE, 'name.familyName'],
+    });
+    expect(out).toEqual({
+      schemas: user.schemas,
+      id: 'u1',
+      userName: 'babs',
+      name: { givenName: 'Barbara' },
+      meta: user.meta,
+    });
   });
   it('tells the api when group members need not be loaded', () => {
     expect(isAttributeReturned(groups, 'members', { excludedAttributes: ['members'] })).toBe(false);

@@ -13,14 +13,35 @@ export type FilterLiteral = string | number | boolean | null;
  * `valuePath(emails, (type eq "work") and (value eq "x"))`: both conditions must hold on the same element.
  */
 export type FilterNode =
-  | { readonly type: 'compare'; readonly attribute: string; readonly op: CompareOperator; readonly value: FilterLiteral; readonly position: number }
+  | {
+      readonly type: 'compare';
+      readonly attribute: string;
+      readonly op: CompareOperator;
+      readonly value: FilterLiteral;
+      readonly position: number;
+    }
   | { readonly type: 'present'; readonly attribute: string; readonly position: number }
   | { readonly type: 'and'; readonly left: FilterNode; readonly right: FilterNode }
   | { readonly type: 'or'; readonly left: FilterNode; readonly right: FilterNode }
   | { readonly type: 'not'; readonly filter: FilterNode }
-  | { readonly type: 'valuePath'; readonly attribute: string; readonly filter: FilterNode; readonly position: number };
+  | {
+      readonly type: 'valuePath';
+      readonly attribute: string;
+      readonly filter: FilterNode;
+      readonly position: number;
+    };
 
-export const COMPARE_OPERATORS: ReadonlySet<string> = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
+export const COMPARE_OPERATORS: ReadonlySet<string> = new Set([
+  'eq',
+  'ne',
+  'co',
+  'sw',
+  'ew',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+]);
 
 /** Renders a filter back to RFC 7644 text; `parseFilter(formatFilter(ast))` gives an equal tree (positions aside). */
 export function formatFilter(node: FilterNode): string {

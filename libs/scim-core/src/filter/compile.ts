@@ -1,8 +1,20 @@
 import { invalidFilter } from '../errors.js';
-import { pathText, resolveAttributePath, resolveRelative, type ResolvedPath } from '../schema/attribute-path.js';
+import {
+  pathText,
+  resolveAttributePath,
+  resolveRelative,
+  type ResolvedPath,
+} from '../schema/attribute-path.js';
 import type { ExtensionBinding, ResourceType } from '../schema/registry.js';
 import type { AttributeDefinition } from '../schema/types.js';
-import { isComputedReference, keyFieldName, normaliseKey, storedExtensionField, storedSubName, storedTopField } from '../stored/keys.js';
+import {
+  isComputedReference,
+  keyFieldName,
+  normaliseKey,
+  storedExtensionField,
+  storedSubName,
+  storedTopField,
+} from '../stored/keys.js';
 import type { CompareOperator, FilterLiteral, FilterNode } from './ast.js';
 
 /**
@@ -14,10 +26,25 @@ export type CompiledFilter =
   | { readonly kind: 'const'; readonly value: boolean }
   | { readonly kind: 'and' | 'or'; readonly items: readonly CompiledFilter[] }
   | { readonly kind: 'not'; readonly item: CompiledFilter }
-  | { readonly kind: 'compare'; readonly target: Target; readonly op: Exclude<CompareOperator, 'ne'>; readonly value: ComparableValue }
+  | {
+      readonly kind: 'compare';
+      readonly target: Target;
+      readonly op: Exclude<CompareOperator, 'ne'>;
+      readonly value: ComparableValue;
+    }
   | { readonly kind: 'present'; readonly target: Target }
-  | { readonly kind: 'element'; readonly target: Target; readonly multiValued: boolean; readonly item: CompiledFilter }
-  | { readonly kind: 'external'; readonly attribute: AttributeDefinition; readonly element: FilterNode | null; readonly compiledElement: CompiledFilter | null };
+  | {
+      readonly kind: 'element';
+      readonly target: Target;
+      readonly multiValued: boolean;
+      readonly item: CompiledFilter;
+    }
+  | {
+      readonly kind: 'external';
+      readonly attribute: AttributeDefinition;
+      readonly element: FilterNode | null;
+      readonly compiledElement: CompiledFilter | null;
+    };
 
 /** How the values of an attribute are reached, in the SCIM resource (`wire`) and in the stored document (`stored`). */
 export interface Target {
@@ -93,37 +120,52 @@ class Compiler {
       return this.external(attribute, element);
     }
     if (!scope && !path.extension && attribute.name === 'schemas') return { kind: 'const', value: true };
-    if (!scope && !path.extension && attribute.name === 'meta' && path.sub?.name === 'resourceType') return { kind: 'const', value: true };
+    if (!scope && !path.extension && attribute.name === 'meta' && path.sub?.name === 'resourceType')
+      return { kind: 'const', value: true };
     return { kind: 'present', target: this.target(path, scope, false) };
   }
 
-  private compileCompare(node: Extract<FilterNode, { type: 'compare' }>, scope: ResolvedPath | undefined): CompiledFilter {
+  private compileCompare(
+    node: Extract<FilterNode, { type: 'compare' }>,
+    scope: ResolvedPath | undefined,
+  ): CompiledFilter {
     let path = this.resolve(node.attribute, scope);
     const attribute = path.attribute as AttributeDefinition;
     if (!path.sub && attribute.type === 'complex') {
       // A complex attribute compared without a sub-attribute is compared on its `value`
       // (`emails co "example.com"` in the RFC 7644 §3.4.2.2 examples).
       const value = this.type.subAttribute(attribute, 'value');
-      if (!value) throw invalidFilter(`"${pathText(path)}" is a complex attribute: compare one of its sub-attributes.`);
+      if (!value)
+        throw invalidFilter(`"${pathText(path)}" is a complex attribute: compare one of its sub-attributes.`);
       path = { ...path, sub: value };
     }
     this.checkFilterable(path);
     if (node.value === null) {
       // RFC 7643 §2.5: null is equivalent to unassigned, so `eq null` is "not present" and `ne null` is "present".
-      if (node.op !== 'eq' && node.op !== 'ne') throw invalidFilter(`"${node.op} null" is not meaningful for "${pathText(path)}": use "pr" or "eq null".`);
+      if (node.op !== 'eq' && node.op !== 'ne')
+        throw invalidFilter(
+          `"${node.op} null" is not meaningful for "${pathText(path)}": use "pr" or "eq null".`,
+        );
       const present = this.compilePresent(pathTextRelative(path, scope), scope);
       return node.op === 'eq' ? negate(present) : present;
     }
     if (!scope && this.type.isExternal(attribute)) {
       const sub = path.sub as AttributeDefinition;
-      return this.external(attribute, { type: 'compare', attribute: sub.name, op: node.op, value: node.value, position: node.position });
+      return this.external(attribute, {
+        type: 'compare',
+        attribute: sub.name,
+        op: node.op,
+        value: node.value,
+        position: node.position,
+      });
     }
-    if (!scope && !path.extension && attribute.name === 'schemas') return this.compileSchemasCompare(node.op, node.value);
+    if (!scope && !path.extension && attribute.name === 'schemas')
+      return this.compileSchemasCompare(node.op, node.value);
     if (!scope && !path.extension && attribute.name === 'meta' && path.sub?.name === 'resourceType') {
       const value = coerce(path.sub, node.value, node.op, pathText(path));
       return { kind: 'const', value: staticCompare(this.type.name, node.op, value, true) };
     }
-    const leaf = (path.sub ?? attribute);
+    const leaf = path.sub ?? attribute;
     const op = node.op === 'ne' ? 'eq' : node.op;
     checkOperator(leaf, op, pathText(path));
     const target = this.target(path, scope, true);
@@ -133,21 +175,35 @@ class Compiler {
       );
     }
     let value = coerce(leaf, node.value, op, pathText(path));
-    if (typeof value === 'string' && (target.comparison === 'key' || target.comparison === 'fold')) value = normaliseKey(value);
+    if (typeof value === 'string' && (target.comparison === 'key' || target.comparison === 'fold'))
+      value = normaliseKey(value);
     const compiled: CompiledFilter = { kind: 'compare', target, op, value };
     return node.op === 'ne' ? negate(compiled) : compiled;
   }
 
-  private compileValuePath(node: Extract<FilterNode, { type: 'valuePath' }>, scope: ResolvedPath | undefined): CompiledFilter {
-    if (scope) throw invalidFilter(`value filters cannot be nested ("${node.attribute}[...]" inside "${pathText(scope)}[...]").`);
+  private compileValuePath(
+    node: Extract<FilterNode, { type: 'valuePath' }>,
+    scope: ResolvedPath | undefined,
+  ): CompiledFilter {
+    if (scope)
+      throw invalidFilter(
+        `value filters cannot be nested ("${node.attribute}[...]" inside "${pathText(scope)}[...]").`,
+      );
     const path = this.resolve(node.attribute, undefined);
     const attribute = path.attribute as AttributeDefinition;
     if (path.sub || attribute.type !== 'complex') {
-      throw invalidFilter(`"${pathText(path)}[...]" needs a complex attribute before "[", like emails[type eq "work"].`);
+      throw invalidFilter(
+        `"${pathText(path)}[...]" needs a complex attribute before "[", like emails[type eq "work"].`,
+      );
     }
     if (this.type.isExternal(attribute)) return this.external(attribute, node.filter);
     const item = this.compile(node.filter, path);
-    return { kind: 'element', target: this.target(path, undefined, false), multiValued: attribute.multiValued, item };
+    return {
+      kind: 'element',
+      target: this.target(path, undefined, false),
+      multiValued: attribute.multiValued,
+      item,
+    };
   }
 
   private external(attribute: AttributeDefinition, element: FilterNode | null): CompiledFilter {
@@ -167,7 +223,9 @@ class Compiler {
     } else {
       result = combine(
         'or',
-        this.type.extensions.filter((e) => matches(e.schema.id)).map((e): CompiledFilter => ({ kind: 'present', target: extensionTarget(e) })),
+        this.type.extensions
+          .filter((e) => matches(e.schema.id))
+          .map((e): CompiledFilter => ({ kind: 'present', target: extensionTarget(e) })),
       );
     }
     return op === 'ne' ? negate(result) : result;
@@ -176,13 +234,25 @@ class Compiler {
   private checkFilterable(path: ResolvedPath): void {
     const leaf = (path.sub ?? path.attribute) as AttributeDefinition;
     if (leaf.returned === 'never' || (path.attribute as AttributeDefinition).returned === 'never') {
-      throw invalidFilter(`"${pathText(path)}" cannot be used in a filter: it is never returned (RFC 7643 §7).`);
+      throw invalidFilter(
+        `"${pathText(path)}" cannot be used in a filter: it is never returned (RFC 7643 §7).`,
+      );
     }
-    if (!path.extension && path.attribute?.name === 'meta' && (path.sub?.name === 'location' || path.sub?.name === 'version')) {
+    if (
+      !path.extension &&
+      path.attribute?.name === 'meta' &&
+      (path.sub?.name === 'location' || path.sub?.name === 'version')
+    ) {
       throw invalidFilter(`"${pathText(path)}" is computed on output and cannot be used in a filter.`);
     }
-    if (path.sub && isComputedReference(path.sub) && !this.type.isExternal(path.attribute as AttributeDefinition)) {
-      throw invalidFilter(`"${pathText(path)}" is computed from "value"; filter on "${(path.attribute as AttributeDefinition).name}.value" instead.`);
+    if (
+      path.sub &&
+      isComputedReference(path.sub) &&
+      !this.type.isExternal(path.attribute as AttributeDefinition)
+    ) {
+      throw invalidFilter(
+        `"${pathText(path)}" is computed from "value"; filter on "${(path.attribute as AttributeDefinition).name}.value" instead.`,
+      );
     }
   }
 
@@ -206,7 +276,8 @@ class Compiler {
       }
     }
     if (forCompare && comparison === 'key') stored = replaceLast(stored, keyFieldName(leaf.name));
-    const throughArray = !scope && attribute.multiValued && attribute.type === 'complex' && path.sub !== undefined;
+    const throughArray =
+      !scope && attribute.multiValued && attribute.type === 'complex' && path.sub !== undefined;
     return { wire, stored, definition: leaf, text: pathText(path), comparison, throughArray };
   }
 }
@@ -224,7 +295,17 @@ function extensionTarget(extension: ExtensionBinding): Target {
   return {
     wire: [extension.schema.id],
     stored: storedExtensionField(extension),
-    definition: { name: extension.schema.id, type: 'complex', multiValued: false, description: '', required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
+    definition: {
+      name: extension.schema.id,
+      type: 'complex',
+      multiValued: false,
+      description: '',
+      required: false,
+      caseExact: false,
+      mutability: 'readWrite',
+      returned: 'default',
+      uniqueness: 'none',
+    },
     text: extension.schema.id,
     comparison: 'exact',
     throughArray: false,
@@ -259,24 +340,42 @@ export function parseDateTime(value: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function coerce(leaf: AttributeDefinition, literal: FilterLiteral, op: string, text: string): ComparableValue {
+function coerce(
+  leaf: AttributeDefinition,
+  literal: FilterLiteral,
+  op: string,
+  text: string,
+): ComparableValue {
   switch (leaf.type) {
     case 'boolean':
       if (typeof literal === 'boolean') return literal;
       // Entra sends `roles[primary eq "True"]`: string booleans in any case (interop table #2).
-      if (typeof literal === 'string' && /^(true|false)$/i.test(literal)) return literal.toLowerCase() === 'true';
-      throw invalidFilter(`"${text}" is a boolean: compare it with true or false, not ${JSON.stringify(literal)}.`);
+      if (typeof literal === 'string' && /^(true|false)$/i.test(literal))
+        return literal.toLowerCase() === 'true';
+      throw invalidFilter(
+        `"${text}" is a boolean: compare it with true or false, not ${JSON.stringify(literal)}.`,
+      );
     case 'integer':
     case 'decimal': {
-      const n = typeof literal === 'number' ? literal : typeof literal === 'string' && literal.trim() !== '' ? Number(literal) : NaN;
+      const n =
+        typeof literal === 'number'
+          ? literal
+          : typeof literal === 'string' && literal.trim() !== ''
+            ? Number(literal)
+            : NaN;
       if (!Number.isFinite(n) || (leaf.type === 'integer' && !Number.isInteger(n) && op === 'eq')) {
-        throw invalidFilter(`"${text}" is ${leaf.type === 'integer' ? 'an integer' : 'a decimal'}: ${JSON.stringify(literal)} is not a number it can equal.`);
+        throw invalidFilter(
+          `"${text}" is ${leaf.type === 'integer' ? 'an integer' : 'a decimal'}: ${JSON.stringify(literal)} is not a number it can equal.`,
+        );
       }
       return n;
     }
     case 'dateTime': {
       const ms = typeof literal === 'string' ? parseDateTime(literal) : undefined;
-      if (ms === undefined) throw invalidFilter(`"${text}" is a dateTime: ${JSON.stringify(literal)} is not an xsd:dateTime like "2011-05-13T04:42:34Z".`);
+      if (ms === undefined)
+        throw invalidFilter(
+          `"${text}" is a dateTime: ${JSON.stringify(literal)} is not an xsd:dateTime like "2011-05-13T04:42:34Z".`,
+        );
       return ms;
     }
     default:
@@ -286,7 +385,12 @@ function coerce(leaf: AttributeDefinition, literal: FilterLiteral, op: string, t
 }
 
 /** Compares a value known at compile time (resource type name, schema URNs) with the filter's semantics. */
-function staticCompare(actual: string, op: Exclude<CompareOperator, 'ne'> | 'ne', expected: ComparableValue, caseExact: boolean): boolean {
+function staticCompare(
+  actual: string,
+  op: Exclude<CompareOperator, 'ne'> | 'ne',
+  expected: ComparableValue,
+  caseExact: boolean,
+): boolean {
   const a = caseExact ? actual : actual.toLowerCase();
   const e = caseExact ? String(expected) : String(expected).toLowerCase();
   switch (op) {
@@ -331,4 +435,3 @@ function negate(item: CompiledFilter): CompiledFilter {
   if (item.kind === 'not') return item.item;
   return { kind: 'not', item };
 }
-

@@ -1,7 +1,13 @@
 import type { ResourceType } from '../schema/registry.js';
 import { normaliseKey } from '../stored/keys.js';
 import type { FilterNode } from './ast.js';
-import { compileFilter, parseDateTime, type CompiledFilter, type ComparableValue, type Target } from './compile.js';
+import {
+  compileFilter,
+  parseDateTime,
+  type CompiledFilter,
+  type ComparableValue,
+  type Target,
+} from './compile.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -30,9 +36,13 @@ export function evaluateCompiled(filter: CompiledFilter, root: JsonObject): bool
     case 'present':
       return collect(root, filter.target.wire).some(isPresent);
     case 'compare':
-      return collect(root, filter.target.wire).some((value) => compareOne(filter.target, filter.op, value, filter.value));
+      return collect(root, filter.target.wire).some((value) =>
+        compareOne(filter.target, filter.op, value, filter.value),
+      );
     case 'element':
-      return collect(root, filter.target.wire).some((element) => isObject(element) && hasAny(element) && evaluateCompiled(filter.item, element));
+      return collect(root, filter.target.wire).some(
+        (element) => isObject(element) && hasAny(element) && evaluateCompiled(filter.item, element),
+      );
     case 'external': {
       const elements = collect(root, [filter.attribute.name]);
       const compiled = filter.compiledElement;
@@ -78,7 +88,12 @@ function compareOne(target: Target, op: string, actual: unknown, expected: Compa
   let a: ComparableValue;
   switch (target.comparison) {
     case 'date': {
-      const ms = actual instanceof Date ? actual.getTime() : typeof actual === 'string' ? parseDateTime(actual) : undefined;
+      const ms =
+        actual instanceof Date
+          ? actual.getTime()
+          : typeof actual === 'string'
+            ? parseDateTime(actual)
+            : undefined;
       if (ms === undefined) return false;
       a = ms;
       break;

@@ -20,7 +20,8 @@ export interface ParseFilterOptions {
  */
 export function parseFilter(text: string, options: ParseFilterOptions = {}): FilterNode {
   const maxLength = options.maxLength ?? 8192;
-  if (text.length > maxLength) throw invalidFilter(`The filter is ${text.length} characters long; at most ${maxLength} are accepted.`);
+  if (text.length > maxLength)
+    throw invalidFilter(`The filter is ${text.length} characters long; at most ${maxLength} are accepted.`);
   const parser = new FilterParser(text, options.maxDepth ?? 32);
   return parser.parseWhole();
 }
@@ -63,7 +64,15 @@ function isDigit(c: number): boolean {
 }
 /** Characters of an attrPath token: ATTRNAME chars, `:` and `.` of URNs and sub-attributes, `$` of `$ref`. */
 function isPathChar(c: number): boolean {
-  return isAlpha(c) || isDigit(c) || c === 95 /* _ */ || c === Ch.Minus || c === Ch.Colon || c === Ch.Dot || c === Ch.Dollar;
+  return (
+    isAlpha(c) ||
+    isDigit(c) ||
+    c === 95 /* _ */ ||
+    c === Ch.Minus ||
+    c === Ch.Colon ||
+    c === Ch.Dot ||
+    c === Ch.Dollar
+  );
 }
 
 const ATTRNAME = /^(?:[A-Za-z][A-Za-z0-9_-]*|\$ref)$/;
@@ -126,7 +135,8 @@ class FilterParser {
       const filter = this.nested(() => this.parseUnary(inValuePath));
       return { type: 'not', filter };
     }
-    if (!isAlpha(c) && c !== Ch.Dollar) throw this.error(`expected an attribute name, "(" or "not", found ${this.describeHere()}`);
+    if (!isAlpha(c) && c !== Ch.Dollar)
+      throw this.error(`expected an attribute name, "(" or "not", found ${this.describeHere()}`);
     return this.parseAttributeExpression(inValuePath);
   }
 
@@ -154,7 +164,8 @@ class FilterParser {
       if (inValuePath) throw this.error('value filters cannot be nested ("[" inside "[...]")');
       this.pos++;
       this.skipWhitespace();
-      if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === Ch.CloseBracket) throw this.error('the value filter "[]" is empty');
+      if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === Ch.CloseBracket)
+        throw this.error('the value filter "[]" is empty');
       const inner = this.nested(() => this.parseOr(true));
       this.expectChar(Ch.CloseBracket, '"]" to close the value filter');
       if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === Ch.Dot) {
@@ -162,9 +173,15 @@ class FilterParser {
         this.pos++;
         const subStart = this.pos;
         const sub = this.readAttributePath();
-        if (sub.includes('.') || sub.includes(':')) throw this.errorAt(subStart, `"${sub}" is not a sub-attribute name`);
+        if (sub.includes('.') || sub.includes(':'))
+          throw this.errorAt(subStart, `"${sub}" is not a sub-attribute name`);
         const tail = this.parseOperatorTail(sub, subStart);
-        return { type: 'valuePath', attribute, filter: { type: 'and', left: inner, right: tail }, position: start + this.offset };
+        return {
+          type: 'valuePath',
+          attribute,
+          filter: { type: 'and', left: inner, right: tail },
+          position: start + this.offset,
+        };
       }
       return { type: 'valuePath', attribute, filter: inner, position: start + this.offset };
     }
@@ -173,7 +190,8 @@ class FilterParser {
 
   private parseOperatorTail(attribute: string, start: number): FilterNode {
     if (this.pos >= this.text.length || !isWhitespace(this.text.charCodeAt(this.pos))) {
-      if (this.pos >= this.text.length) throw this.error(`expected an operator after "${attribute}", but the filter ends`);
+      if (this.pos >= this.text.length)
+        throw this.error(`expected an operator after "${attribute}", but the filter ends`);
       throw this.error(`expected a space and an operator after "${attribute}", found ${this.describeHere()}`);
     }
     this.skipWhitespace();
@@ -186,7 +204,9 @@ class FilterParser {
     }
     if (!COMPARE_OPERATORS.has(op)) {
       this.pos = opStart;
-      throw this.error(`expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after "${attribute}", found ${this.describeHere()}`);
+      throw this.error(
+        `expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after "${attribute}", found ${this.describeHere()}`,
+      );
     }
     // RFC 7644 §3.5.2.2's own example writes `value eq"2819c223-…"`: a quoted value may follow without a space.
     const next = this.text.charCodeAt(this.pos);
@@ -205,7 +225,8 @@ class FilterParser {
     const path = this.text.slice(start, this.pos);
     const colon = path.lastIndexOf(':');
     const local = colon >= 0 ? path.slice(colon + 1) : path;
-    if (colon >= 0 && !/^urn:/i.test(path)) throw this.errorAt(start, `"${path}" is not an attribute path: a schema prefix must be a URN`);
+    if (colon >= 0 && !/^urn:/i.test(path))
+      throw this.errorAt(start, `"${path}" is not an attribute path: a schema prefix must be a URN`);
     const parts = local.split('.');
     // A URN-only path (`urn:…:enterprise:2.0:User`) is resolved later against the registry; check names otherwise.
     const urnOnly = colon >= 0 && parts.length === 2 && /^\d+$/.test(parts[0] ?? '');
@@ -216,7 +237,8 @@ class FilterParser {
   }
 
   private readValue(attribute: string, op: string): FilterLiteral {
-    if (this.pos >= this.text.length) throw this.error(`expected a value after "${attribute} ${op}", but the filter ends`);
+    if (this.pos >= this.text.length)
+      throw this.error(`expected a value after "${attribute} ${op}", but the filter ends`);
     const c = this.text.charCodeAt(this.pos);
     if (c === Ch.Quote) return this.readString();
     if (c === Ch.Minus || isDigit(c)) {
@@ -226,11 +248,19 @@ class FilterParser {
     const start = this.pos;
     while (this.pos < this.text.length) {
       const d = this.text.charCodeAt(this.pos);
-      if (isWhitespace(d) || d === Ch.CloseParen || d === Ch.CloseBracket || d === Ch.OpenParen || d === Ch.Quote) break;
+      if (
+        isWhitespace(d) ||
+        d === Ch.CloseParen ||
+        d === Ch.CloseBracket ||
+        d === Ch.OpenParen ||
+        d === Ch.Quote
+      )
+        break;
       this.pos++;
     }
     const word = this.text.slice(start, this.pos);
-    if (word === '') throw this.error(`expected a value after "${attribute} ${op}", found ${this.describeHere()}`);
+    if (word === '')
+      throw this.error(`expected a value after "${attribute} ${op}", found ${this.describeHere()}`);
     switch (word.toLowerCase()) {
       case 'true':
         return true;
@@ -245,10 +275,13 @@ class FilterParser {
   }
 
   private tryReadNumber(): number | undefined {
-    const match = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(this.text.slice(this.pos, this.pos + 64));
+    const match = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(
+      this.text.slice(this.pos, this.pos + 64),
+    );
     if (!match) return undefined;
     const after = this.text.charCodeAt(this.pos + match[0].length);
-    if (!Number.isNaN(after) && !isWhitespace(after) && after !== Ch.CloseParen && after !== Ch.CloseBracket) return undefined;
+    if (!Number.isNaN(after) && !isWhitespace(after) && after !== Ch.CloseParen && after !== Ch.CloseBracket)
+      return undefined;
     this.pos += match[0].length;
     return Number(match[0]);
   }
@@ -301,7 +334,8 @@ class FilterParser {
         return '\t';
       case 'u': {
         const hex = this.text.slice(this.pos, this.pos + 4);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw this.errorAt(at, 'a \\u escape needs four hexadecimal digits');
+        if (!/^[0-9a-fA-F]{4}$/.test(hex))
+          throw this.errorAt(at, 'a \\u escape needs four hexadecimal digits');
         this.pos += 4;
         return String.fromCharCode(parseInt(hex, 16));
       }
@@ -343,7 +377,8 @@ class FilterParser {
   }
 
   private nested<T>(parse: () => T): T {
-    if (++this.depth > this.maxDepth) throw this.error(`the filter nests deeper than ${this.maxDepth} levels`);
+    if (++this.depth > this.maxDepth)
+      throw this.error(`the filter nests deeper than ${this.maxDepth} levels`);
     const result = parse();
     this.depth--;
     return result;

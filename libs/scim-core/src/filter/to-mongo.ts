@@ -54,13 +54,21 @@ const MATCH_NOTHING: MongoFilter = { _id: { $in: [] } };
  *
  * @throws ScimError 400 invalidFilter for unknown attributes or an external attribute without a resolver.
  */
-export async function filterToMongo(filter: FilterNode, type: ResourceType, options: FilterToMongoOptions = {}): Promise<MongoTranslation> {
+export async function filterToMongo(
+  filter: FilterNode,
+  type: ResourceType,
+  options: FilterToMongoOptions = {},
+): Promise<MongoTranslation> {
   const compiled = compileFilter(filter, type);
   const requests: ExternalNode[] = [];
   collectExternal(compiled, requests);
   const resolve = options.resolveExternal;
   if (requests.length === 0 || !resolve) return compiledToMongo(compiled, options);
-  const answers = await Promise.all(requests.map((r) => resolve({ attribute: r.attribute.name, filter: r.element, compiled: r.compiledElement })));
+  const answers = await Promise.all(
+    requests.map((r) =>
+      resolve({ attribute: r.attribute.name, filter: r.element, compiled: r.compiledElement }),
+    ),
+  );
   const byNode = new Map<CompiledFilter, MongoFilter>(requests.map((r, i) => [r, answers[i] as MongoFilter]));
   return compiledToMongo(compiled, options, (node) => byNode.get(node) as MongoFilter);
 }
@@ -69,7 +77,11 @@ export async function filterToMongo(filter: FilterNode, type: ResourceType, opti
  * Synchronous translation for filters that touch only attributes stored in the document (the common case:
  * `userName eq`, `externalId eq`, `displayName eq`). Throws invalidFilter if the filter needs the resolver.
  */
-export function filterToMongoSync(filter: FilterNode, type: ResourceType, options: Omit<FilterToMongoOptions, 'resolveExternal'> = {}): MongoTranslation {
+export function filterToMongoSync(
+  filter: FilterNode,
+  type: ResourceType,
+  options: Omit<FilterToMongoOptions, 'resolveExternal'> = {},
+): MongoTranslation {
   return compiledToMongo(compileFilter(filter, type), options);
 }
 
@@ -77,13 +89,19 @@ type ExternalNode = Extract<CompiledFilter, { kind: 'external' }>;
 type ExternalAnswer = (node: ExternalNode) => MongoFilter;
 
 /** Translates an already compiled filter (shared with the api's own callers). */
-export function compiledToMongo(compiled: CompiledFilter, options: Pick<FilterToMongoOptions, 'elemMatch'> = {}, external: ExternalAnswer = noExternal): MongoTranslation {
+export function compiledToMongo(
+  compiled: CompiledFilter,
+  options: Pick<FilterToMongoOptions, 'elemMatch'> = {},
+  external: ExternalAnswer = noExternal,
+): MongoTranslation {
   const { q, exact } = new Translator(options.elemMatch ?? false, external).translate(compiled, '');
   return { query: q, exact };
 }
 
 function noExternal(node: ExternalNode): MongoFilter {
-  throw invalidFilter(`Filtering on "${node.attribute.name}" is not available here: it is not stored in the resource document.`);
+  throw invalidFilter(
+    `Filtering on "${node.attribute.name}" is not available here: it is not stored in the resource document.`,
+  );
 }
 
 function collectExternal(node: CompiledFilter, into: ExternalNode[]): void {
@@ -127,7 +145,10 @@ class Translator {
         // A superset part that matches everything adds nothing to an `and`, and makes an `or` match everything.
         if (node.kind === 'and') {
           const useful = queries.filter((q) => Object.keys(q).length > 0);
-          return { q: useful.length === 0 ? {} : useful.length === 1 ? (useful[0] as MongoFilter) : { $and: useful }, exact };
+          return {
+            q: useful.length === 0 ? {} : useful.length === 1 ? (useful[0] as MongoFilter) : { $and: useful },
+            exact,
+          };
         }
         if (queries.some((q) => Object.keys(q).length === 0)) return { q: {}, exact };
         return { q: { $or: queries }, exact };
@@ -163,7 +184,10 @@ class Translator {
     // Without $elemMatch: "some element satisfies A or B" is exactly "some element satisfies A, or some satisfies B",
     // and a single positive condition on a dotted path is exact; conditions that must meet on one element are not.
     const relaxed = relax(node.item, `${field}.`);
-    return { q: Object.keys(relaxed.q).length === 0 ? { [field]: { $exists: true } } : relaxed.q, exact: relaxed.exact };
+    return {
+      q: Object.keys(relaxed.q).length === 0 ? { [field]: { $exists: true } } : relaxed.q,
+      exact: relaxed.exact,
+    };
   }
 }
 
@@ -181,7 +205,10 @@ function relax(node: CompiledFilter, prefix: string): Translated {
     }
     case 'and': {
       const useful = node.items.map((item) => relax(item, prefix).q).filter((q) => Object.keys(q).length > 0);
-      return { q: useful.length === 0 ? {} : useful.length === 1 ? (useful[0] as MongoFilter) : { $and: useful }, exact: false };
+      return {
+        q: useful.length === 0 ? {} : useful.length === 1 ? (useful[0] as MongoFilter) : { $and: useful },
+        exact: false,
+      };
     }
     default:
       return { q: {}, exact: false };
@@ -189,7 +216,12 @@ function relax(node: CompiledFilter, prefix: string): Translated {
 }
 
 function negateQuery(item: CompiledFilter, prefix: string, translated: MongoFilter): MongoFilter {
-  if (item.kind === 'compare' && item.op === 'eq' && item.target.comparison !== 'fold' && !item.target.throughArray) {
+  if (
+    item.kind === 'compare' &&
+    item.op === 'eq' &&
+    item.target.comparison !== 'fold' &&
+    !item.target.throughArray
+  ) {
     return { [prefix + item.target.stored]: { $ne: mongoValue(item.target, item.value) } };
   }
   if (item.kind === 'present') return { [prefix + item.target.stored]: { $exists: false } };

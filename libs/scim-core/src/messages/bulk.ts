@@ -1,4 +1,11 @@
-import { invalidSyntax, invalidValue, payloadTooLarge, toScimErrorBody, type ScimError, type ScimErrorBody } from '../errors.js';
+import {
+  invalidSyntax,
+  invalidValue,
+  payloadTooLarge,
+  toScimErrorBody,
+  type ScimError,
+  type ScimErrorBody,
+} from '../errors.js';
 import { isPlainObject } from '../resource/normalise.js';
 import { URN } from '../urns.js';
 
@@ -34,21 +41,32 @@ export interface BulkLimits {
  */
 export function parseBulkRequest(body: unknown, limits: BulkLimits, payloadSize?: number): BulkRequest {
   if (payloadSize !== undefined && payloadSize > limits.maxPayloadSize) {
-    throw payloadTooLarge(`The size of the bulk operation (${payloadSize} bytes) exceeds the maxPayloadSize (${limits.maxPayloadSize}).`);
+    throw payloadTooLarge(
+      `The size of the bulk operation (${payloadSize} bytes) exceeds the maxPayloadSize (${limits.maxPayloadSize}).`,
+    );
   }
   if (!isPlainObject(body)) throw invalidSyntax('A bulk request body must be a JSON object.');
   const schemas = body.schemas;
-  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.BulkRequest.toLowerCase())) {
+  if (
+    !Array.isArray(schemas) ||
+    !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.BulkRequest.toLowerCase())
+  ) {
     throw invalidSyntax(`A bulk request must have "schemas": ["${URN.BulkRequest}"].`);
   }
   const operations = body.Operations;
   if (!Array.isArray(operations)) throw invalidSyntax('A bulk request must have an "Operations" array.');
   if (operations.length > limits.maxOperations) {
-    throw payloadTooLarge(`The bulk request has ${operations.length} operations; maxOperations is ${limits.maxOperations}.`);
+    throw payloadTooLarge(
+      `The bulk request has ${operations.length} operations; maxOperations is ${limits.maxOperations}.`,
+    );
   }
   const request: BulkRequest = { Operations: [] };
   if (body.failOnErrors !== undefined) {
-    if (typeof body.failOnErrors !== 'number' || !Number.isInteger(body.failOnErrors) || body.failOnErrors < 1) {
+    if (
+      typeof body.failOnErrors !== 'number' ||
+      !Number.isInteger(body.failOnErrors) ||
+      body.failOnErrors < 1
+    ) {
       throw invalidValue('"failOnErrors" must be a positive integer.');
     }
     request.failOnErrors = body.failOnErrors;
@@ -60,22 +78,27 @@ export function parseBulkRequest(body: unknown, limits: BulkLimits, payloadSize?
     if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') {
       throw invalidValue(`Operations[${index}]: "method" must be POST, PUT, PATCH or DELETE.`);
     }
-    if (typeof raw.path !== 'string' || !raw.path.startsWith('/')) throw invalidValue(`Operations[${index}]: "path" must start with "/", e.g. "/Users".`);
+    if (typeof raw.path !== 'string' || !raw.path.startsWith('/'))
+      throw invalidValue(`Operations[${index}]: "path" must start with "/", e.g. "/Users".`);
     const operation: BulkOperation = { method, path: raw.path };
     if (raw.bulkId !== undefined) {
-      if (typeof raw.bulkId !== 'string' || raw.bulkId === '') throw invalidValue(`Operations[${index}]: "bulkId" must be a non-empty string.`);
-      if (bulkIds.has(raw.bulkId)) throw invalidValue(`Operations[${index}]: bulkId "${raw.bulkId}" is used twice.`);
+      if (typeof raw.bulkId !== 'string' || raw.bulkId === '')
+        throw invalidValue(`Operations[${index}]: "bulkId" must be a non-empty string.`);
+      if (bulkIds.has(raw.bulkId))
+        throw invalidValue(`Operations[${index}]: bulkId "${raw.bulkId}" is used twice.`);
       bulkIds.add(raw.bulkId);
       operation.bulkId = raw.bulkId;
     } else if (method === 'POST') {
       throw invalidValue(`Operations[${index}]: a POST needs a "bulkId" (RFC 7644 §3.7).`);
     }
     if (raw.version !== undefined) {
-      if (typeof raw.version !== 'string') throw invalidValue(`Operations[${index}]: "version" must be an ETag string.`);
+      if (typeof raw.version !== 'string')
+        throw invalidValue(`Operations[${index}]: "version" must be an ETag string.`);
       operation.version = raw.version;
     }
     if (method !== 'DELETE') {
-      if (!isPlainObject(raw.data)) throw invalidValue(`Operations[${index}]: ${method} needs a "data" object.`);
+      if (!isPlainObject(raw.data))
+        throw invalidValue(`Operations[${index}]: ${method} needs a "data" object.`);
       operation.data = raw.data;
     }
     request.Operations.push(operation);
@@ -87,7 +110,10 @@ export function parseBulkRequest(body: unknown, limits: BulkLimits, payloadSize?
  * Replaces `bulkId:<id>` references (RFC 7644 §3.7.2) in a path or data with the ids created earlier in the
  * same request. Returns the ids still unresolved (their operation must wait or fail).
  */
-export function resolveBulkIds<T>(value: T, created: ReadonlyMap<string, string>): { value: T; unresolved: string[] } {
+export function resolveBulkIds<T>(
+  value: T,
+  created: ReadonlyMap<string, string>,
+): { value: T; unresolved: string[] } {
   const unresolved = new Set<string>();
   const visit = (v: unknown): unknown => {
     if (typeof v === 'string') {
@@ -127,8 +153,15 @@ export function bulkResponse(results: readonly BulkOperationResult[]): BulkRespo
 }
 
 /** A failed bulk operation's result: the status plus the Error body as `response` (RFC 7644 §3.7.3). */
-export function bulkErrorResult(operation: Pick<BulkOperation, 'method' | 'bulkId'>, error: ScimError): BulkOperationResult & { response: ScimErrorBody } {
-  const result: BulkOperationResult & { response: ScimErrorBody } = { method: operation.method, status: String(error.status), response: toScimErrorBody(error) };
+export function bulkErrorResult(
+  operation: Pick<BulkOperation, 'method' | 'bulkId'>,
+  error: ScimError,
+): BulkOperationResult & { response: ScimErrorBody } {
+  const result: BulkOperationResult & { response: ScimErrorBody } = {
+    method: operation.method,
+    status: String(error.status),
+    response: toScimErrorBody(error),
+  };
   if (operation.bulkId !== undefined) result.bulkId = operation.bulkId;
   return result;
 }

@@ -28,7 +28,8 @@ export function decodeCursor(cursor: string): CursorPosition {
   } catch {
     throw invalidCursor('The cursor is not one this server issued.');
   }
-  if (!Array.isArray(parsed) || parsed[0] !== 1 || typeof parsed[1] !== 'string') throw invalidCursor('The cursor is not one this server issued.');
+  if (!Array.isArray(parsed) || parsed[0] !== 1 || typeof parsed[1] !== 'string')
+    throw invalidCursor('The cursor is not one this server issued.');
   const id = parsed[1];
   switch (parsed[2]) {
     case 'u':
@@ -38,7 +39,8 @@ export function decodeCursor(cursor: string): CursorPosition {
       break;
     case 'v': {
       const v: unknown = parsed[3];
-      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { id, sortValue: v };
+      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+        return { id, sortValue: v };
       break;
     }
     default:
@@ -58,10 +60,19 @@ export function cursorToMongo(sort: SortSpec, position: CursorPosition): MongoFi
   const value = position.sortValue;
   if (value === undefined || value === null) {
     const missing = { $or: [{ [sort.field]: { $exists: false } }, { [sort.field]: null }] };
-    if (sort.direction === 1) return { $or: [{ $and: [missing, { _id: { $gt: position.id } }] }, { [sort.field]: { $exists: true, $ne: null } }] };
+    if (sort.direction === 1)
+      return {
+        $or: [
+          { $and: [missing, { _id: { $gt: position.id } }] },
+          { [sort.field]: { $exists: true, $ne: null } },
+        ],
+      };
     return { $and: [missing, { _id: { $lt: position.id } }] };
   }
-  const beyond: MongoFilter[] = [{ [sort.field]: { [after]: value } }, { [sort.field]: value, _id: { [after]: position.id } }];
+  const beyond: MongoFilter[] = [
+    { [sort.field]: { [after]: value } },
+    { [sort.field]: value, _id: { [after]: position.id } },
+  ];
   if (sort.direction === -1) beyond.push({ [sort.field]: { $exists: false } });
   return { $or: beyond };
 }

@@ -17,7 +17,10 @@ export interface Pagination {
  * (`count=0` asks for `totalResults` only); the server caps `count` at its maximum. Values arrive as query
  * strings or JSON numbers; anything that is not an integer is a 400 invalidValue.
  */
-export function parsePagination(params: { startIndex?: unknown; count?: unknown }, limits: PaginationLimits): Pagination {
+export function parsePagination(
+  params: { startIndex?: unknown; count?: unknown },
+  limits: PaginationLimits,
+): Pagination {
   const startIndex = readInteger(params.startIndex, 'startIndex') ?? 1;
   const count = readInteger(params.count, 'count') ?? limits.defaultCount;
   return { startIndex: Math.max(1, startIndex), count: Math.min(Math.max(0, count), limits.maxResults) };
@@ -25,7 +28,13 @@ export function parsePagination(params: { startIndex?: unknown; count?: unknown 
 
 export function readInteger(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n)) throw invalidValue(`"${name}" must be an integer, but ${JSON.stringify(value)} was sent.`);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (!Number.isSafeInteger(n))
+    throw invalidValue(`"${name}" must be an integer, but ${JSON.stringify(value)} was sent.`);
   return n;
 }

@@ -24,7 +24,10 @@ export interface SearchParams {
  * (comma-separated), `sortBy`, `sortOrder`, `startIndex`, `count`, and RFC 9865 `cursor`. Parameter names are
  * matched case-insensitively; a repeated parameter uses its first value.
  */
-export function parseSearchQuery(query: Readonly<Record<string, unknown>>, limits: PaginationLimits): SearchParams {
+export function parseSearchQuery(
+  query: Readonly<Record<string, unknown>>,
+  limits: PaginationLimits,
+): SearchParams {
   const get = (name: string): unknown => {
     const key = Object.keys(query).find((k) => k.toLowerCase() === name.toLowerCase());
     const value = key === undefined ? undefined : query[key];
@@ -52,7 +55,10 @@ export function parseSearchQuery(query: Readonly<Record<string, unknown>>, limit
 export function parseSearchRequest(body: unknown, limits: PaginationLimits): SearchParams {
   if (!isPlainObject(body)) throw invalidSyntax('A search request body must be a JSON object.');
   const schemas = body.schemas;
-  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.SearchRequest.toLowerCase())) {
+  if (
+    !Array.isArray(schemas) ||
+    !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.SearchRequest.toLowerCase())
+  ) {
     throw invalidSyntax(`A search request must have "schemas": ["${URN.SearchRequest}"].`);
   }
   const get = (name: string): unknown => {
@@ -111,7 +117,12 @@ function optionalString(value: unknown, name: string): string | undefined {
 
 function nameList(value: unknown, name: string): string[] {
   if (value === undefined || value === null) return [];
-  const parts = typeof value === 'string' ? value.split(',') : Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
+  const parts =
+    typeof value === 'string'
+      ? value.split(',')
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value
+        : undefined;
   if (!parts) throw invalidValue(`"${name}" must be a list of attribute names.`);
   return parts.map((p) => p.trim()).filter((p) => p !== '');
 }

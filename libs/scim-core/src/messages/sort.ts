@@ -24,7 +24,11 @@ export interface SortSpec {
  *
  * @throws ScimError 400 invalidValue for an unknown or unsortable attribute or a bad `sortOrder`.
  */
-export function sortSpec(type: ResourceType, sortBy: string | undefined, sortOrder: string | undefined): SortSpec {
+export function sortSpec(
+  type: ResourceType,
+  sortBy: string | undefined,
+  sortOrder: string | undefined,
+): SortSpec {
   const direction = parseSortOrder(sortOrder) === 'descending' ? -1 : 1;
   if (!sortBy) return { field: '_id', direction, mongo: { _id: direction } };
   const path = resolveAttributePath(type, sortBy.trim());
@@ -36,7 +40,15 @@ export function sortSpec(type: ResourceType, sortBy: string | undefined, sortOrd
     if (!sub) throw invalidValue(`sortBy: "${sortBy}" is complex; name one of its sub-attributes.`);
   }
   const leaf = sub ?? attribute;
-  if (type.isExternal(attribute) || leaf.returned === 'never' || (!path.extension && attribute.name === 'meta' && (sub?.name === 'location' || sub?.name === 'version' || sub?.name === 'resourceType')) || (!path.extension && attribute.name === 'schemas') || leaf.name === '$ref') {
+  if (
+    type.isExternal(attribute) ||
+    leaf.returned === 'never' ||
+    (!path.extension &&
+      attribute.name === 'meta' &&
+      (sub?.name === 'location' || sub?.name === 'version' || sub?.name === 'resourceType')) ||
+    (!path.extension && attribute.name === 'schemas') ||
+    leaf.name === '$ref'
+  ) {
     throw invalidValue(`sortBy: "${pathText(path)}" cannot be sorted on.`);
   }
   let field = storedTopField(path.extension, attribute);
@@ -45,7 +57,8 @@ export function sortSpec(type: ResourceType, sortBy: string | undefined, sortOrd
     const dot = field.lastIndexOf('.');
     field = `${dot < 0 ? '' : field.slice(0, dot + 1)}${keyFieldName(leaf.name)}`;
   }
-  const mongo: Record<string, 1 | -1> = field === '_id' ? { _id: direction } : { [field]: direction, _id: direction };
+  const mongo: Record<string, 1 | -1> =
+    field === '_id' ? { _id: direction } : { [field]: direction, _id: direction };
   return { field, direction, mongo, attribute: pathText({ ...path, sub }) };
 }
 

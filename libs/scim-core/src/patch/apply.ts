@@ -4,7 +4,15 @@ import { evaluateCompiled } from '../filter/evaluate.js';
 import { hasUrnPrefix, resolveAttributePath, type ResolvedPath } from '../schema/attribute-path.js';
 import type { ExtensionBinding, ResourceType } from '../schema/registry.js';
 import type { AttributeDefinition } from '../schema/types.js';
-import { checkSinglePrimary, describe, isPlainObject, normaliseElement, normaliseMembers, normaliseSimple, normaliseValue } from '../resource/normalise.js';
+import {
+  checkSinglePrimary,
+  describe,
+  isPlainObject,
+  normaliseElement,
+  normaliseMembers,
+  normaliseSimple,
+  normaliseValue,
+} from '../resource/normalise.js';
 import type { MemberRef, MembershipDelta, ScimResource } from '../resource/types.js';
 import { checkRequired, containerFor, orderResource, schemasOf } from '../resource/validate.js';
 import { cloneJson, deepEqual } from '../resource/values.js';
@@ -42,7 +50,12 @@ export interface PatchResult {
  * @throws ScimError 400 noTarget / invalidPath / mutability / invalidValue / invalidSyntax; the detail starts
  *   with the failing operation, e.g. `Operations[1] (replace "emails[type eq \"work\"].value"): …`.
  */
-export function applyPatch(type: ResourceType, current: ScimResource, request: unknown, options: ApplyPatchOptions = {}): PatchResult {
+export function applyPatch(
+  type: ResourceType,
+  current: ScimResource,
+  request: unknown,
+  options: ApplyPatchOptions = {},
+): PatchResult {
   const patch = parsePatchRequest(request);
   const resource = cloneJson(current);
   const attachedMembers = extractExternal(type, resource);
@@ -82,13 +95,13 @@ export function patchNeedsMembers(type: ResourceType, request: unknown): boolean
   });
 }
 
-
 /** Removes external attributes (members the api may have attached) from the working copy; returns the members. */
 function extractExternal(type: ResourceType, resource: ScimResource): MemberRef[] | undefined {
   let members: MemberRef[] | undefined;
   for (const attribute of type.externalAttributes) {
     const value = resource[attribute.name];
-    if (attribute.name === 'members' && Array.isArray(value)) members = normaliseMembers(type, attribute, value, 'members');
+    if (attribute.name === 'members' && Array.isArray(value))
+      members = normaliseMembers(type, attribute, value, 'members');
     delete resource[attribute.name];
   }
   return members;
@@ -97,14 +110,21 @@ function extractExternal(type: ResourceType, resource: ScimResource): MemberRef[
 function changedAttributes(type: ResourceType, before: ScimResource, after: ScimResource): string[] {
   const changed: string[] = [];
   for (const attribute of type.coreAttributes) {
-    if (attribute.name === 'meta' || attribute.name === 'schemas' || attribute.name === 'id' || type.isExternal(attribute)) continue;
+    if (
+      attribute.name === 'meta' ||
+      attribute.name === 'schemas' ||
+      attribute.name === 'id' ||
+      type.isExternal(attribute)
+    )
+      continue;
     if (!deepEqual(before[attribute.name], after[attribute.name])) changed.push(attribute.name);
   }
   for (const extension of type.extensions) {
     const a = containerFor(before, extension, false);
     const b = containerFor(after, extension, false);
     for (const attribute of extension.schema.attributes) {
-      if (!deepEqual(a?.[attribute.name], b?.[attribute.name])) changed.push(`${extension.schema.id}:${attribute.name}`);
+      if (!deepEqual(a?.[attribute.name], b?.[attribute.name]))
+        changed.push(`${extension.schema.id}:${attribute.name}`);
     }
   }
   return changed;
@@ -113,7 +133,8 @@ function changedAttributes(type: ResourceType, before: ScimResource, after: Scim
 function membersChanged(delta: MembershipDelta, current: readonly MemberRef[] | undefined): boolean {
   if (!current) return delta.replaceAll !== undefined || delta.add.length > 0 || delta.remove.length > 0;
   const ids = new Set(current.map((m) => m.value));
-  if (delta.replaceAll) return delta.replaceAll.length !== ids.size || delta.replaceAll.some((m) => !ids.has(m.value));
+  if (delta.replaceAll)
+    return delta.replaceAll.length !== ids.size || delta.replaceAll.some((m) => !ids.has(m.value));
   return delta.add.some((m) => !ids.has(m.value)) || delta.remove.some((id) => ids.has(id));
 }
 
@@ -124,7 +145,12 @@ function memberIds(filter: FilterNode): string[] | undefined {
     const right = memberIds(filter.right);
     return left && right ? [...left, ...right] : undefined;
   }
-  if (filter.type === 'compare' && filter.op === 'eq' && typeof filter.value === 'string' && /^(?:members\.)?value$/i.test(filter.attribute)) {
+  if (
+    filter.type === 'compare' &&
+    filter.op === 'eq' &&
+    typeof filter.value === 'string' &&
+    /^(?:members\.)?value$/i.test(filter.attribute)
+  ) {
     return [filter.value];
   }
   return undefined;
@@ -139,7 +165,8 @@ class PatchEngine {
 
   apply(operation: PatchOperation): void {
     if (!operation.path) {
-      if (operation.op === 'remove') throw noTarget('"remove" needs a "path" naming what to remove (RFC 7644 §3.5.2.2).');
+      if (operation.op === 'remove')
+        throw noTarget('"remove" needs a "path" naming what to remove (RFC 7644 §3.5.2.2).');
       this.applyWithoutPath(operation.op, operation.value);
       return;
     }
@@ -153,7 +180,10 @@ class PatchEngine {
    * (`id`, `meta`, `groups`) are ignored because Okta and Entra echo them (#5).
    */
   private applyWithoutPath(op: 'add' | 'replace', value: unknown): void {
-    if (!isPlainObject(value)) throw invalidValue(`Without "path", "value" must be an object of attributes, but ${describe(value)} was sent.`);
+    if (!isPlainObject(value))
+      throw invalidValue(
+        `Without "path", "value" must be an object of attributes, but ${describe(value)} was sent.`,
+      );
     for (const [key, item] of Object.entries(value)) {
       if (key.toLowerCase() === 'schemas') continue;
       const target = resolveAttributePath(this.type, key);
@@ -170,7 +200,12 @@ class PatchEngine {
     }
   }
 
-  private applyToExtension(op: 'add' | 'replace' | 'remove', extension: ExtensionBinding, value: unknown, lenient: boolean): void {
+  private applyToExtension(
+    op: 'add' | 'replace' | 'remove',
+    extension: ExtensionBinding,
+    value: unknown,
+    lenient: boolean,
+  ): void {
     if (op === 'remove') {
       delete this.resource[extension.schema.id];
       return;
@@ -179,17 +214,26 @@ class PatchEngine {
       if (op === 'replace') delete this.resource[extension.schema.id];
       return;
     }
-    if (!isPlainObject(value)) throw invalidValue(`"${extension.schema.id}" must be an object of extension attributes, but ${describe(value)} was sent.`);
+    if (!isPlainObject(value))
+      throw invalidValue(
+        `"${extension.schema.id}" must be an object of extension attributes, but ${describe(value)} was sent.`,
+      );
     for (const [key, item] of Object.entries(value)) {
       const attribute = this.type.extensionAttribute(extension, key);
-      if (!attribute) throw invalidValue(`"${key}" is not an attribute of the extension ${extension.schema.id}.`);
+      if (!attribute)
+        throw invalidValue(`"${key}" is not an attribute of the extension ${extension.schema.id}.`);
       const target: ResolvedPath = { extension, attribute, sub: undefined };
       if (lenient && isIgnoredOnInput(target)) continue;
       this.applyAt(op, { text: `${extension.schema.id}:${attribute.name}`, target }, item, lenient);
     }
   }
 
-  private applyAt(op: 'add' | 'replace' | 'remove', path: PatchPath, value: unknown, fromValueObject: boolean): void {
+  private applyAt(
+    op: 'add' | 'replace' | 'remove',
+    path: PatchPath,
+    value: unknown,
+    fromValueObject: boolean,
+  ): void {
     const { target } = path;
     if (!target.attribute) {
       this.applyToExtension(op, target.extension as ExtensionBinding, value, false);
@@ -211,18 +255,27 @@ class PatchEngine {
     if (path.filter) this.applyFiltered(op, path, container, attribute, value);
     else if (target.sub) this.applySub(op, path, container, attribute, target.sub, value);
     else this.applyWhole(op, path, container, attribute, value);
-    if (target.extension && Object.keys(container).length === 0) delete this.resource[target.extension.schema.id];
+    if (target.extension && Object.keys(container).length === 0)
+      delete this.resource[target.extension.schema.id];
   }
 
   /** `path` names a whole attribute (`active`, `name`, `emails`, `urn:…:User:manager`). */
-  private applyWhole(op: 'add' | 'replace' | 'remove', path: PatchPath, container: JsonObject, attribute: AttributeDefinition, value: unknown): void {
+  private applyWhole(
+    op: 'add' | 'replace' | 'remove',
+    path: PatchPath,
+    container: JsonObject,
+    attribute: AttributeDefinition,
+    value: unknown,
+  ): void {
     const name = attribute.name;
     const before = container[name];
     if (op === 'remove') {
       if (attribute.multiValued && value !== undefined && value !== null && Array.isArray(before)) {
         // `remove` with a value list removes just those values (Entra's member-removal shape, generalised).
         const doomed = normaliseValue(this.type, attribute, value, path.text) as unknown[] | undefined;
-        const kept = (before as unknown[]).filter((element) => !(doomed ?? []).some((d) => sameElement(this.type, attribute, element, d)));
+        const kept = (before as unknown[]).filter(
+          (element) => !(doomed ?? []).some((d) => sameElement(this.type, attribute, element, d)),
+        );
         this.checkImmutable(attribute, before, kept.length > 0 ? kept : undefined, path);
         set(container, name, kept.length > 0 ? kept : undefined);
         return;
@@ -247,7 +300,9 @@ class PatchEngine {
     } else if (attribute.type === 'complex' && isPlainObject(before) && isPlainObject(normalised)) {
       // RFC 7644 §3.5.2.1/3: sub-attributes not in the value are left unchanged, for add and replace alike.
       next = { ...before, ...normalised };
-      if (isPlainObject(value)) for (const [key, v] of Object.entries(value)) if (v === null) delete (next as JsonObject)[this.type.subAttribute(attribute, key)?.name ?? key];
+      if (isPlainObject(value))
+        for (const [key, v] of Object.entries(value))
+          if (v === null) delete (next as JsonObject)[this.type.subAttribute(attribute, key)?.name ?? key];
     } else {
       next = normalised;
     }
@@ -256,7 +311,14 @@ class PatchEngine {
   }
 
   /** `path` names a sub-attribute without a filter (`name.givenName`, `emails.type`). */
-  private applySub(op: 'add' | 'replace' | 'remove', path: PatchPath, container: JsonObject, attribute: AttributeDefinition, sub: AttributeDefinition, value: unknown): void {
+  private applySub(
+    op: 'add' | 'replace' | 'remove',
+    path: PatchPath,
+    container: JsonObject,
+    attribute: AttributeDefinition,
+    sub: AttributeDefinition,
+    value: unknown,
+  ): void {
     const name = attribute.name;
     const before = container[name];
     if (!attribute.multiValued) {
@@ -276,18 +338,35 @@ class PatchEngine {
       return;
     }
     const subValue = normaliseSimple(sub, value, path.text);
-    const next = elements.length > 0 ? elements.map((e) => ({ ...e, [sub.name]: subValue })) : [{ [sub.name]: subValue }];
-    const normalised = next.map((e) => normaliseElement(this.type, attribute, e, path.text)).filter((e) => e !== undefined);
+    const next =
+      elements.length > 0
+        ? elements.map((e) => ({ ...e, [sub.name]: subValue }))
+        : [{ [sub.name]: subValue }];
+    const normalised = next
+      .map((e) => normaliseElement(this.type, attribute, e, path.text))
+      .filter((e) => e !== undefined);
     checkSinglePrimary(normalised, path.text);
     set(container, name, normalised.length > 0 ? normalised : undefined);
   }
 
   /** `path` has a value filter: `emails[type eq "work"]` or `emails[type eq "work"].value`. */
-  private applyFiltered(op: 'add' | 'replace' | 'remove', path: PatchPath, container: JsonObject, attribute: AttributeDefinition, value: unknown): void {
+  private applyFiltered(
+    op: 'add' | 'replace' | 'remove',
+    path: PatchPath,
+    container: JsonObject,
+    attribute: AttributeDefinition,
+    value: unknown,
+  ): void {
     const filter = path.filter as NonNullable<PatchPath['filter']>;
     const name = attribute.name;
     const before = container[name];
-    const elements: unknown[] = attribute.multiValued ? (Array.isArray(before) ? [...(before as unknown[])] : []) : isPlainObject(before) ? [before] : [];
+    const elements: unknown[] = attribute.multiValued
+      ? Array.isArray(before)
+        ? [...(before as unknown[])]
+        : []
+      : isPlainObject(before)
+        ? [before]
+        : [];
     const matches = elements.map((e) => isPlainObject(e) && evaluateCompiled(filter.compiled, e));
     const sub = path.valueSub;
     if (op === 'remove') {
@@ -308,8 +387,13 @@ class PatchEngine {
       // RFC 7644 §3.5.2.3 says noTarget; Entra expects `Replace phoneNumbers[type eq "work"].value` on a user
       // without a work phone to create it (interop table #9), else the whole atomic PATCH fails.
       const terms = equalityTerms(this.type, attribute, filter.ast);
-      if (!terms) throw noTarget(`No value of "${name}" matches the filter, and the filter does not say how to create one (use eq terms joined by "and").`);
-      const created = sub ? { ...terms, [sub.name]: value } : { ...terms, ...(isPlainObject(value) ? value : { value }) };
+      if (!terms)
+        throw noTarget(
+          `No value of "${name}" matches the filter, and the filter does not say how to create one (use eq terms joined by "and").`,
+        );
+      const created = sub
+        ? { ...terms, [sub.name]: value }
+        : { ...terms, ...(isPlainObject(value) ? value : { value }) };
       const element = normaliseElement(this.type, attribute, created, path.text);
       if (element === undefined) return;
       elements.push(element);
@@ -320,23 +404,51 @@ class PatchEngine {
         const current = element as JsonObject;
         let updated: unknown;
         if (sub) {
-          updated = normaliseElement(this.type, attribute, value === null ? withoutKey(current, sub.name) : { ...current, [sub.name]: value }, path.text);
+          updated = normaliseElement(
+            this.type,
+            attribute,
+            value === null ? withoutKey(current, sub.name) : { ...current, [sub.name]: value },
+            path.text,
+          );
         } else if (op === 'replace') {
           // The value replaces the matched element (RFC 7644 §3.5.2.3); the filter's eq terms are kept so the element stays addressable.
           const terms = equalityTerms(this.type, attribute, filter.ast) ?? {};
-          updated = value === null ? undefined : normaliseElement(this.type, attribute, { ...terms, ...asObject(value, path.text) }, path.text);
+          updated =
+            value === null
+              ? undefined
+              : normaliseElement(
+                  this.type,
+                  attribute,
+                  { ...terms, ...asObject(value, path.text) },
+                  path.text,
+                );
         } else {
-          updated = normaliseElement(this.type, attribute, { ...current, ...asObject(value, path.text) }, path.text);
+          updated = normaliseElement(
+            this.type,
+            attribute,
+            { ...current, ...asObject(value, path.text) },
+            path.text,
+          );
         }
         elements[i] = updated;
         if (updated !== undefined) newPrimaries.push(updated);
       });
     }
     const next = elements.filter((e) => e !== undefined);
-    this.store(container, attribute, attribute.multiValued ? withSinglePrimary(next, newPrimaries) : next, path);
+    this.store(
+      container,
+      attribute,
+      attribute.multiValued ? withSinglePrimary(next, newPrimaries) : next,
+      path,
+    );
   }
 
-  private store(container: JsonObject, attribute: AttributeDefinition, elements: unknown[], path: PatchPath): void {
+  private store(
+    container: JsonObject,
+    attribute: AttributeDefinition,
+    elements: unknown[],
+    path: PatchPath,
+  ): void {
     const before = container[attribute.name];
     const next = attribute.multiValued ? (elements.length > 0 ? elements : undefined) : elements[0];
     if (attribute.multiValued && Array.isArray(next)) checkSinglePrimary(next, path.text);
@@ -345,7 +457,12 @@ class PatchEngine {
   }
 
   /** RFC 7643 §2.2 immutable: may be set once when unassigned, never changed or removed afterwards. */
-  private checkImmutable(attribute: AttributeDefinition, before: unknown, after: unknown, path: PatchPath): void {
+  private checkImmutable(
+    attribute: AttributeDefinition,
+    before: unknown,
+    after: unknown,
+    path: PatchPath,
+  ): void {
     if (attribute.mutability !== 'immutable' || before === undefined || deepEqual(before, after)) return;
     throw mutability(`"${path.text}" is immutable: it cannot change once set.`);
   }
@@ -353,22 +470,34 @@ class PatchEngine {
   /** Group `members`: never rewritten as an array; each operation becomes part of the set delta. */
   private applyToMembers(op: 'add' | 'replace' | 'remove', path: PatchPath, value: unknown): void {
     const attribute = path.target.attribute as AttributeDefinition;
-    if (attribute.mutability === 'readOnly') throw mutability(`"${path.text}" is readOnly: change memberships through the Group resource.`);
+    if (attribute.mutability === 'readOnly')
+      throw mutability(`"${path.text}" is readOnly: change memberships through the Group resource.`);
     if (path.target.sub || (path.valueSub && op !== 'remove')) {
-      throw mutability(`"${path.text}": the sub-attributes of a member are immutable; add or remove the member instead.`);
+      throw mutability(
+        `"${path.text}": the sub-attributes of a member are immutable; add or remove the member instead.`,
+      );
     }
     if (path.filter) {
-      if (op !== 'remove') throw mutability(`"${path.text}": members cannot be modified in place; add or remove them instead.`);
-      if (path.valueSub) throw mutability(`"${path.text}": the sub-attributes of a member are immutable; remove the member instead.`);
+      if (op !== 'remove')
+        throw mutability(`"${path.text}": members cannot be modified in place; add or remove them instead.`);
+      if (path.valueSub)
+        throw mutability(
+          `"${path.text}": the sub-attributes of a member are immutable; remove the member instead.`,
+        );
       const ids = memberIds(path.filter.ast);
       if (ids) {
         this.membership.remove(ids);
         return;
       }
       const current = this.membership.currentMembers;
-      if (!current) throw new Error('applyPatch: this member filter needs the current members; check patchNeedsMembers() and pass options.members');
+      if (!current)
+        throw new Error(
+          'applyPatch: this member filter needs the current members; check patchNeedsMembers() and pass options.members',
+        );
       const compiled = path.filter.compiled;
-      this.membership.remove(current.filter((m) => evaluateCompiled(compiled, m as unknown as JsonObject)).map((m) => m.value));
+      this.membership.remove(
+        current.filter((m) => evaluateCompiled(compiled, m as unknown as JsonObject)).map((m) => m.value),
+      );
       return;
     }
     if (op === 'remove') {
@@ -416,7 +545,9 @@ function asObject(value: unknown, path: string): JsonObject {
 function withSinglePrimary(elements: unknown[], incoming: readonly unknown[]): unknown[] {
   const newPrimary = incoming.filter((e) => isPlainObject(e) && e.primary === true);
   if (newPrimary.length !== 1) return elements;
-  return elements.map((e) => (isPlainObject(e) && e.primary === true && !newPrimary.includes(e) ? { ...e, primary: false } : e));
+  return elements.map((e) =>
+    isPlainObject(e) && e.primary === true && !newPrimary.includes(e) ? { ...e, primary: false } : e,
+  );
 }
 
 /** Two values of a multi-valued attribute are the same if their `value`s are equal (per caseExact), else if deeply equal. */
@@ -425,9 +556,9 @@ function sameElement(type: ResourceType, attribute: AttributeDefinition, a: unkn
   if (valueSub && isPlainObject(a) && isPlainObject(b) && b.value !== undefined) {
     const x = a.value;
     const y = b.value;
-    if (typeof x === 'string' && typeof y === 'string' && !valueSub.caseExact) return x.toLowerCase() === y.toLowerCase();
+    if (typeof x === 'string' && typeof y === 'string' && !valueSub.caseExact)
+      return x.toLowerCase() === y.toLowerCase();
     return deepEqual(x, y);
   }
   return deepEqual(a, b);
 }
-

@@ -34,7 +34,9 @@ export function parsePatchPath(type: ResourceType, text: string): PatchPath {
   const target = resolveAttributePath(type, attributeText);
   if (!target?.attribute) throw invalidPath(`"${attributeText}" is not an attribute of ${type.name}.`);
   if (target.sub || target.attribute.type !== 'complex') {
-    throw invalidPath(`"${attributeText}[...]" needs a complex attribute before "[", like emails[type eq "work"].`);
+    throw invalidPath(
+      `"${attributeText}[...]" needs a complex attribute before "[", like emails[type eq "work"].`,
+    );
   }
   let ast: FilterNode;
   let compiled: CompiledFilter;
@@ -77,15 +79,24 @@ function matchingBracket(text: string, open: number): number {
  * (`type eq "work"`, `type eq "work" and primary eq true`): used to create the element that a filtered
  * add/replace did not find (Entra, interop table #9). Undefined when the filter is anything else.
  */
-export function equalityTerms(type: ResourceType, parent: AttributeDefinition, filter: FilterNode): Record<string, unknown> | undefined {
+export function equalityTerms(
+  type: ResourceType,
+  parent: AttributeDefinition,
+  filter: FilterNode,
+): Record<string, unknown> | undefined {
   const terms: Record<string, unknown> = {};
   const visit = (node: FilterNode): boolean => {
     if (node.type === 'and') return visit(node.left) && visit(node.right);
     if (node.type !== 'compare' || node.op !== 'eq' || node.value === null) return false;
-    const local = node.attribute.includes('.') ? node.attribute.slice(node.attribute.lastIndexOf('.') + 1) : node.attribute;
+    const local = node.attribute.includes('.')
+      ? node.attribute.slice(node.attribute.lastIndexOf('.') + 1)
+      : node.attribute;
     const sub = type.subAttribute(parent, local);
     if (!sub) return false;
-    terms[sub.name] = sub.type === 'boolean' && typeof node.value === 'string' ? node.value.toLowerCase() === 'true' : node.value;
+    terms[sub.name] =
+      sub.type === 'boolean' && typeof node.value === 'string'
+        ? node.value.toLowerCase() === 'true'
+        : node.value;
     return true;
   };
   return visit(filter) ? terms : undefined;

@@ -24,9 +24,13 @@ export interface PatchRequest {
  */
 export function parsePatchRequest(body: unknown): PatchRequest {
   if (isParsedPatchRequest(body)) return body;
-  if (!isPlainObject(body)) throw invalidSyntax('The PATCH body must be a JSON object with "schemas" and "Operations".');
+  if (!isPlainObject(body))
+    throw invalidSyntax('The PATCH body must be a JSON object with "schemas" and "Operations".');
   const schemas = body.schemas;
-  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.PatchOp.toLowerCase())) {
+  if (
+    !Array.isArray(schemas) ||
+    !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === URN.PatchOp.toLowerCase())
+  ) {
     throw invalidSyntax(`A PATCH body must have "schemas": ["${URN.PatchOp}"].`);
   }
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
@@ -45,7 +49,8 @@ export function isParsedPatchRequest(value: unknown): value is PatchRequest {
 }
 
 function parseOperation(raw: unknown, index: number): PatchOperation {
-  if (!isPlainObject(raw)) throw invalidSyntax(`Operations[${index}] must be an object with "op", and "path" and/or "value".`);
+  if (!isPlainObject(raw))
+    throw invalidSyntax(`Operations[${index}] must be an object with "op", and "path" and/or "value".`);
   let op: unknown;
   let path: unknown;
   let value: unknown;
@@ -68,9 +73,12 @@ function parseOperation(raw: unknown, index: number): PatchOperation {
   }
   const name = typeof op === 'string' ? op.toLowerCase() : undefined;
   if (name !== 'add' && name !== 'replace' && name !== 'remove') {
-    throw invalidValue(`Operations[${index}]: "op" must be "add", "replace" or "remove", not ${JSON.stringify(op)}.`);
+    throw invalidValue(
+      `Operations[${index}]: "op" must be "add", "replace" or "remove", not ${JSON.stringify(op)}.`,
+    );
   }
-  if (path !== undefined && path !== null && typeof path !== 'string') throw invalidSyntax(`Operations[${index}]: "path" must be a string.`);
+  if (path !== undefined && path !== null && typeof path !== 'string')
+    throw invalidSyntax(`Operations[${index}]: "path" must be a string.`);
   const operation: PatchOperation = { op: name };
   if (typeof path === 'string' && path.trim() !== '') operation.path = path.trim();
   if (hasValue) operation.value = value;

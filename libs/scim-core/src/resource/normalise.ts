@@ -21,7 +21,12 @@ export function isPlainObject(value: unknown): value is JsonObject {
  * Returns undefined for "unassigned" (null, "", [], an object with nothing assigned).
  * @throws ScimError 400 invalidValue naming the attribute and what was expected.
  */
-export function normaliseValue(type: ResourceType, attribute: AttributeDefinition, value: unknown, path: string): unknown {
+export function normaliseValue(
+  type: ResourceType,
+  attribute: AttributeDefinition,
+  value: unknown,
+  path: string,
+): unknown {
   if (value === null || value === undefined) return undefined;
   if (attribute.multiValued) {
     const items = Array.isArray(value) ? (value as unknown[]) : [value];
@@ -44,11 +49,21 @@ export function normaliseValue(type: ResourceType, attribute: AttributeDefinitio
 }
 
 /** Normalises one value of an attribute (one element when the attribute is multi-valued). */
-export function normaliseElement(type: ResourceType, attribute: AttributeDefinition, value: unknown, path: string): unknown {
+export function normaliseElement(
+  type: ResourceType,
+  attribute: AttributeDefinition,
+  value: unknown,
+  path: string,
+): unknown {
   return normaliseSingle(type, attribute, value, path);
 }
 
-function normaliseSingle(type: ResourceType, attribute: AttributeDefinition, value: unknown, path: string): unknown {
+function normaliseSingle(
+  type: ResourceType,
+  attribute: AttributeDefinition,
+  value: unknown,
+  path: string,
+): unknown {
   if (value === null || value === undefined) return undefined;
   if (attribute.type === 'complex') return normaliseComplex(type, attribute, value, path);
   return normaliseSimple(attribute, value, path);
@@ -61,7 +76,8 @@ export function normaliseSimple(attribute: AttributeDefinition, value: unknown, 
     case 'string':
     case 'reference':
     case 'binary':
-      if (typeof value !== 'string') throw invalidValue(`"${path}" must be a string, but ${describe(value)} was sent.`);
+      if (typeof value !== 'string')
+        throw invalidValue(`"${path}" must be a string, but ${describe(value)} was sent.`);
       return value === '' ? undefined : value;
     case 'boolean':
       if (typeof value === 'boolean') return value;
@@ -75,8 +91,16 @@ export function normaliseSimple(attribute: AttributeDefinition, value: unknown, 
       if (typeof value === 'number' && Number.isFinite(value)) return value;
       throw invalidValue(`"${path}" must be a number, but ${describe(value)} was sent.`);
     case 'dateTime': {
-      const ms = typeof value === 'string' ? parseDateTime(value) : value instanceof Date ? value.getTime() : undefined;
-      if (ms === undefined) throw invalidValue(`"${path}" must be an xsd:dateTime such as "2011-05-13T04:42:34Z", but ${describe(value)} was sent.`);
+      const ms =
+        typeof value === 'string'
+          ? parseDateTime(value)
+          : value instanceof Date
+            ? value.getTime()
+            : undefined;
+      if (ms === undefined)
+        throw invalidValue(
+          `"${path}" must be an xsd:dateTime such as "2011-05-13T04:42:34Z", but ${describe(value)} was sent.`,
+        );
       return new Date(ms).toISOString();
     }
     case 'complex':
@@ -84,11 +108,19 @@ export function normaliseSimple(attribute: AttributeDefinition, value: unknown, 
   }
 }
 
-function normaliseComplex(type: ResourceType, attribute: AttributeDefinition, value: unknown, path: string): JsonObject | undefined {
+function normaliseComplex(
+  type: ResourceType,
+  attribute: AttributeDefinition,
+  value: unknown,
+  path: string,
+): JsonObject | undefined {
   let object: JsonObject;
   if (isPlainObject(value)) {
     object = value;
-  } else if ((typeof value === 'string' || typeof value === 'number') && type.subAttribute(attribute, 'value')) {
+  } else if (
+    (typeof value === 'string' || typeof value === 'number') &&
+    type.subAttribute(attribute, 'value')
+  ) {
     // `"manager": "26118915-6090-4610-87e4-49d8ca9f808d"` (interop: manager given as a plain id).
     object = { value: typeof value === 'number' ? String(value) : value };
   } else {
@@ -97,7 +129,10 @@ function normaliseComplex(type: ResourceType, attribute: AttributeDefinition, va
   const out: JsonObject = {};
   for (const [key, raw] of Object.entries(object)) {
     const sub = type.subAttribute(attribute, key);
-    if (!sub) throw invalidValue(`"${path}.${key}" is not a sub-attribute of "${path}" (known: ${attribute.subAttributes?.map((s) => s.name).join(', ')}).`);
+    if (!sub)
+      throw invalidValue(
+        `"${path}.${key}" is not a sub-attribute of "${path}" (known: ${attribute.subAttributes?.map((s) => s.name).join(', ')}).`,
+      );
     // readOnly sub-attributes (manager.displayName, groups.*) and server-computed `$ref`s are ignored on input.
     if (sub.mutability === 'readOnly' || isComputedReference(sub)) continue;
     const normalised = normaliseSimple(sub, raw, `${path}.${sub.name}`);
@@ -105,7 +140,12 @@ function normaliseComplex(type: ResourceType, attribute: AttributeDefinition, va
   }
   if (Object.keys(out).length === 0) return undefined;
   for (const sub of attribute.subAttributes ?? []) {
-    if (sub.required && sub.mutability !== 'readOnly' && !isComputedReference(sub) && out[sub.name] === undefined) {
+    if (
+      sub.required &&
+      sub.mutability !== 'readOnly' &&
+      !isComputedReference(sub) &&
+      out[sub.name] === undefined
+    ) {
       throw invalidValue(`"${path}.${sub.name}" is required when "${path}" is given.`);
     }
   }
@@ -116,29 +156,42 @@ function normaliseComplex(type: ResourceType, attribute: AttributeDefinition, va
 export function checkSinglePrimary(elements: readonly unknown[], path: string): void {
   let primaries = 0;
   for (const element of elements) if (isPlainObject(element) && element.primary === true) primaries++;
-  if (primaries > 1) throw invalidValue(`"${path}" has ${primaries} values marked primary; at most one may be.`);
+  if (primaries > 1)
+    throw invalidValue(`"${path}" has ${primaries} values marked primary; at most one may be.`);
 }
 
 /**
  * Normalises group members (RFC 7643 §4.2): each needs a non-empty `value`; `type` is made canonical
  * (`User`/`Group`) and inferred from `$ref` when missing; `$ref: null` (Entra) is fine. Duplicates collapse.
  */
-export function normaliseMembers(type: ResourceType, attribute: AttributeDefinition, value: unknown, path: string): MemberRef[] {
+export function normaliseMembers(
+  type: ResourceType,
+  attribute: AttributeDefinition,
+  value: unknown,
+  path: string,
+): MemberRef[] {
   if (value === null || value === undefined) return [];
   const items = Array.isArray(value) ? (value as unknown[]) : [value];
   const byValue = new Map<string, MemberRef>();
   for (const item of items) {
     if (item === null || item === undefined) continue;
     const object: JsonObject = typeof item === 'string' ? { value: item } : isPlainObject(item) ? item : {};
-    if (!isPlainObject(item) && typeof item !== 'string') throw invalidValue(`Each of "${path}" must be an object like {"value": "<id>"}, but ${describe(item)} was sent.`);
+    if (!isPlainObject(item) && typeof item !== 'string')
+      throw invalidValue(
+        `Each of "${path}" must be an object like {"value": "<id>"}, but ${describe(item)} was sent.`,
+      );
     const member: Partial<MemberRef> = {};
     let ref: unknown;
     for (const [key, raw] of Object.entries(object)) {
       const sub = type.subAttribute(attribute, key);
-      if (!sub) throw invalidValue(`"${path}.${key}" is not a sub-attribute of "${path}" (known: value, $ref, type, display).`);
+      if (!sub)
+        throw invalidValue(
+          `"${path}.${key}" is not a sub-attribute of "${path}" (known: value, $ref, type, display).`,
+        );
       if (sub.name === '$ref') ref = raw;
       else if (raw !== null && raw !== undefined) {
-        if (typeof raw !== 'string') throw invalidValue(`"${path}.${sub.name}" must be a string, but ${describe(raw)} was sent.`);
+        if (typeof raw !== 'string')
+          throw invalidValue(`"${path}.${sub.name}" must be a string, but ${describe(raw)} was sent.`);
         if (raw !== '') member[sub.name as 'value' | 'type' | 'display'] = raw;
       }
     }

@@ -36,12 +36,17 @@ export function validateCreate(type: ResourceType, body: unknown): ValidatedReso
  * typos surface; data under an unregistered schema URN (another vendor's extension) is ignored; unknown URIs
  * in `schemas` are ignored (Entra's ADSCIM Group URI, interop table #12).
  */
-export function validateReplace(type: ResourceType, body: unknown, existing: ScimResource): ValidatedResource {
+export function validateReplace(
+  type: ResourceType,
+  body: unknown,
+  existing: ScimResource,
+): ValidatedResource {
   return validate(type, body, existing);
 }
 
 function validate(type: ResourceType, body: unknown, existing: ScimResource | undefined): ValidatedResource {
-  if (!isPlainObject(body)) throw invalidSyntax(`The request body must be a JSON object describing a ${type.name}.`);
+  if (!isPlainObject(body))
+    throw invalidSyntax(`The request body must be a JSON object describing a ${type.name}.`);
   checkSchemas(type, body.schemas);
   const resource: ScimResource = {};
   const ignored: string[] = [];
@@ -62,7 +67,11 @@ function validate(type: ResourceType, body: unknown, existing: ScimResource | un
       continue;
     }
     const attribute = path.attribute;
-    if (attribute.mutability === 'readOnly' || attribute.mutability === 'writeOnly' || path.sub?.mutability === 'readOnly') {
+    if (
+      attribute.mutability === 'readOnly' ||
+      attribute.mutability === 'writeOnly' ||
+      path.sub?.mutability === 'readOnly'
+    ) {
       ignored.push(key);
       continue;
     }
@@ -76,7 +85,8 @@ function validate(type: ResourceType, body: unknown, existing: ScimResource | un
   if (existing) {
     keepImmutable(type, resource, existing);
     if (existing.id !== undefined) resource.id = existing.id;
-    if (!members && type.externalAttributes.some((a) => a.mutability !== 'readOnly')) members = { add: [], remove: [], replaceAll: [] };
+    if (!members && type.externalAttributes.some((a) => a.mutability !== 'readOnly'))
+      members = { add: [], remove: [], replaceAll: [] };
   }
   checkRequired(type, resource);
   resource.schemas = schemasOf(type, resource);
@@ -92,12 +102,22 @@ function checkSchemas(type: ResourceType, schemas: unknown): void {
   }
 }
 
-function assignExtension(type: ResourceType, resource: ScimResource, extension: ExtensionBinding, value: unknown, ignored: string[]): void {
+function assignExtension(
+  type: ResourceType,
+  resource: ScimResource,
+  extension: ExtensionBinding,
+  value: unknown,
+  ignored: string[],
+): void {
   if (value === null || value === undefined) return;
-  if (!isPlainObject(value)) throw invalidValue(`"${extension.schema.id}" must be an object of extension attributes, but ${describe(value)} was sent.`);
+  if (!isPlainObject(value))
+    throw invalidValue(
+      `"${extension.schema.id}" must be an object of extension attributes, but ${describe(value)} was sent.`,
+    );
   for (const [key, raw] of Object.entries(value)) {
     const attribute = type.extensionAttribute(extension, key);
-    if (!attribute) throw invalidValue(`"${key}" is not an attribute of the extension ${extension.schema.id}.`);
+    if (!attribute)
+      throw invalidValue(`"${key}" is not an attribute of the extension ${extension.schema.id}.`);
     if (attribute.mutability === 'readOnly' || attribute.mutability === 'writeOnly') {
       ignored.push(`${extension.schema.id}:${attribute.name}`);
       continue;
@@ -114,7 +134,9 @@ export function assign(type: ResourceType, resource: ScimResource, path: Resolve
   if (!path.sub) {
     setOrDelete(container, attribute.name, normaliseValue(type, attribute, value, text));
   } else if (attribute.multiValued) {
-    throw invalidValue(`"${text}.${path.sub.name}" addresses a sub-attribute of every "${text}" value; send "${text}" as a list instead.`);
+    throw invalidValue(
+      `"${text}.${path.sub.name}" addresses a sub-attribute of every "${text}" value; send "${text}" as a list instead.`,
+    );
   } else {
     const current = isPlainObject(container[attribute.name]) ? (container[attribute.name] as JsonObject) : {};
     const merged = { ...current, [path.sub.name]: value };
@@ -123,7 +145,11 @@ export function assign(type: ResourceType, resource: ScimResource, path: Resolve
   if (path.extension && Object.keys(container).length === 0) delete resource[path.extension.schema.id];
 }
 
-export function containerFor(resource: ScimResource, extension: ExtensionBinding | undefined, create: boolean): JsonObject | undefined {
+export function containerFor(
+  resource: ScimResource,
+  extension: ExtensionBinding | undefined,
+  create: boolean,
+): JsonObject | undefined {
   if (!extension) return resource;
   const existing = resource[extension.schema.id];
   if (isPlainObject(existing)) return existing;
@@ -146,7 +172,10 @@ function keepImmutable(type: ResourceType, resource: ScimResource, existing: Sci
     const container = containerFor(resource, extension, true) as JsonObject;
     const after = container[attribute.name];
     if (after === undefined) container[attribute.name] = before;
-    else if (!deepEqual(before, after)) throw mutability(`"${attribute.name}" is immutable: it cannot change from ${JSON.stringify(before)} once set.`);
+    else if (!deepEqual(before, after))
+      throw mutability(
+        `"${attribute.name}" is immutable: it cannot change from ${JSON.stringify(before)} once set.`,
+      );
   };
   for (const attribute of type.coreAttributes) check(undefined, attribute);
   for (const extension of type.extensions) {
@@ -166,11 +195,16 @@ export function checkRequired(type: ResourceType, resource: ScimResource): void 
   for (const extension of type.extensions) {
     const container = resource[extension.schema.id];
     if (!isPlainObject(container)) {
-      if (extension.required) throw invalidValue(`The extension ${extension.schema.id} is required for a ${type.name}.`);
+      if (extension.required)
+        throw invalidValue(`The extension ${extension.schema.id} is required for a ${type.name}.`);
       continue;
     }
     for (const attribute of extension.schema.attributes) {
-      if (attribute.required && attribute.mutability !== 'readOnly' && container[attribute.name] === undefined) {
+      if (
+        attribute.required &&
+        attribute.mutability !== 'readOnly' &&
+        container[attribute.name] === undefined
+      ) {
         throw invalidValue(`"${extension.schema.id}:${attribute.name}" is required.`);
       }
     }
@@ -180,7 +214,8 @@ export function checkRequired(type: ResourceType, resource: ScimResource): void 
 /** RFC 7643 §3: the core schema URN, plus each extension's URN when the resource has data for it. */
 export function schemasOf(type: ResourceType, resource: ScimResource): string[] {
   const schemas = [type.schema.id];
-  for (const extension of type.extensions) if (isPlainObject(resource[extension.schema.id])) schemas.push(extension.schema.id);
+  for (const extension of type.extensions)
+    if (isPlainObject(resource[extension.schema.id])) schemas.push(extension.schema.id);
   return schemas;
 }
 

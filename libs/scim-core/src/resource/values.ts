@@ -25,7 +25,8 @@ export function cloneJson<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v: unknown) => cloneJson(v)) as T;
   const out: Record<string, unknown> = {};
   for (const key in value) {
-    if (Object.prototype.hasOwnProperty.call(value, key)) out[key] = cloneJson((value as Record<string, unknown>)[key]);
+    if (Object.prototype.hasOwnProperty.call(value, key))
+      out[key] = cloneJson((value as Record<string, unknown>)[key]);
   }
   return out as T;
 }

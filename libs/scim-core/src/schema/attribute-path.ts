@@ -19,7 +19,11 @@ export function leafOf(path: ResolvedPath): AttributeDefinition | undefined {
 
 /** Canonical text of a resolved path, e.g. `emails.value` or `urn:…:enterprise:2.0:User:manager.value`. */
 export function pathText(path: ResolvedPath): string {
-  const local = path.attribute ? (path.sub ? `${path.attribute.name}.${path.sub.name}` : path.attribute.name) : '';
+  const local = path.attribute
+    ? path.sub
+      ? `${path.attribute.name}.${path.sub.name}`
+      : path.attribute.name
+    : '';
   if (!path.extension) return local;
   return local ? `${path.extension.schema.id}:${local}` : path.extension.schema.id;
 }
@@ -47,7 +51,11 @@ export function hasUrnPrefix(text: string): boolean {
   return text.length > 4 && text.slice(0, 4).toLowerCase() === 'urn:';
 }
 
-function resolveLocal(type: ResourceType, extension: ExtensionBinding | undefined, local: string): ResolvedPath | undefined {
+function resolveLocal(
+  type: ResourceType,
+  extension: ExtensionBinding | undefined,
+  local: string,
+): ResolvedPath | undefined {
   const dot = local.indexOf('.');
   const name = dot < 0 ? local : local.slice(0, dot);
   const subName = dot < 0 ? undefined : local.slice(dot + 1);
@@ -60,7 +68,11 @@ function resolveLocal(type: ResourceType, extension: ExtensionBinding | undefine
 }
 
 /** Resolves a sub-attribute name relative to a complex attribute (inside `emails[...]`). */
-export function resolveRelative(type: ResourceType, parent: ResolvedPath, text: string): ResolvedPath | undefined {
+export function resolveRelative(
+  type: ResourceType,
+  parent: ResolvedPath,
+  text: string,
+): ResolvedPath | undefined {
   if (!parent.attribute) return undefined;
   let local = text;
   // A fully qualified name inside brackets (`emails[urn:…:User:emails.type eq "work"]`) is tolerated if it points back at the parent.

@@ -36,16 +36,35 @@ export const userSchema: SchemaDefinition = defineSchema({
       type: 'complex',
       description: "The components of the user's real name.",
       subAttributes: [
-        { name: 'formatted', description: 'The full name, including all middle names, titles, and suffixes, formatted for display.' },
-        { name: 'familyName', description: 'The family name of the User, or last name in most Western languages.' },
-        { name: 'givenName', description: 'The given name of the User, or first name in most Western languages.' },
+        {
+          name: 'formatted',
+          description:
+            'The full name, including all middle names, titles, and suffixes, formatted for display.',
+        },
+        {
+          name: 'familyName',
+          description: 'The family name of the User, or last name in most Western languages.',
+        },
+        {
+          name: 'givenName',
+          description: 'The given name of the User, or first name in most Western languages.',
+        },
         { name: 'middleName', description: 'The middle name(s) of the User.' },
-        { name: 'honorificPrefix', description: 'The honorific prefix(es) of the User, or title in most Western languages.' },
-        { name: 'honorificSuffix', description: 'The honorific suffix(es) of the User, or suffix in most Western languages.' },
+        {
+          name: 'honorificPrefix',
+          description: 'The honorific prefix(es) of the User, or title in most Western languages.',
+        },
+        {
+          name: 'honorificSuffix',
+          description: 'The honorific suffix(es) of the User, or suffix in most Western languages.',
+        },
       ],
     },
     { name: 'displayName', description: 'The name of the User, suitable for display to end-users.' },
-    { name: 'nickName', description: "The casual way to address the user in real life, e.g., 'Bob' instead of 'Robert'." },
+    {
+      name: 'nickName',
+      description: "The casual way to address the user in real life, e.g., 'Bob' instead of 'Robert'.",
+    },
     {
       name: 'profileUrl',
       type: 'reference',
@@ -54,17 +73,28 @@ export const userSchema: SchemaDefinition = defineSchema({
       description: "A fully qualified URL pointing to a page representing the User's online profile.",
     },
     { name: 'title', description: 'The user\'s title, such as "Vice President".' },
-    { name: 'userType', description: 'Used to identify the relationship between the organization and the user.' },
+    {
+      name: 'userType',
+      description: 'Used to identify the relationship between the organization and the user.',
+    },
     { name: 'preferredLanguage', description: "Indicates the User's preferred written or spoken language." },
-    { name: 'locale', description: "Used to indicate the User's default location for purposes of localizing items." },
+    {
+      name: 'locale',
+      description: "Used to indicate the User's default location for purposes of localizing items.",
+    },
     { name: 'timezone', description: "The User's time zone in the 'Olson' time zone database format." },
-    { name: 'active', type: 'boolean', description: "A Boolean value indicating the User's administrative status." },
+    {
+      name: 'active',
+      type: 'boolean',
+      description: "A Boolean value indicating the User's administrative status.",
+    },
     {
       name: 'password',
       caseExact: true,
       mutability: 'writeOnly',
       returned: 'never',
-      description: "The User's cleartext password. Accepted but never stored: users of this service authenticate through SSO.",
+      description:
+        "The User's cleartext password. Accepted but never stored: users of this service authenticate through SSO.",
     },
     {
       name: 'emails',
@@ -108,7 +138,13 @@ export const userSchema: SchemaDefinition = defineSchema({
       multiValued: true,
       description: 'URLs of photos of the User.',
       subAttributes: [
-        { name: 'value', type: 'reference', referenceTypes: ['external'], caseExact: true, description: 'URL of a photo of the User.' },
+        {
+          name: 'value',
+          type: 'reference',
+          referenceTypes: ['external'],
+          caseExact: true,
+          description: 'URL of a photo of the User.',
+        },
         display,
         typeLabel(['photo', 'thumbnail']),
         primary('photo or thumbnail'),
@@ -118,9 +154,13 @@ export const userSchema: SchemaDefinition = defineSchema({
       name: 'addresses',
       type: 'complex',
       multiValued: true,
-      description: "A physical mailing address for this User. Canonical type values of 'work', 'home', and 'other'.",
+      description:
+        "A physical mailing address for this User. Canonical type values of 'work', 'home', and 'other'.",
       subAttributes: [
-        { name: 'formatted', description: 'The full mailing address, formatted for display or use with a mailing label.' },
+        {
+          name: 'formatted',
+          description: 'The full mailing address, formatted for display or use with a mailing label.',
+        },
         { name: 'streetAddress', description: 'The full street address component.' },
         { name: 'locality', description: 'The city or locality component.' },
         { name: 'region', description: 'The state or region component.' },
@@ -137,7 +177,12 @@ export const userSchema: SchemaDefinition = defineSchema({
       mutability: 'readOnly',
       description: 'A list of groups to which the user belongs. Changed through the Group resource only.',
       subAttributes: [
-        { name: 'value', caseExact: true, mutability: 'readOnly', description: "The identifier of the User's group." },
+        {
+          name: 'value',
+          caseExact: true,
+          mutability: 'readOnly',
+          description: "The identifier of the User's group.",
+        },
         {
           name: '$ref',
           type: 'reference',
@@ -155,14 +200,25 @@ export const userSchema: SchemaDefinition = defineSchema({
       type: 'complex',
       multiValued: true,
       description: 'A list of entitlements for the User that represent a thing the User has.',
-      subAttributes: [{ name: 'value', description: 'The value of an entitlement.' }, display, typeLabel(), primary('entitlement')],
+      subAttributes: [
+        { name: 'value', description: 'The value of an entitlement.' },
+        display,
+        typeLabel(),
+        primary('entitlement'),
+      ],
     },
     {
       name: 'roles',
       type: 'complex',
       multiValued: true,
-      description: "A list of roles for the User that collectively represent who the User is, e.g., 'Student', 'Faculty'.",
-      subAttributes: [{ name: 'value', description: 'The value of a role.' }, display, typeLabel(), primary('role')],
+      description:
+        "A list of roles for the User that collectively represent who the User is, e.g., 'Student', 'Faculty'.",
+      subAttributes: [
+        { name: 'value', description: 'The value of a role.' },
+        display,
+        typeLabel(),
+        primary('role'),
+      ],
     },
     {
       name: 'x509Certificates',
@@ -170,7 +226,12 @@ export const userSchema: SchemaDefinition = defineSchema({
       multiValued: true,
       description: 'A list of certificates issued to the User.',
       subAttributes: [
-        { name: 'value', type: 'binary', caseExact: true, description: 'The value of an X.509 certificate (base64 DER).' },
+        {
+          name: 'value',
+          type: 'binary',
+          caseExact: true,
+          description: 'The value of an X.509 certificate (base64 DER).',
+        },
         display,
         typeLabel(),
         primary('certificate'),
@@ -206,7 +267,11 @@ export const groupSchema: SchemaDefinition = defineSchema({
           mutability: 'immutable',
           description: "A label indicating the type of resource, e.g., 'User' or 'Group'.",
         },
-        { name: 'display', mutability: 'readOnly', description: 'A human-readable name for the group member.' },
+        {
+          name: 'display',
+          mutability: 'readOnly',
+          description: 'A human-readable name for the group member.',
+        },
       ],
     },
   ],
@@ -231,14 +296,23 @@ export const enterpriseUserSchema: SchemaDefinition = defineSchema({
       type: 'complex',
       description: "The User's manager, referencing the 'id' attribute of another User.",
       subAttributes: [
-        { name: 'value', required: true, caseExact: true, description: "The id of the SCIM resource representing the User's manager." },
+        {
+          name: 'value',
+          required: true,
+          caseExact: true,
+          description: "The id of the SCIM resource representing the User's manager.",
+        },
         {
           name: '$ref',
           type: 'reference',
           referenceTypes: ['User'],
           description: "The URI of the SCIM resource representing the User's manager.",
         },
-        { name: 'displayName', mutability: 'readOnly', description: "The displayName of the User's manager. READ-ONLY." },
+        {
+          name: 'displayName',
+          mutability: 'readOnly',
+          description: "The displayName of the User's manager. READ-ONLY.",
+        },
       ],
     },
   ],

@@ -101,13 +101,23 @@ export interface ServiceProviderCapabilities {
     maxPageSize: number;
     cursorTimeout?: number;
   };
-  authenticationSchemes: { type: string; name: string; description: string; specUri?: string; documentationUri?: string; primary?: boolean }[];
+  authenticationSchemes: {
+    type: string;
+    name: string;
+    description: string;
+    specUri?: string;
+    documentationUri?: string;
+    primary?: boolean;
+  }[];
   /** When the configuration last changed (meta.lastModified); optional. */
   lastModified?: Date;
 }
 
 /** `GET /ServiceProviderConfig` (RFC 7643 §5) built from the capabilities the api enforces. */
-export function renderServiceProviderConfig(capabilities: ServiceProviderCapabilities, baseUrl: string): JsonObject {
+export function renderServiceProviderConfig(
+  capabilities: ServiceProviderCapabilities,
+  baseUrl: string,
+): JsonObject {
   const body: JsonObject = { schemas: [URN.ServiceProviderConfig] };
   if (capabilities.documentationUri) body.documentationUri = capabilities.documentationUri;
   body.patch = { supported: capabilities.patch };
@@ -118,7 +128,10 @@ export function renderServiceProviderConfig(capabilities: ServiceProviderCapabil
   body.etag = { supported: capabilities.etag };
   if (capabilities.pagination) body.pagination = { ...capabilities.pagination };
   body.authenticationSchemes = capabilities.authenticationSchemes.map((s) => ({ ...s }));
-  const meta: JsonObject = { resourceType: 'ServiceProviderConfig', location: `${base(baseUrl)}/ServiceProviderConfig` };
+  const meta: JsonObject = {
+    resourceType: 'ServiceProviderConfig',
+    location: `${base(baseUrl)}/ServiceProviderConfig`,
+  };
   if (capabilities.lastModified) meta.lastModified = capabilities.lastModified.toISOString();
   body.meta = meta;
   return body;

@@ -22,14 +22,41 @@ const attributeCharacteristics: AttributeInput[] = [
   {
     name: 'type',
     required: true,
-    canonicalValues: ['string', 'complex', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary'],
+    canonicalValues: [
+      'string',
+      'complex',
+      'boolean',
+      'decimal',
+      'integer',
+      'dateTime',
+      'reference',
+      'binary',
+    ],
     description: "The attribute's data type.",
   },
-  { name: 'multiValued', type: 'boolean', required: true, description: 'A Boolean value indicating an attribute\'s plurality.' },
-  { name: 'description', description: "A human-readable description of the attribute." },
-  { name: 'required', type: 'boolean', description: 'A Boolean value indicating whether or not the attribute is required.' },
-  { name: 'canonicalValues', multiValued: true, caseExact: true, description: 'A collection of canonical values.' },
-  { name: 'caseExact', type: 'boolean', description: 'A Boolean value indicating whether or not a string attribute is case sensitive.' },
+  {
+    name: 'multiValued',
+    type: 'boolean',
+    required: true,
+    description: "A Boolean value indicating an attribute's plurality.",
+  },
+  { name: 'description', description: 'A human-readable description of the attribute.' },
+  {
+    name: 'required',
+    type: 'boolean',
+    description: 'A Boolean value indicating whether or not the attribute is required.',
+  },
+  {
+    name: 'canonicalValues',
+    multiValued: true,
+    caseExact: true,
+    description: 'A collection of canonical values.',
+  },
+  {
+    name: 'caseExact',
+    type: 'boolean',
+    description: 'A Boolean value indicating whether or not a string attribute is case sensitive.',
+  },
   {
     name: 'mutability',
     caseExact: true,
@@ -48,7 +75,12 @@ const attributeCharacteristics: AttributeInput[] = [
     canonicalValues: ['none', 'server', 'global'],
     description: 'Indicates how unique a value must be.',
   },
-  { name: 'referenceTypes', multiValued: true, caseExact: true, description: 'The names of the resource types that may be referenced.' },
+  {
+    name: 'referenceTypes',
+    multiValued: true,
+    caseExact: true,
+    description: 'The names of the resource types that may be referenced.',
+  },
 ];
 
 /** RFC 7643 §7: the schema of a schema representation. */
@@ -65,7 +97,7 @@ export const schemaMetaSchema: SchemaDefinition = defineSchema({
       type: 'complex',
       multiValued: true,
       required: true,
-      description: "A complex attribute that includes the attributes of a schema.",
+      description: 'A complex attribute that includes the attributes of a schema.',
       subAttributes: [
         ...attributeCharacteristics,
         {
@@ -86,8 +118,17 @@ export const resourceTypeMetaSchema: SchemaDefinition = defineSchema({
   name: 'ResourceType',
   description: 'Specifies the schema that describes a SCIM resource type',
   attributes: readOnlyAll([
-    { name: 'id', description: "The resource type's server unique id. May be the same as the 'name' attribute." },
-    { name: 'name', required: true, caseExact: true, uniqueness: 'server', description: "The resource type name, e.g., 'User'." },
+    {
+      name: 'id',
+      description: "The resource type's server unique id. May be the same as the 'name' attribute.",
+    },
+    {
+      name: 'name',
+      required: true,
+      caseExact: true,
+      uniqueness: 'server',
+      description: "The resource type name, e.g., 'User'.",
+    },
     { name: 'description', description: "The resource type's human-readable description." },
     {
       name: 'endpoint',
@@ -112,12 +153,20 @@ export const resourceTypeMetaSchema: SchemaDefinition = defineSchema({
       required: true,
       description: "A list of URIs of the resource type's schema extensions.",
       subAttributes: [
-        { name: 'schema', type: 'reference', referenceTypes: ['uri'], required: true, caseExact: true, description: 'The URI of a schema extension.' },
+        {
+          name: 'schema',
+          type: 'reference',
+          referenceTypes: ['uri'],
+          required: true,
+          caseExact: true,
+          description: 'The URI of a schema extension.',
+        },
         {
           name: 'required',
           type: 'boolean',
           required: true,
-          description: 'A Boolean value that specifies whether or not the schema extension is required for the resource type.',
+          description:
+            'A Boolean value that specifies whether or not the schema extension is required for the resource type.',
         },
       ],
     },
@@ -137,9 +186,16 @@ export const serviceProviderConfigMetaSchema: SchemaDefinition = defineSchema({
       name: 'documentationUri',
       type: 'reference',
       referenceTypes: ['external'],
-      description: "An HTTP-addressable URL pointing to the service provider's human-consumable help documentation.",
+      description:
+        "An HTTP-addressable URL pointing to the service provider's human-consumable help documentation.",
     },
-    { name: 'patch', type: 'complex', required: true, description: 'PATCH configuration options.', subAttributes: [supported] },
+    {
+      name: 'patch',
+      type: 'complex',
+      required: true,
+      description: 'PATCH configuration options.',
+      subAttributes: [supported],
+    },
     {
       name: 'bulk',
       type: 'complex',
@@ -147,8 +203,18 @@ export const serviceProviderConfigMetaSchema: SchemaDefinition = defineSchema({
       description: 'Bulk configuration options.',
       subAttributes: [
         supported,
-        { name: 'maxOperations', type: 'integer', required: true, description: 'The maximum number of operations.' },
-        { name: 'maxPayloadSize', type: 'integer', required: true, description: 'The maximum payload size in bytes.' },
+        {
+          name: 'maxOperations',
+          type: 'integer',
+          required: true,
+          description: 'The maximum number of operations.',
+        },
+        {
+          name: 'maxPayloadSize',
+          type: 'integer',
+          required: true,
+          description: 'The maximum payload size in bytes.',
+        },
       ],
     },
     {
@@ -158,12 +224,35 @@ export const serviceProviderConfigMetaSchema: SchemaDefinition = defineSchema({
       description: 'FILTER options.',
       subAttributes: [
         supported,
-        { name: 'maxResults', type: 'integer', required: true, description: 'The maximum number of resources returned in a response.' },
+        {
+          name: 'maxResults',
+          type: 'integer',
+          required: true,
+          description: 'The maximum number of resources returned in a response.',
+        },
       ],
     },
-    { name: 'changePassword', type: 'complex', required: true, description: 'Password change options.', subAttributes: [supported] },
-    { name: 'sort', type: 'complex', required: true, description: 'Sort result options.', subAttributes: [supported] },
-    { name: 'etag', type: 'complex', required: true, description: 'ETag result options.', subAttributes: [supported] },
+    {
+      name: 'changePassword',
+      type: 'complex',
+      required: true,
+      description: 'Password change options.',
+      subAttributes: [supported],
+    },
+    {
+      name: 'sort',
+      type: 'complex',
+      required: true,
+      description: 'Sort result options.',
+      subAttributes: [supported],
+    },
+    {
+      name: 'etag',
+      type: 'complex',
+      required: true,
+      description: 'ETag result options.',
+      subAttributes: [supported],
+    },
     {
       name: 'pagination',
       type: 'complex',
@@ -171,8 +260,16 @@ export const serviceProviderConfigMetaSchema: SchemaDefinition = defineSchema({
       subAttributes: [
         { name: 'cursor', type: 'boolean', description: 'Whether cursor-based pagination is supported.' },
         { name: 'index', type: 'boolean', description: 'Whether index-based pagination is supported.' },
-        { name: 'defaultPaginationMethod', canonicalValues: ['cursor', 'index'], description: 'The method used when a client names none.' },
-        { name: 'defaultPageSize', type: 'integer', description: 'The page size used when a client names none.' },
+        {
+          name: 'defaultPaginationMethod',
+          canonicalValues: ['cursor', 'index'],
+          description: 'The method used when a client names none.',
+        },
+        {
+          name: 'defaultPageSize',
+          type: 'integer',
+          description: 'The page size used when a client names none.',
+        },
         { name: 'maxPageSize', type: 'integer', description: 'The largest page size the server returns.' },
         { name: 'cursorTimeout', type: 'integer', description: 'Seconds a cursor stays valid.' },
       ],
@@ -190,11 +287,29 @@ export const serviceProviderConfigMetaSchema: SchemaDefinition = defineSchema({
           canonicalValues: ['oauth', 'oauth2', 'oauthbearertoken', 'httpbasic', 'httpdigest'],
           description: 'The authentication scheme.',
         },
-        { name: 'name', required: true, description: 'The common authentication scheme name, e.g., HTTP Basic.' },
+        {
+          name: 'name',
+          required: true,
+          description: 'The common authentication scheme name, e.g., HTTP Basic.',
+        },
         { name: 'description', required: true, description: 'A description of the authentication scheme.' },
-        { name: 'specUri', type: 'reference', referenceTypes: ['external'], description: "A URL pointing to the scheme's specification." },
-        { name: 'documentationUri', type: 'reference', referenceTypes: ['external'], description: "A URL pointing to the scheme's documentation." },
-        { name: 'primary', type: 'boolean', description: 'Whether this is the preferred authentication scheme.' },
+        {
+          name: 'specUri',
+          type: 'reference',
+          referenceTypes: ['external'],
+          description: "A URL pointing to the scheme's specification.",
+        },
+        {
+          name: 'documentationUri',
+          type: 'reference',
+          referenceTypes: ['external'],
+          description: "A URL pointing to the scheme's documentation.",
+        },
+        {
+          name: 'primary',
+          type: 'boolean',
+          description: 'Whether this is the preferred authentication scheme.',
+        },
       ],
     },
   ]),

@@ -1,7 +1,13 @@
 import { URN } from '../urns.js';
 import { enterpriseUserSchema, groupSchema, userSchema } from './core-schemas.js';
 import { resourceTypeMetaSchema, schemaMetaSchema, serviceProviderConfigMetaSchema } from './meta-schemas.js';
-import { defineAttribute, defineSchema, type AttributeDefinition, type SchemaDefinition, type SchemaInput } from './types.js';
+import {
+  defineAttribute,
+  defineSchema,
+  type AttributeDefinition,
+  type SchemaDefinition,
+  type SchemaInput,
+} from './types.js';
 
 /** An extension schema attached to a resource type, with the safe field name it is stored under (`ext.<alias>`). */
 export interface ExtensionBinding {
@@ -63,11 +69,38 @@ const commonAttributes: readonly AttributeDefinition[] = [
     mutability: 'readOnly',
     description: 'A complex attribute containing resource metadata.',
     subAttributes: [
-      { name: 'resourceType', caseExact: true, mutability: 'readOnly', description: 'The name of the resource type.' },
-      { name: 'created', type: 'dateTime', mutability: 'readOnly', description: 'When the resource was added.' },
-      { name: 'lastModified', type: 'dateTime', mutability: 'readOnly', description: 'When the resource was last modified.' },
-      { name: 'location', type: 'reference', referenceTypes: ['uri'], caseExact: true, mutability: 'readOnly', description: 'The URI of the resource.' },
-      { name: 'version', caseExact: true, mutability: 'readOnly', description: 'The version (ETag) of the resource.' },
+      {
+        name: 'resourceType',
+        caseExact: true,
+        mutability: 'readOnly',
+        description: 'The name of the resource type.',
+      },
+      {
+        name: 'created',
+        type: 'dateTime',
+        mutability: 'readOnly',
+        description: 'When the resource was added.',
+      },
+      {
+        name: 'lastModified',
+        type: 'dateTime',
+        mutability: 'readOnly',
+        description: 'When the resource was last modified.',
+      },
+      {
+        name: 'location',
+        type: 'reference',
+        referenceTypes: ['uri'],
+        caseExact: true,
+        mutability: 'readOnly',
+        description: 'The URI of the resource.',
+      },
+      {
+        name: 'version',
+        caseExact: true,
+        mutability: 'readOnly',
+        description: 'The version (ETag) of the resource.',
+      },
     ],
   }),
 ];
@@ -111,7 +144,8 @@ export class ResourceType {
     }
     for (const name of input.external ?? []) {
       const attribute = this.coreByName.get(name.toLowerCase());
-      if (!attribute?.multiValued) throw new Error(`external attribute ${name} must be a multi-valued attribute of ${schema.id}`);
+      if (!attribute?.multiValued)
+        throw new Error(`external attribute ${name} must be a multi-valued attribute of ${schema.id}`);
       this.externalSet.add(attribute);
     }
   }
@@ -191,9 +225,11 @@ export class SchemaRegistry {
     const aliases = new Set<string>();
     const extensions = (input.extensions ?? []).map((binding) => {
       const extensionSchema = this.schema(binding.schema);
-      if (!extensionSchema) throw new Error(`resource type ${input.id}: extension ${binding.schema} is not registered`);
+      if (!extensionSchema)
+        throw new Error(`resource type ${input.id}: extension ${binding.schema} is not registered`);
       const alias = uniqueAlias(binding.alias ?? aliasFromUrn(extensionSchema.id), aliases);
-      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(alias)) throw new Error(`extension alias ${alias} must be a plain identifier`);
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(alias))
+        throw new Error(`extension alias ${alias} must be a plain identifier`);
       aliases.add(alias);
       return { schema: extensionSchema, required: binding.required ?? false, alias };
     });
@@ -205,11 +241,18 @@ export class SchemaRegistry {
   }
 
   /** Attaches an extension schema to an existing resource type (e.g. a tenant-specific custom schema). */
-  addExtension(resourceTypeId: string, extension: { schema: SchemaInput | SchemaDefinition; required?: boolean; alias?: string }): ResourceType {
+  addExtension(
+    resourceTypeId: string,
+    extension: { schema: SchemaInput | SchemaDefinition; required?: boolean; alias?: string },
+  ): ResourceType {
     const input = this.typeInputs.get(resourceTypeId.toLowerCase());
     if (!input) throw new Error(`resource type ${resourceTypeId} is not registered`);
     const schema = this.registerSchema(extension.schema);
-    const binding = { schema: schema.id, ...(extension.required !== undefined ? { required: extension.required } : {}), ...(extension.alias ? { alias: extension.alias } : {}) };
+    const binding = {
+      schema: schema.id,
+      ...(extension.required !== undefined ? { required: extension.required } : {}),
+      ...(extension.alias ? { alias: extension.alias } : {}),
+    };
     return this.registerResourceType({ ...input, extensions: [...(input.extensions ?? []), binding] });
   }
 
@@ -238,19 +281,25 @@ export class SchemaRegistry {
 }
 
 function isComplete(input: SchemaInput | SchemaDefinition): input is SchemaDefinition {
-  return input.attributes.every((a) => 'mutability' in a && a.mutability !== undefined && 'returned' in a && a.returned !== undefined);
+  return input.attributes.every(
+    (a) => 'mutability' in a && a.mutability !== undefined && 'returned' in a && a.returned !== undefined,
+  );
 }
 
 function checkAttributeName(schemaId: string, attribute: AttributeDefinition, isSub: boolean): void {
   const ok = ATTRIBUTE_NAME.test(attribute.name) || (isSub && attribute.name === '$ref');
-  if (!ok) throw new Error(`schema ${schemaId}: attribute name "${attribute.name}" is not a valid SCIM attribute name`);
+  if (!ok)
+    throw new Error(
+      `schema ${schemaId}: attribute name "${attribute.name}" is not a valid SCIM attribute name`,
+    );
   for (const sub of attribute.subAttributes ?? []) checkAttributeName(schemaId, sub, true);
 }
 
 function aliasFromUrn(urn: string): string {
   const parts = urn.split(':');
   const at = parts.findIndex((p) => p.toLowerCase() === 'extension');
-  const picked = (at >= 0 ? parts[at + 1] : undefined) ?? parts.filter((p) => /[A-Za-z]/.test(p)).at(-1) ?? 'extension';
+  const picked =
+    (at >= 0 ? parts[at + 1] : undefined) ?? parts.filter((p) => /[A-Za-z]/.test(p)).at(-1) ?? 'extension';
   const cleaned = picked.replace(/[^A-Za-z0-9_]/g, '_');
   return /^[A-Za-z]/.test(cleaned) ? cleaned : `x${cleaned}`;
 }
@@ -274,8 +323,15 @@ function markKeyed(type: ResourceType, path: string): void {
     attribute = type.coreAttribute(name);
   }
   const leaf = attribute && subName ? type.subAttribute(attribute, subName) : attribute;
-  if (!leaf || leaf.type !== 'string' || leaf.caseExact || (leaf === attribute && leaf.type === 'string' && attribute.multiValued)) {
-    throw new Error(`normalised key ${path}: must name a single-valued caseExact=false string attribute or sub-attribute`);
+  if (
+    !leaf ||
+    leaf.type !== 'string' ||
+    leaf.caseExact ||
+    (leaf === attribute && leaf.type === 'string' && attribute.multiValued)
+  ) {
+    throw new Error(
+      `normalised key ${path}: must name a single-valued caseExact=false string attribute or sub-attribute`,
+    );
   }
   type.markKeyed(leaf);
 }
@@ -286,7 +342,14 @@ function markKeyed(type: ResourceType, path: string): void {
  */
 export function createRegistry(): SchemaRegistry {
   const registry = new SchemaRegistry();
-  for (const schema of [userSchema, groupSchema, enterpriseUserSchema, schemaMetaSchema, resourceTypeMetaSchema, serviceProviderConfigMetaSchema]) {
+  for (const schema of [
+    userSchema,
+    groupSchema,
+    enterpriseUserSchema,
+    schemaMetaSchema,
+    resourceTypeMetaSchema,
+    serviceProviderConfigMetaSchema,
+  ]) {
     registry.registerSchema(schema);
   }
   registry.registerResourceType({

@@ -15,7 +15,10 @@ export function keyFieldName(attributeName: string): string {
 }
 
 /** Top-level field of an attribute in the stored document: `id` → `_id`, extension attributes under `ext.<alias>`. */
-export function storedTopField(extension: ExtensionBinding | undefined, attribute: AttributeDefinition): string {
+export function storedTopField(
+  extension: ExtensionBinding | undefined,
+  attribute: AttributeDefinition,
+): string {
   if (extension) return `ext.${extension.alias}.${attribute.name}`;
   return attribute.name === 'id' ? '_id' : attribute.name;
 }
@@ -31,7 +34,9 @@ export function storedExtensionField(extension: ExtensionBinding): string {
  * `$ref`s (external URIs) are stored under `ref`.
  */
 export function isComputedReference(attribute: AttributeDefinition): boolean {
-  return attribute.name === '$ref' && (attribute.referenceTypes ?? []).some((t) => t !== 'external' && t !== 'uri');
+  return (
+    attribute.name === '$ref' && (attribute.referenceTypes ?? []).some((t) => t !== 'external' && t !== 'uri')
+  );
 }
 
 export function storedSubName(sub: AttributeDefinition): string {

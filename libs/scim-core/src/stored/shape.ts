@@ -43,15 +43,26 @@ export interface StoredStamp {
  * Maps a canonical SCIM resource (as produced by validation or PATCH) to the stored document. External
  * attributes (Group `members`, User `groups`) are not part of the document: membership lives in its own collection.
  */
-export function toStored(type: ResourceType, resource: ScimResource, stamp: StoredStamp = {}): StoredResource {
+export function toStored(
+  type: ResourceType,
+  resource: ScimResource,
+  stamp: StoredStamp = {},
+): StoredResource {
   const id = stamp.id ?? resource.id;
   if (typeof id !== 'string' || id === '') throw new Error(`toStored(${type.name}): the resource has no id`);
   const doc: StoredResource = { _id: id, meta: storedMeta(type, resource, stamp) };
   for (const attribute of type.coreAttributes) {
-    if (attribute.name === 'id' || attribute.name === 'meta' || attribute.name === 'schemas' || type.isExternal(attribute)) continue;
+    if (
+      attribute.name === 'id' ||
+      attribute.name === 'meta' ||
+      attribute.name === 'schemas' ||
+      type.isExternal(attribute)
+    )
+      continue;
     const value = resource[attribute.name];
     if (value !== undefined && value !== null) doc[attribute.name] = storeAttribute(type, attribute, value);
-    if (type.hasNormalisedKey(attribute) && typeof value === 'string') doc[keyFieldName(attribute.name)] = normaliseKey(value);
+    if (type.hasNormalisedKey(attribute) && typeof value === 'string')
+      doc[keyFieldName(attribute.name)] = normaliseKey(value);
   }
   for (const extension of type.extensions) {
     const data = resource[extension.schema.id];
@@ -61,7 +72,8 @@ export function toStored(type: ResourceType, resource: ScimResource, stamp: Stor
       const value = data[attribute.name];
       if (value === undefined || value === null) continue;
       stored[attribute.name] = storeAttribute(type, attribute, value);
-      if (type.hasNormalisedKey(attribute) && typeof value === 'string') stored[keyFieldName(attribute.name)] = normaliseKey(value);
+      if (type.hasNormalisedKey(attribute) && typeof value === 'string')
+        stored[keyFieldName(attribute.name)] = normaliseKey(value);
     }
     if (Object.keys(stored).length > 0) (doc.ext ??= {})[extension.alias] = stored;
   }
@@ -75,7 +87,8 @@ function storedMeta(type: ResourceType, resource: ScimResource, stamp: StoredSta
   const version = stamp.version ?? resource.meta?.version;
   if (created) meta.created = created;
   if (lastModified) meta.lastModified = lastModified;
-  const versionNumber = typeof version === 'number' ? version : typeof version === 'string' ? parseEtag(version) : undefined;
+  const versionNumber =
+    typeof version === 'number' ? version : typeof version === 'string' ? parseEtag(version) : undefined;
   if (versionNumber !== undefined) meta.version = versionNumber;
   return meta;
 }
@@ -87,7 +100,8 @@ function toDate(value: Date | string | undefined): Date | undefined {
 }
 
 function storeAttribute(type: ResourceType, attribute: AttributeDefinition, value: unknown): unknown {
-  if (attribute.multiValued && Array.isArray(value)) return value.map((item: unknown) => storeSingle(type, attribute, item));
+  if (attribute.multiValued && Array.isArray(value))
+    return value.map((item: unknown) => storeSingle(type, attribute, item));
   return storeSingle(type, attribute, value);
 }
 
@@ -98,8 +112,10 @@ function storeSingle(type: ResourceType, attribute: AttributeDefinition, value: 
   for (const sub of attribute.subAttributes ?? []) {
     const subValue = value[sub.name];
     if (subValue === undefined || subValue === null || isComputedReference(sub)) continue;
-    out[storedSubName(sub)] = sub.type === 'dateTime' && typeof subValue === 'string' ? new Date(subValue) : subValue;
-    if (type.hasNormalisedKey(sub) && typeof subValue === 'string') out[keyFieldName(sub.name)] = normaliseKey(subValue);
+    out[storedSubName(sub)] =
+      sub.type === 'dateTime' && typeof subValue === 'string' ? new Date(subValue) : subValue;
+    if (type.hasNormalisedKey(sub) && typeof subValue === 'string')
+      out[keyFieldName(sub.name)] = normaliseKey(subValue);
   }
   return out;
 }
@@ -130,18 +146,31 @@ const DEFAULT_ENDPOINTS: Readonly<Record<string, string>> = { User: '/Users', Gr
  * `ext.<alias>` → extension URN, `…Key` fields dropped, `$ref`s computed from the base URL, `meta` rendered
  * (`version` as a weak ETag). Unknown top-level fields (the api's own) are ignored.
  */
-export function fromStored(type: ResourceType, doc: StoredResource, options: FromStoredOptions = {}): ScimResource {
+export function fromStored(
+  type: ResourceType,
+  doc: StoredResource,
+  options: FromStoredOptions = {},
+): ScimResource {
   const endpoints = { ...DEFAULT_ENDPOINTS, ...options.endpoints };
   const resource: ScimResource = { schemas: [], id: String(doc._id) };
   for (const attribute of type.coreAttributes) {
     const name = attribute.name;
     if (name === 'id' || name === 'meta' || name === 'schemas' || type.isExternal(attribute)) continue;
     const value = doc[name];
-    if (value !== undefined && value !== null) resource[name] = loadAttribute(attribute, value, options.baseUrl, endpoints);
+    if (value !== undefined && value !== null)
+      resource[name] = loadAttribute(attribute, value, options.baseUrl, endpoints);
   }
   for (const attribute of type.externalAttributes) {
-    const list = attribute.name === 'members' ? options.members : attribute.name === 'groups' ? options.groups : undefined;
-    if (list && list.length > 0) resource[attribute.name] = list.map((item) => renderReferenceElement(attribute, item, options.baseUrl, endpoints));
+    const list =
+      attribute.name === 'members'
+        ? options.members
+        : attribute.name === 'groups'
+          ? options.groups
+          : undefined;
+    if (list && list.length > 0)
+      resource[attribute.name] = list.map((item) =>
+        renderReferenceElement(attribute, item, options.baseUrl, endpoints),
+      );
   }
   for (const extension of type.extensions) {
     const data = doc.ext?.[extension.alias];
@@ -149,7 +178,8 @@ export function fromStored(type: ResourceType, doc: StoredResource, options: Fro
     const out: JsonObject = {};
     for (const attribute of extension.schema.attributes) {
       const value = data[attribute.name];
-      if (value !== undefined && value !== null) out[attribute.name] = loadAttribute(attribute, value, options.baseUrl, endpoints);
+      if (value !== undefined && value !== null)
+        out[attribute.name] = loadAttribute(attribute, value, options.baseUrl, endpoints);
     }
     if (Object.keys(out).length > 0) resource[extension.schema.id] = out;
   }
@@ -163,12 +193,23 @@ export function fromStored(type: ResourceType, doc: StoredResource, options: Fro
   return resource;
 }
 
-function loadAttribute(attribute: AttributeDefinition, value: unknown, baseUrl: string | undefined, endpoints: Readonly<Record<string, string>>): unknown {
-  if (attribute.multiValued && Array.isArray(value)) return value.map((item: unknown) => loadSingle(attribute, item, baseUrl, endpoints));
+function loadAttribute(
+  attribute: AttributeDefinition,
+  value: unknown,
+  baseUrl: string | undefined,
+  endpoints: Readonly<Record<string, string>>,
+): unknown {
+  if (attribute.multiValued && Array.isArray(value))
+    return value.map((item: unknown) => loadSingle(attribute, item, baseUrl, endpoints));
   return loadSingle(attribute, value, baseUrl, endpoints);
 }
 
-function loadSingle(attribute: AttributeDefinition, value: unknown, baseUrl: string | undefined, endpoints: Readonly<Record<string, string>>): unknown {
+function loadSingle(
+  attribute: AttributeDefinition,
+  value: unknown,
+  baseUrl: string | undefined,
+  endpoints: Readonly<Record<string, string>>,
+): unknown {
   if (value instanceof Date) return value.toISOString();
   if (attribute.type !== 'complex' || !isPlainObject(value)) return value;
   const out: JsonObject = {};
@@ -194,7 +235,13 @@ function renderReferenceElement(
   const out: JsonObject = { value: item.value };
   const ref = attribute.subAttributes?.find(isComputedReference);
   if (ref) {
-    const computed = computeReference(ref, item as unknown as JsonObject, baseUrl, endpoints, attribute.name === 'groups' ? 'Group' : undefined);
+    const computed = computeReference(
+      ref,
+      item as unknown as JsonObject,
+      baseUrl,
+      endpoints,
+      attribute.name === 'groups' ? 'Group' : undefined,
+    );
     if (computed) out.$ref = computed;
   }
   if (item.display !== undefined) out.display = item.display;
@@ -215,7 +262,10 @@ function computeReference(
 ): string | undefined {
   if (!baseUrl || typeof element.value !== 'string') return undefined;
   const candidates = (sub.referenceTypes ?? []).filter((t) => t !== 'external' && t !== 'uri');
-  const typed = typeof element.type === 'string' ? candidates.find((c) => c.toLowerCase() === (element.type as string).toLowerCase()) : undefined;
+  const typed =
+    typeof element.type === 'string'
+      ? candidates.find((c) => c.toLowerCase() === (element.type as string).toLowerCase())
+      : undefined;
   const target = forced ?? typed ?? candidates[0];
   const endpoint = target ? endpoints[target] : undefined;
   if (!endpoint) return undefined;

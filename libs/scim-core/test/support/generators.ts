@@ -5,12 +5,36 @@ import fc from 'fast-check';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 /** Characters chosen to exercise case folding, regex metacharacters and JSON escaping. */
-const CHARS = ['a', 'b', 'A', 'B', 'é', 'É', 'ß', '.', '*', '$', '(', '[', '\\', ' ', '"', '@', '+', '?', '^', '|', '\n'];
+const CHARS = [
+  'a',
+  'b',
+  'A',
+  'B',
+  'é',
+  'É',
+  'ß',
+  '.',
+  '*',
+  '$',
+  '(',
+  '[',
+  '\\',
+  ' ',
+  '"',
+  '@',
+  '+',
+  '?',
+  '^',
+  '|',
+  '\n',
+];
 
 export const text = (maxLength = 4): fc.Arbitrary<string> =>
   fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength }).map((cs) => cs.join(''));
 
-const instant = fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2020, 0, 4) }).map((ms) => new Date(Math.floor(ms / 3_600_000) * 3_600_000));
+const instant = fc
+  .integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2020, 0, 4) })
+  .map((ms) => new Date(Math.floor(ms / 3_600_000) * 3_600_000));
 
 const email = fc.record(
   { value: text(5), type: fc.constantFrom('work', 'home', 'Work', 'other'), primary: fc.boolean() },
@@ -35,16 +59,32 @@ export const userArbitrary: fc.Arbitrary<GeneratedUser> = fc
       active: fc.boolean(),
       name: fc.record({ givenName: text(3), familyName: text(3) }, { requiredKeys: [] }),
       emails: fc.array(email, { maxLength: 3 }),
-      phoneNumbers: fc.array(fc.record({ value: text(3), type: fc.constantFrom('work', 'mobile') }), { maxLength: 2 }),
-      enterprise: fc.record({ employeeNumber: text(3), department: text(3), manager: fc.record({ value: text(3) }) }, { requiredKeys: [] }),
+      phoneNumbers: fc.array(fc.record({ value: text(3), type: fc.constantFrom('work', 'mobile') }), {
+        maxLength: 2,
+      }),
+      enterprise: fc.record(
+        { employeeNumber: text(3), department: text(3), manager: fc.record({ value: text(3) }) },
+        { requiredKeys: [] },
+      ),
       created: instant,
       lastModified: instant,
     },
     { requiredKeys: ['userName', 'created', 'lastModified'] },
   )
   .map((r) => {
-    const body: Record<string, unknown> = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: r.userName };
-    for (const key of ['displayName', 'nickName', 'title', 'externalId', 'active', 'name', 'phoneNumbers'] as const) {
+    const body: Record<string, unknown> = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: r.userName,
+    };
+    for (const key of [
+      'displayName',
+      'nickName',
+      'title',
+      'externalId',
+      'active',
+      'name',
+      'phoneNumbers',
+    ] as const) {
       if (r[key] !== undefined) body[key] = r[key];
     }
     if (r.emails && r.emails.length > 0) {
@@ -104,27 +144,40 @@ function comparison(attributes: [string, Kind][]): fc.Arbitrary<string> {
   return fc.constantFrom(...attributes).chain(([attribute, kind]) => {
     switch (kind) {
       case 'boolean':
-        return fc.tuple(fc.constantFrom('eq', 'ne'), fc.constantFrom(true, false, 'True', 'false')).map(([op, v]) => `${attribute} ${op} ${quoted(v)}`);
+        return fc
+          .tuple(fc.constantFrom('eq', 'ne'), fc.constantFrom(true, false, 'True', 'false'))
+          .map(([op, v]) => `${attribute} ${op} ${quoted(v)}`);
       case 'date':
         return fc
           .tuple(fc.constantFrom('eq', 'ne', 'gt', 'ge', 'lt', 'le'), instant)
           .map(([op, d]) => `${attribute} ${op} ${quoted(d.toISOString())}`);
       default:
         return fc
-          .tuple(fc.constantFrom(...(kind === 'fold' ? FOLD_OPS : STRING_OPS)), fc.oneof(text(3), fc.constant(null)))
-          .map(([op, v]) => (v === null ? `${attribute} ${op === 'ne' ? 'ne' : 'eq'} null` : `${attribute} ${op} ${quoted(v)}`));
+          .tuple(
+            fc.constantFrom(...(kind === 'fold' ? FOLD_OPS : STRING_OPS)),
+            fc.oneof(text(3), fc.constant(null)),
+          )
+          .map(([op, v]) =>
+            v === null ? `${attribute} ${op === 'ne' ? 'ne' : 'eq'} null` : `${attribute} ${op} ${quoted(v)}`,
+          );
     }
   });
 }
 
-const present = (attributes: [string, Kind][]): fc.Arbitrary<string> => fc.constantFrom(...attributes).map(([a]) => `${a} pr`);
+const present = (attributes: [string, Kind][]): fc.Arbitrary<string> =>
+  fc.constantFrom(...attributes).map(([a]) => `${a} pr`);
 
 function logical(leaf: fc.Arbitrary<string>, depth: number): fc.Arbitrary<string> {
   if (depth <= 0) return leaf;
   const sub = logical(leaf, depth - 1);
   return fc.oneof(
     { weight: 3, arbitrary: leaf },
-    { weight: 1, arbitrary: fc.tuple(sub, fc.constantFrom('and', 'or', 'AND', 'Or'), sub).map(([a, op, b]) => `(${a}) ${op} (${b})`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(sub, fc.constantFrom('and', 'or', 'AND', 'Or'), sub)
+        .map(([a, op, b]) => `(${a}) ${op} (${b})`),
+    },
     { weight: 1, arbitrary: sub.map((a) => `not (${a})`) },
   );
 }
@@ -137,8 +190,19 @@ export const userFilterArbitrary: fc.Arbitrary<string> = logical(
     { weight: 6, arbitrary: comparison(TOP) },
     { weight: 2, arbitrary: present(TOP) },
     { weight: 2, arbitrary: emailFilter.map((f) => `emails[${f}]`) },
-    { weight: 1, arbitrary: fc.tuple(emailFilter, text(3)).map(([f, v]) => `emails[${f}].value eq ${quoted(v)}`) },
-    { weight: 1, arbitrary: fc.constantFrom(`schemas eq "${ENTERPRISE}"`, 'schemas eq "urn:ietf:params:scim:schemas:core:2.0:User"', 'meta.resourceType eq "User"', `schemas co "enterprise"`) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(emailFilter, text(3)).map(([f, v]) => `emails[${f}].value eq ${quoted(v)}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        `schemas eq "${ENTERPRISE}"`,
+        'schemas eq "urn:ietf:params:scim:schemas:core:2.0:User"',
+        'meta.resourceType eq "User"',
+        `schemas co "enterprise"`,
+      ),
+    },
   ),
   2,
 );

@@ -81,7 +81,9 @@ function matchCondition(doc: Doc, field: string, condition: unknown): boolean {
       }
       case '$elemMatch': {
         const raw = valuesAt(doc, field).values.filter(Array.isArray) as unknown[][];
-        return raw.some((array) => array.some((element) => isObject(element) && matches(element, operand as Doc)));
+        return raw.some((array) =>
+          array.some((element) => isObject(element) && matches(element, operand as Doc)),
+        );
       }
       default:
         throw new Error(`mongo-match: unsupported operator ${op}`);
