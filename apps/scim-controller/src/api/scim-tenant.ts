@@ -1,0 +1,79 @@
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+
+/** The ScimTenant API (k8s/crd/scimtenants.scimbridge.io.yaml is its schema; this mirrors it after defaulting). */
+export const GROUP = 'scimbridge.io';
+export const VERSION = 'v1alpha1';
+export const PLURAL = 'scimtenants';
+export const KIND = 'ScimTenant';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Added before any write to MongoDB, removed once the organisation is disabled. */
+export const FINALIZER = 'scimbridge.io/cleanup';
+/** Field manager for every write the controller makes (server-side apply and patches). */
+export const FIELD_MANAGER = 'scim-controller';
+
+/** Labels and annotations on the Secrets the controller writes. */
+export const LABEL_TENANT = 'scimbridge.io/tenant';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const ANNOTATION_ROTATION = 'scimbridge.io/rotation';
+export const ANNOTATION_FINGERPRINT = 'scimbridge.io/token-fingerprint';
+export const TOKEN_KEY = 'token';
+
+export interface SecretKeyRef {
+  name: string;
+  key?: string;
+}
+
+export interface ScimTenantSpec {
+  organisationId: string;
+  displayName: string;
+  enabled?: boolean;
+  plan?: { scimIncluded?: boolean; userLimit?: number };
+  defaultGroup?: string;
+  rateLimit?: { requestsPerSecond?: number; burst?: number };
+  token?: {
+    rotation?: number;
+    revoked?: boolean;
+    secretName?: string;
+    existingSecretRef?: SecretKeyRef;
+    deletionPolicy?: 'Delete' | 'Retain';
+  };
+  audit?: { webhooks?: { name: string; url: string; secretRef: SecretKeyRef }[] };
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+export type ConditionType = 'Ready' | 'TokenIssued' | 'SettingsApplied';
+
+/** metav1.Condition */
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface ScimTenantStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  tokenIssuedAt?: string;
+  tokenFingerprint?: string;
+  secretName?: string;
+  users?: number;
+  groups?: number;
+  scimBaseUrl?: string;
+}
+
+export interface ScimTenant extends KubernetesObject {
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+  spec: ScimTenantSpec;
+  status?: ScimTenantStatus;
+}
+
+export const tenantKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+/** The Secret a generated token is written to. */
+export function generatedSecretName(tenant: ScimTenant): string {
+  return tenant.spec.token?.secretName ?? `${tenant.metadata.name}-scim-token`;
+}

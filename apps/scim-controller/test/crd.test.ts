@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ScimTenantSpec } from '../src/api/scim-tenant.js';
+import {
+  applyCrd,
+  createTenant,
+  freshNamespace,
+  getTenant,
+  kubeClients,
+  patchTenantSpec,
+  rejectionMessage,
+  tenantManifest,
+} from './kube.js';
+
+const run = promisify(execFile);
+const kubectl = existsSync('/usr/lib/google-cloud-sdk/bin/kubectl.1.33')
+  ? '/usr/lib/google-cloud-sdk/bin/kubectl.1.33'
+  : 'kubectl';
+const kube = kubeClients(inject('kubeconfig'));
+let namespace: string;
+let n = 0;
+
+beforeAll(async () => {
+  await applyCrd(kube.kc);
+  namespace = await freshNamespace(kube.core, 'crd');
+});
+afterAll(async () => {
+  await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+const minimal: ScimTenantSpec = { organisationId: 'org-1', displayName: 'Acme' };
+
+async function rejection(spec: unknown): Promise<string> {
+  try {
+    await createTenant(kube, tenantManifest(namespace, `bad-${n++}`, spec as ScimTenantSpec));
+  } catch (error) {
+    expect((error as { code?: number }).code).toBe(422);
+    return rejectionMessage(error);
+  }
+  throw new Error('the apiserver accepted an invalid ScimTenant');
+}
+
+describe('ScimTenant CRD (validated by the real apiserver)', () => {
+  it('accepts a minimal tenant and fills in the documented defaults', async () => {
+    const created = await createTenant(kube, tenantManifest(namespace, 'minimal', minimal));
+    expect(created.spec).toEqual({
+      organisationId: 'org-1',
+      displayName: 'Acme',
+      enabled: true,
+      plan: { scimIncluded: true },
+      defaultGroup: '',
+      rateLimit: { requestsPerSecond: 25, burst: 50 },
+      token: { rotation: 0, revoked: false, deletionPolicy: 'Retain' },
+      audit: { webhooks: [] },
+    });
+  });
+
+  it('rejects missing required fields and out-of-bounds values with the field path', async () => {
+    expect(await rejection({ displayName: 'x' })).toContain('spec.organisationId: Required value');
+    expect(await rejection({ ...minimal, organisationId: 'has spaces' })).toMatch(
+      /spec\.organisationId: Invalid value: .*should match/,
+    );
+    expect(await rejection({ ...minimal, plan: { userLimit: -1 } })).toContain(
+      'spec.plan.userLimit: Invalid value: -1: spec.plan.userLimit in body should be greater than or equal to 0',
+    );
+    expect(await rejection({ ...minimal, token: { deletionPolicy: 'Orphan' } })).toContain(
+      'spec.token.deletionPolicy: Unsupported value: "Orphan": supported values: "Delete", "Retain"',
+    );
+    expect(await rejection({ ...minimal, displayName: 'x'.repeat(201) })).toContain(
+      'spec.displayName: Too long',
+    );
+  });
+
+  it('rejects contradicting fields through CEL rules with messages a person can act on', async () => {
+    expect(
+      await rejection({ ...minimal, token: { secretName: 'a', existingSecretRef: { name: 'b' } } }),
+    ).toContain('set either token.secretName (a generated token) or token.existingSecretRef');
+    expect(
+      await rejection({ ...minimal, token: { existingSecretRef: { name: 'b' }, deletionPolicy: 'Delete' } }),
+    ).toContain('token.deletionPolicy must be Retain with token.existingSecretRef');
+    expect(await rejection({ ...minimal, rateLimit: { requestsPerSecond: 100, burst: 10 } })).toContain(
+      'rateLimit.burst must be at least rateLimit.requestsPerSecond',
+    );
+    expect(
+      await rejection({
+        ...minimal,
+        audit: { webhooks: [{ name: 'siem', url: 'not a url', secretRef: { name: 's' } }] },
+      }),
+    ).toContain('audit webhook url must be an absolute http(s) URL');
+  });
+
+  it('keeps organisationId immutable and token.rotation monotonic', async () => {
+    await createTenant(kube, tenantManifest(namespace, 'immutable', minimal));
+    const changeOrg = await patchTenantSpec(kube, namespace, 'immutable', { organisationId: 'org-2' }).catch(
+      (e: unknown) => e,
+    );
+    expect(rejectionMessage(changeOrg)).toContain(
+      'organisationId is immutable; create a new ScimTenant for another organisation',
+    );
+    await patchTenantSpec(kube, namespace, 'immutable', { token: { rotation: 2 } });
+    const backwards = await patchTenantSpec(kube, namespace, 'immutable', { token: { rotation: 1 } }).catch(
+      (e: unknown) => e,
+    );
+    expect(rejectionMessage(backwards)).toContain('token.rotation can only increase');
+    expect((await getTenant(kube, namespace, 'immutable')).spec.token?.rotation).toBe(2);
+  });
+
+  it('serves the printer columns, short name and category kubectl shows', async () => {
+    const { stdout } = await run(kubectl, [
+      `--kubeconfig=${inject('kubeconfig')}`,
+      'get',
+      'scim',
+      '-n',
+      namespace,
+    ]);
+    const header = stdout
+      .split('\n')[0]!
+      .trim()
+      .split(/\s{2,}/);
+    expect(header).toEqual(['NAME', 'READY', 'REASON', 'ORGANISATION', 'USERS', 'TOKEN AGE', 'AGE']);
+    expect(stdout).toMatch(/minimal\s+org-1/);
+    const short = await run(kubectl, [
+      `--kubeconfig=${inject('kubeconfig')}`,
+      'get',
+      'scimt',
+      '-n',
+      namespace,
+    ]);
+    expect(short.stdout).toContain('immutable');
+  });
+});
