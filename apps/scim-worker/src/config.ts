@@ -1,9 +1,52 @@
 import { commonEnv, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
-import type { z } from 'zod';
+import { DEFAULT_QUEUE_PREFIX } from '@scimbridge/jobs';
+import { z } from 'zod';
+
+const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const millis = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+/** Worker tuning; every value has a default that suits a small production deployment. */
+export const workerEnv = z.object({
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w-]+$/, 'letters, digits, "_" or "-"')
+    .default(DEFAULT_QUEUE_PREFIX),
+  PROVISIONING_CONCURRENCY: count(4, 256),
+  AUDIT_FANOUT_CONCURRENCY: count(8, 256),
+  /** Webhook deliveries in flight per replica, across all organisations. */
+  AUDIT_DELIVERY_CONCURRENCY: count(32, 1024),
+  /** Deliveries in flight per replica to one sink: a slow sink of one organisation cannot take every slot. */
+  AUDIT_SINK_CONCURRENCY: count(8, 1024),
+  AUDIT_WEBHOOK_TIMEOUT_MS: millis(5_000, 100),
+  /** Attempts per delivery before it is dead-lettered. */
+  AUDIT_WEBHOOK_ATTEMPTS: count(12, 100),
+  AUDIT_WEBHOOK_BACKOFF_MS: millis(1_000),
+  AUDIT_WEBHOOK_MAX_BACKOFF_MS: millis(3_600_000),
+  RELAY_INTERVAL_MS: millis(5_000, 100),
+  /** The relay leaves younger undispatched events to the api's own enqueue. */
+  RELAY_MIN_AGE_MS: millis(5_000, 0),
+  /** How long organisation settings (webhook sinks) are cached. */
+  SETTINGS_CACHE_MS: millis(5_000, 0),
+  /** BullMQ job lock; a crashed replica's jobs are retried once it expires. */
+  JOB_LOCK_MS: millis(30_000, 500),
+});
 
 /** PORT serves the worker's ops endpoints (/healthz, /readyz, /metrics) only. */
 export const workerConfigSchema = commonEnv
   .extend(httpEnv(9091).shape)
   .extend(mongoEnv.shape)
-  .extend(redisEnv.shape);
+  .extend(redisEnv.shape)
+  .extend(workerEnv.shape)
+  .refine((env) => env.AUDIT_WEBHOOK_TIMEOUT_MS < env.SHUTDOWN_TIMEOUT_MS, {
+    message: 'must be below SHUTDOWN_TIMEOUT_MS so a SIGTERM lets in-flight deliveries finish',
+    path: ['AUDIT_WEBHOOK_TIMEOUT_MS'],
+  })
+  .refine((env) => env.AUDIT_WEBHOOK_BACKOFF_MS <= env.AUDIT_WEBHOOK_MAX_BACKOFF_MS, {
+    message: 'must not exceed AUDIT_WEBHOOK_MAX_BACKOFF_MS',
+    path: ['AUDIT_WEBHOOK_BACKOFF_MS'],
+  });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+/** The tuning part of the configuration, what `startScimWorker` needs besides its connections. */
+export type WorkerSettings = z.infer<typeof workerEnv>;
+/** Defaults for every tuning value, for tests and tools that embed the worker. */
+export const defaultWorkerSettings: WorkerSettings = workerEnv.parse({});

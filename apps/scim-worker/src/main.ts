@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { workerConfigSchema } from './config.js';
+import { startScimWorker } from './worker.js';
 
 runMain('scim-worker', async () => {
   const config = loadConfig(workerConfigSchema);
@@ -17,22 +18,29 @@ runMain('scim-worker', async () => {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 
+  const registry = createMetricsRegistry('scim-worker');
+  const worker = await startScimWorker({ mongo: connection, redis, settings: config, logger, registry });
+
   const ops = Fastify({ logger: loggerOptions({ service: 'scim-worker', level: config.LOG_LEVEL }) });
   await ops.register(opsRoutes, {
-    registry: createMetricsRegistry('scim-worker'),
+    registry,
     readiness: [
       { name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
     ],
+    ready: () => worker.isRunning(),
   });
   handleShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     closers: [
       { name: 'ops-http', close: () => ops.close() },
+      // Waits for active jobs, so nothing in flight is cut off by a rolling update.
+      { name: 'jobs', close: () => worker.close() },
       { name: 'redis', close: async () => void (await redis.quit()) },
       { name: 'mongodb', close: () => connection.close() },
     ],
   });
   await ops.listen({ host: config.HOST, port: config.PORT });
+  logger.info({ prefix: config.QUEUE_PREFIX }, 'scim-worker processing jobs');
 });

@@ -1,0 +1,145 @@
+import type { AuditDeliveryPayload } from '@scimbridge/jobs';
+import { DelayedError, type Job } from 'bullmq';
+import { publishedAuditEvent } from '../audit/event-body.js';
+import { markDispatchedIfSettled } from '../audit/dispatch.js';
+import { postWebhook } from '../audit/webhook.js';
+import { isDuplicateKey } from '../store/collections.js';
+import { deliveryKey } from '../store/documents.js';
+import type { ProcessorContext } from './context.js';
+import { RetryableJobError, type JobOutcome } from './outcome.js';
+
+/** How long a delivery waits when its sink's slots are taken; jittered so deferred jobs spread out. */
+const DEFER_MS = 200;
+
+/**
+ * Delivers one event to one webhook sink. A delivery record (`${eventId}:${sink}`, unique) is written after the
+ * receiver's 2xx, so a re-run skips a sink that already has the event; only a crash between the 2xx and that
+ * insert repeats a delivery (at-least-once; receivers de-duplicate on the event id). The last attempt, or a
+ * response that retrying cannot fix, writes a dead letter instead of failing the job.
+ */
+export async function deliverAuditEvent(
+  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'slots' | 'settings' | 'logger'>,
+  job: Job<AuditDeliveryPayload>,
+  token: string | undefined,
+  payload: AuditDeliveryPayload,
+): Promise<JobOutcome> {
+  const release = context.slots.tryAcquire(`${payload.orgId}/${payload.sink}`);
+  if (!release) {
+    await job.moveToDelayed(Date.now() + DEFER_MS + Math.floor(Math.random() * DEFER_MS), token);
+    throw new DelayedError();
+  }
+  try {
+    return await deliver(context, job, payload);
+  } finally {
+    release();
+  }
+}
+
+async function deliver(
+  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'settings' | 'logger'>,
+  job: Job<AuditDeliveryPayload>,
+  payload: AuditDeliveryPayload,
+): Promise<JobOutcome> {
+  const { auditEvents, auditDeliveries } = context.collections;
+  const attempt = job.attemptsMade + 1;
+  const redrive = job.id?.includes('-redrive-') ?? false;
+  if (
+    await auditDeliveries.findOne(
+      { _id: deliveryKey(payload.eventId, payload.sink) },
+      { projection: { _id: 1 } },
+    )
+  ) {
+    await markDispatchedIfSettled(context.collections, payload, payload.sinks);
+    return { outcome: 'skipped', reason: 'already-delivered' };
+  }
+  const sink = await context.sinks.sink(payload.orgId, payload.sink);
+  if (!sink) {
+    await recordDelivery(context, payload, 'skipped', attempt, redrive);
+    return { outcome: 'skipped', reason: 'sink-removed' };
+  }
+  const event = await auditEvents.findOne({ _id: payload.eventId, orgId: payload.orgId });
+  if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
+
+  const result = await postWebhook({
+    sink,
+    eventId: payload.eventId,
+    body: JSON.stringify(publishedAuditEvent(event)),
+    attempt,
+    timeoutMs: context.settings.AUDIT_WEBHOOK_TIMEOUT_MS,
+  });
+  if (result.ok) {
+    await recordDelivery(context, payload, 'delivered', attempt, redrive);
+    return { outcome: 'done' };
+  }
+  const lastAttempt = attempt >= (job.opts.attempts ?? 1);
+  if (!result.retryable || lastAttempt) {
+    await deadLetter(context, payload, attempt, result.reason, result.status, result.message);
+    context.logger.warn(
+      { orgId: payload.orgId, eventId: payload.eventId, sink: payload.sink, attempt, reason: result.reason },
+      'audit delivery dead-lettered',
+    );
+    return { outcome: 'dead-lettered', reason: result.reason };
+  }
+  throw new RetryableJobError(result.reason, `${payload.sink}: ${result.message}`, result.retryAfterMs);
+}
+
+async function recordDelivery(
+  context: Pick<ProcessorContext, 'collections'>,
+  payload: AuditDeliveryPayload,
+  outcome: 'delivered' | 'skipped',
+  attempts: number,
+  redrive: boolean,
+): Promise<void> {
+  const key = deliveryKey(payload.eventId, payload.sink);
+  try {
+    await context.collections.auditDeliveries.insertOne({
+      _id: key,
+      orgId: payload.orgId,
+      eventId: payload.eventId,
+      sink: payload.sink,
+      outcome,
+      attempts,
+      at: new Date(),
+    });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
+  if (redrive) {
+    await context.collections.auditDeadLetters.updateOne(
+      { _id: key },
+      { $set: { status: 'redelivered', resolvedAt: new Date() } },
+    );
+  }
+  await markDispatchedIfSettled(context.collections, payload, payload.sinks);
+}
+
+async function deadLetter(
+  context: Pick<ProcessorContext, 'collections'>,
+  payload: AuditDeliveryPayload,
+  attempts: number,
+  reason: string,
+  status: number | null,
+  message: string,
+): Promise<void> {
+  const key = deliveryKey(payload.eventId, payload.sink);
+  const previous = await context.collections.auditDeadLetters.findOne({ _id: key });
+  await context.collections.auditDeadLetters.replaceOne(
+    { _id: key },
+    {
+      orgId: payload.orgId,
+      eventId: payload.eventId,
+      sink: payload.sink,
+      status: 'dead',
+      reason,
+      lastStatusCode: status,
+      lastError: message,
+      attempts,
+      deadLetteredAt: new Date(),
+      redriveCount: previous?.redriveCount ?? 0,
+      redrivenAt: previous?.redrivenAt ?? null,
+      resolvedAt: null,
+    },
+    { upsert: true },
+  );
+  await markDispatchedIfSettled(context.collections, payload, payload.sinks);
+}

@@ -1,0 +1,19 @@
+import type { Logger } from '@scimbridge/logger';
+import type { Queue } from 'bullmq';
+import type { AuditLogStream } from '../audit/log-stream.js';
+import type { WebhookSinkDirectory } from '../audit/sinks.js';
+import type { WorkerSettings } from '../config.js';
+import type { SinkSlots } from '../fairness.js';
+import type { WorkerCollections } from '../store/collections.js';
+
+/** What processors share: storage, the queues they enqueue follow-up jobs on, and tuning. */
+export interface ProcessorContext {
+  collections: WorkerCollections;
+  sinks: WebhookSinkDirectory;
+  auditStream: AuditLogStream;
+  auditQueue: Queue;
+  deliveryQueue: Queue;
+  slots: SinkSlots;
+  settings: WorkerSettings;
+  logger: Logger;
+}

@@ -1,0 +1,217 @@
+import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  JobName,
+  QueueName,
+  accountLinkedPayloadSchema,
+  auditDeliveryPayloadSchema,
+  auditFanoutPayloadSchema,
+  contextFromTraceCarrier,
+  defaultGroupPayloadSchema,
+  traceCarrierSchema,
+  traceIdOf,
+  type AuditDeliveryPayload,
+} from '@scimbridge/jobs';
+import type { Logger } from '@scimbridge/logger';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import { AuditLogStream } from './audit/log-stream.js';
+import { WebhookSinkDirectory } from './audit/sinks.js';
+import type { WorkerSettings } from './config.js';
+import { SinkSlots } from './fairness.js';
+import { registerWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { linkAccount } from './processors/account-linked.js';
+import type { ProcessorContext } from './processors/context.js';
+import { deliverAuditEvent } from './processors/audit-delivery.js';
+import { fanOutAuditEvent } from './processors/audit-fanout.js';
+import { assignDefaultGroup } from './processors/default-group.js';
+import { WEBHOOK_BACKOFF, webhookBackoff } from './processors/delivery-options.js';
+import { RetryableJobError, type JobOutcome } from './processors/outcome.js';
+import { AuditRelay } from './relay.js';
+import { ensureWorkerIndexes, workerCollections } from './store/collections.js';
+
+export interface ScimWorkerOptions {
+  mongo: Connection;
+  /** Needs `maxRetriesPerRequest: null` (BullMQ's blocking commands must survive Redis restarts). */
+  redis: Redis;
+  settings: WorkerSettings;
+  logger: Logger;
+  registry: Registry;
+  /** Where the JSON-lines audit stream goes; stdout by default. */
+  auditDestination?: NodeJS.WritableStream;
+  /** Run the relay loop (default true). */
+  relay?: boolean;
+}
+
+export interface ScimWorker {
+  queues: { provisioning: Queue; audit: Queue; delivery: Queue };
+  relay: AuditRelay;
+  /** True while the workers take jobs (readiness). */
+  isRunning(): boolean;
+  /** Stops taking jobs, waits for the active ones to finish, then closes the queues. */
+  close(): Promise<void>;
+}
+
+type Processor = (job: Job, token: string | undefined) => Promise<JobOutcome>;
+
+const tracer = trace.getTracer('scim-worker');
+
+/** Wires the processors to their queues; what main.ts runs and what tests start in-process. */
+export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimWorker> {
+  const { settings, logger } = options;
+  const collections = workerCollections(options.mongo);
+  await ensureWorkerIndexes(collections);
+  const queueOptions = { connection: options.redis, prefix: settings.QUEUE_PREFIX };
+  const queues = {
+    provisioning: new Queue(QueueName.provisioning, queueOptions),
+    audit: new Queue(QueueName.audit, queueOptions),
+    delivery: new Queue(QueueName.auditDelivery, queueOptions),
+  };
+  const metrics = registerWorkerMetrics(options.registry, Object.values(queues), collections);
+  const context: ProcessorContext = {
+    collections,
+    sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
+    auditStream: new AuditLogStream(options.auditDestination),
+    auditQueue: queues.audit,
+    deliveryQueue: queues.delivery,
+    slots: new SinkSlots(settings.AUDIT_SINK_CONCURRENCY),
+    settings,
+    logger,
+  };
+
+  const provisioning: Processor = async (job) => {
+    switch (job.name) {
+      case JobName.defaultGroup:
+        return assignDefaultGroup(context, parse(defaultGroupPayloadSchema, job));
+      case JobName.accountLinked:
+        return linkAccount(context, parse(accountLinkedPayloadSchema, job), new Date(job.timestamp));
+      default:
+        throw new UnrecoverableError(`unknown job ${job.name}`);
+    }
+  };
+  const fanout: Processor = (job) => fanOutAuditEvent(context, parse(auditFanoutPayloadSchema, job));
+  const delivery: Processor = (job, token) =>
+    deliverAuditEvent(
+      context,
+      job as Job<AuditDeliveryPayload>,
+      token,
+      parse(auditDeliveryPayloadSchema, job),
+    );
+
+  const workerOptions = {
+    connection: options.redis,
+    prefix: settings.QUEUE_PREFIX,
+    lockDuration: settings.JOB_LOCK_MS,
+    stalledInterval: Math.max(500, Math.floor(settings.JOB_LOCK_MS / 2)),
+    // A job whose worker died twice mid-run is failed rather than looping forever.
+    maxStalledCount: 2,
+  };
+  const workers = [
+    new Worker(QueueName.provisioning, instrument(QueueName.provisioning, provisioning, metrics, logger), {
+      ...workerOptions,
+      concurrency: settings.PROVISIONING_CONCURRENCY,
+    }),
+    new Worker(QueueName.audit, instrument(QueueName.audit, fanout, metrics, logger), {
+      ...workerOptions,
+      concurrency: settings.AUDIT_FANOUT_CONCURRENCY,
+    }),
+    new Worker(QueueName.auditDelivery, instrument(QueueName.auditDelivery, delivery, metrics, logger), {
+      ...workerOptions,
+      concurrency: settings.AUDIT_DELIVERY_CONCURRENCY,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string, error?: Error) =>
+          type === WEBHOOK_BACKOFF
+            ? webhookBackoff(
+                settings,
+                attemptsMade,
+                error instanceof RetryableJobError ? error.retryAfterMs : undefined,
+              )
+            : settings.AUDIT_WEBHOOK_BACKOFF_MS,
+      },
+    }),
+  ];
+  for (const worker of workers) {
+    worker.on('error', (error) => logger.warn({ err: error.message, queue: worker.name }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
+      logger[final ? 'error' : 'warn'](
+        { queue: job.queueName, job: job.name, jobId: job.id, attempt: job.attemptsMade, err: error.message },
+        final ? 'job failed for good' : 'job attempt failed, will retry',
+      );
+    });
+  }
+  for (const queue of Object.values(queues)) {
+    queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  }
+
+  const relay = new AuditRelay({
+    auditEvents: collections.auditEvents,
+    auditQueue: queues.audit,
+    intervalMs: settings.RELAY_INTERVAL_MS,
+    minAgeMs: settings.RELAY_MIN_AGE_MS,
+    logger,
+  });
+  if (options.relay !== false) relay.start();
+
+  let closed = false;
+  return {
+    queues,
+    relay,
+    isRunning: () => !closed && workers.every((worker) => worker.isRunning()),
+    async close() {
+      closed = true;
+      await relay.stop();
+      // worker.close() waits for active jobs; a job cut off by a hard kill is retried after its lock expires.
+      await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all(Object.values(queues).map((queue) => queue.close()));
+    },
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, job: Job): T {
+  const result = schema.safeParse(job.data);
+  if (!result.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${result.error.message}`);
+  return result.data;
+}
+
+/** Span per job (parented on the payload's trace context), duration and failure metrics, and a log line. */
+function instrument(queue: string, processor: Processor, metrics: WorkerMetrics, logger: Logger): Processor {
+  return async (job, token) => {
+    const carrier = traceCarrierSchema.safeParse((job.data as { trace?: unknown } | undefined)?.trace);
+    const parent = carrier.success ? contextFromTraceCarrier(carrier.data) : otelContext.active();
+    const traceId = carrier.success ? traceIdOf(carrier.data) : undefined;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    return tracer.startActiveSpan(`${queue} ${job.name}`, {}, parent, async (span) => {
+      try {
+        const result = await processor(job, token);
+        metrics.jobDuration.observe({ queue, name: job.name, outcome: result.outcome }, seconds());
+        logger.debug({ queue, job: job.name, jobId: job.id, traceId, ...result }, 'job finished');
+        return result;
+      } catch (error) {
+        if (error instanceof DelayedError) {
+          metrics.deliveriesDeferred.inc({ queue });
+          throw error;
+        }
+        const reason = failureReason(error);
+        metrics.jobDuration.observe({ queue, name: job.name, outcome: 'failed' }, seconds());
+        metrics.jobFailures.inc({ queue, name: job.name, reason });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  };
+}
+
+function failureReason(error: unknown): string {
+  if (error instanceof RetryableJobError) return error.reason;
+  if (error instanceof UnrecoverableError)
+    return error.message.startsWith('invalid ') ? 'invalid_payload' : 'unrecoverable';
+  if (error instanceof Error && /^Mongo/.test(error.name)) return 'mongodb';
+  return 'error';
+}

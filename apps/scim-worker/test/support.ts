@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '@scimbridge/logger';
+import { Redis } from 'ioredis';
+import mongoose, { type Connection } from 'mongoose';
+import { Registry } from 'prom-client';
+import {
+  defaultWorkerSettings,
+  startScimWorker,
+  type ScimWorker,
+  type WorkerSettings,
+} from '../src/index.js';
+import { workerCollections, type WorkerCollections } from '../src/store/collections.js';
+import type { AuditEventDocument, WebhookSinkSettings } from '../src/store/documents.js';
+
+/** A time-ordered UUIDv7, like the api's ids. */
+export function uuidv7(at = Date.now()): string {
+  const hex = at.toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
+  const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  const h = `${hex.slice(0, 12)}7${hex.slice(13, 16)}${variant}${hex.slice(17, 32)}`;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+}
+
+export async function connectMongo(uri: string, dbName: string): Promise<Connection> {
+  return mongoose.createConnection(uri, { dbName, serverSelectionTimeoutMS: 5_000 }).asPromise();
+}
+
+/** Fast retries so failure paths finish in seconds. */
+export const fastSettings: Partial<WorkerSettings> = {
+  AUDIT_WEBHOOK_BACKOFF_MS: 50,
+  AUDIT_WEBHOOK_MAX_BACKOFF_MS: 2_000,
+  AUDIT_WEBHOOK_TIMEOUT_MS: 2_000,
+  SETTINGS_CACHE_MS: 0,
+  RELAY_INTERVAL_MS: 300,
+  RELAY_MIN_AGE_MS: 300,
+};
+
+export interface TestWorker extends ScimWorker {
+  redis: Redis;
+  registry: Registry;
+  auditLines: () => { stream: string; event: { id: string } }[];
+  stop(): Promise<void>;
+}
+
+/** The worker in-process, with its JSON-lines audit stream captured. */
+export async function startTestWorker(
+  mongo: Connection,
+  redisUrl: string,
+  settings: Partial<WorkerSettings> & { QUEUE_PREFIX: string },
+  options: { relay?: boolean } = {},
+): Promise<TestWorker> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => undefined);
+  const registry = new Registry();
+  const audit = new PassThrough();
+  let captured = '';
+  audit.on('data', (chunk: Buffer) => (captured += chunk.toString()));
+  const worker = await startScimWorker({
+    mongo,
+    redis,
+    settings: { ...defaultWorkerSettings, ...fastSettings, ...settings },
+    logger: createLogger({ service: 'scim-worker-test', level: 'silent' }),
+    registry,
+    auditDestination: audit,
+    relay: options.relay ?? false,
+  });
+  return {
+    ...worker,
+    redis,
+    registry,
+    auditLines: () =>
+      captured
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    async stop() {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** What the api does for an audited write: store the event with `dispatchedAt: null`. */
+export async function storeAuditEvent(
+  collections: WorkerCollections,
+  orgId: string,
+  overrides: Partial<AuditEventDocument> = {},
+): Promise<AuditEventDocument> {
+  const event: AuditEventDocument = {
+    _id: uuidv7(),
+    orgId,
+    action: 'user.created',
+    actor: { type: 'token', id: 'tok-1' },
+    resourceType: 'User',
+    resourceId: uuidv7(),
+    changedAttributes: ['userName'],
+    requestId: `req-${randomBytes(4).toString('hex')}`,
+    traceId: randomBytes(16).toString('hex'),
+    occurredAt: new Date(),
+    dispatchedAt: null,
+    ...overrides,
+  };
+  await collections.auditEvents.insertOne(event);
+  return event;
+}
+
+export async function storeOrganisation(
+  collections: WorkerCollections,
+  orgId: string,
+  webhooks: WebhookSinkSettings[],
+): Promise<void> {
+  await collections.organisations.insertOne({
+    _id: orgId,
+    settings: { audit: { webhooks } },
+  });
+}
+
+export interface ReceivedDelivery {
+  eventId: string;
+  body: string;
+  headers: IncomingMessage['headers'];
+  at: number;
+  /** Status this receiver answered (0 while it holds the request). */
+  status: number;
+}
+
+export type ReceiverBehaviour = (
+  delivery: ReceivedDelivery,
+  attempt: number,
+) => { status: number; headers?: Record<string, string>; delayMs?: number };
+
+/** A real HTTP webhook receiver on a loopback port. */
+export class WebhookReceiver {
+  readonly requests: ReceivedDelivery[] = [];
+  private server: Server | undefined;
+  private readonly attemptsByEvent = new Map<string, number>();
+
+  constructor(public behaviour: ReceiverBehaviour = () => ({ status: 200 })) {}
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    return this.url;
+  }
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/audit`;
+  }
+
+  /** Acknowledged (2xx) deliveries per event id. */
+  acknowledged(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of this.requests)
+      if (r.status >= 200 && r.status < 300) counts.set(r.eventId, (counts.get(r.eventId) ?? 0) + 1);
+    return counts;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const eventId = String(req.headers['x-scimbridge-event-id'] ?? '');
+      const attempt = (this.attemptsByEvent.get(eventId) ?? 0) + 1;
+      this.attemptsByEvent.set(eventId, attempt);
+      const delivery: ReceivedDelivery = { eventId, body, headers: req.headers, at: Date.now(), status: 0 };
+      this.requests.push(delivery);
+      const answer = this.behaviour(delivery, attempt);
+      const respond = () => {
+        if (res.destroyed) return;
+        delivery.status = answer.status;
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end('{}');
+      };
+      if (answer.delayMs) setTimeout(respond, answer.delayMs);
+      else respond();
+    });
+  }
+}
+
+export { workerCollections };
