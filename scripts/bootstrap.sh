@@ -149,8 +149,10 @@ step_go_helm() {
 
 step_python() {
   local venv="$SCIMBRIDGE_CACHE/venv"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/pip" show scim2-tester 2>/dev/null | grep -q "^Version: $SCIM2_TESTER_VERSION$" \
-    && "$venv/bin/pip" show scim2-cli 2>/dev/null | grep -q "^Version: $SCIM2_CLI_VERSION$"; then
+  # Read pip's output whole: with pipefail, `pip show | grep -q` fails when grep closes the pipe early.
+  local have=""
+  [ -x "$venv/bin/python" ] && have="$("$venv/bin/pip" show scim2-tester scim2-cli 2>/dev/null || true)"
+  if grep -qx "Version: $SCIM2_TESTER_VERSION" <<<"$have" && grep -qx "Version: $SCIM2_CLI_VERSION" <<<"$have"; then
     echo "cached scim2-tester $SCIM2_TESTER_VERSION + scim2-cli $SCIM2_CLI_VERSION"; return
   fi
   python3 -m venv "$venv" >&2
