@@ -1,9 +1,25 @@
-import { commonEnv, httpEnv, mongoEnv } from '@scimbridge/config';
+import { commonEnv, envBoolean, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** KUBECONFIG unset = in-cluster service account. PORT serves ops endpoints only. */
 export const controllerConfigSchema = commonEnv
   .extend(httpEnv(9092).shape)
   .extend(mongoEnv.shape)
-  .extend({ KUBECONFIG: z.string().min(1).optional() });
+  // Token revocations are broadcast to every api replica over Redis pub/sub.
+  .extend(redisEnv.shape)
+  .extend({
+    KUBECONFIG: z.string().min(1).optional(),
+    /** Watch one namespace only; all namespaces when unset. */
+    WATCH_NAMESPACE: z.string().min(1).optional(),
+    /** Shown in each ScimTenant's status, e.g. https://scim.example.com/scim/v2. */
+    SCIM_BASE_URL: z.url().optional(),
+    WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+    RESYNC_PERIOD_MS: z.coerce.number().int().min(1_000).default(600_000),
+    LEADER_ELECTION: envBoolean(true),
+    /** Namespace of the Lease; the chart sets POD_NAMESPACE through the downward API. */
+    POD_NAMESPACE: z.string().min(1).default('default'),
+    POD_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
+    LEASE_NAME: z.string().min(1).default('scim-controller-leader'),
+  });
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

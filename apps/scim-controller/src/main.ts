@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig } from '@scimbridge/config';
 import { createLogger, loggerOptions } from '@scimbridge/logger';
 import { createMetricsRegistry, handleShutdown, opsRoutes, runMain } from '@scimbridge/telemetry';
 import Fastify from 'fastify';
+import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { controllerConfigSchema } from './config.js';
+import { startController } from './controller.js';
+import { MongoTenantBackend } from './tenancy/mongo-backend.js';
 
 runMain('scim-controller', async () => {
   const config = loadConfig(controllerConfigSchema);
@@ -13,24 +16,51 @@ runMain('scim-controller', async () => {
   const kubeConfig = new KubeConfig();
   if (config.KUBECONFIG) kubeConfig.loadFromFile(config.KUBECONFIG);
   else kubeConfig.loadFromCluster();
-  const versionApi = kubeConfig.makeApiClient(VersionApi);
+  // Fail fast instead of buffering: an unreachable MongoDB becomes Ready=False MongoUnreachable at once.
   const connection = await mongoose
-    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000 })
+    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, bufferCommands: false })
     .asPromise();
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const registry = createMetricsRegistry('scim-controller');
+
+  const controller = await startController({
+    kubeConfig,
+    backend: new MongoTenantBackend(connection, redis),
+    logger,
+    registry,
+    workers: config.WORKERS,
+    resyncPeriodMs: config.RESYNC_PERIOD_MS,
+    ...(config.WATCH_NAMESPACE ? { namespace: config.WATCH_NAMESPACE } : {}),
+    ...(config.SCIM_BASE_URL ? { scimBaseUrl: config.SCIM_BASE_URL } : {}),
+    ...(config.LEADER_ELECTION
+      ? {
+          leaderElection: {
+            namespace: config.POD_NAMESPACE,
+            name: config.LEASE_NAME,
+            identity: config.POD_NAME,
+            // A replica that lost the lease must not reconcile another moment; Kubernetes restarts it.
+            onLost: () => {
+              logger.fatal('leader election lost; exiting');
+              process.exit(1);
+            },
+          },
+        }
+      : {}),
+  });
 
   const ops = Fastify({ logger: loggerOptions({ service: 'scim-controller', level: config.LOG_LEVEL }) });
   await ops.register(opsRoutes, {
-    registry: createMetricsRegistry('scim-controller'),
-    readiness: [
-      { name: 'kubernetes', check: async () => Boolean((await versionApi.getCode()).gitVersion) },
-      { name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 },
-    ],
+    registry,
+    readiness: [{ name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 }],
+    ready: () => controller.ready(),
   });
   handleShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     closers: [
       { name: 'ops-http', close: () => ops.close() },
+      { name: 'controller', close: () => controller.stop() },
+      { name: 'redis', close: async () => void (await redis.quit()) },
       { name: 'mongodb', close: () => connection.close() },
     ],
   });

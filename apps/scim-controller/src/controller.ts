@@ -1,0 +1,242 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { GROUP, LABEL_TENANT, PLURAL, VERSION, tenantKey, type ScimTenant } from './api/scim-tenant.js';
+import { EventRecorder } from './kube/events.js';
+import { ResilientInformer } from './kube/informer.js';
+import { LeaderElector } from './leader/lease.js';
+import { CONTROLLER_NAME, createControllerMetrics, type ControllerMetrics } from './metrics.js';
+import { defaultControllerRateLimiter } from './queue/rate-limiter.js';
+import { WorkQueue, type HandlerResult } from './queue/work-queue.js';
+import { Reconciler, RetryLaterError } from './reconcile/reconciler.js';
+import type { TenantBackend } from './tenancy/backend.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  backend: TenantBackend;
+  logger: Logger;
+  registry: Registry;
+  /** Watch one namespace; all namespaces when unset. */
+  namespace?: string;
+  /** Keys reconciled at once (controller-runtime MaxConcurrentReconciles). */
+  workers?: number;
+  scimBaseUrl?: string;
+  /** Recheck interval for a missing default group or token Secret. */
+  dependencyRequeueMs?: number;
+  /** Every tenant is reconciled this often, repairing drift in MongoDB or Secrets (controller-runtime SyncPeriod). */
+  resyncPeriodMs?: number;
+  /** An informer silent for this long is rebuilt. */
+  staleAfterMs?: number;
+  /** Active/passive on a Lease; without it this replica reconciles at once. */
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+    /** Leadership lost: stop reconciling at once. main.ts exits the process. */
+    onLost(): void;
+  };
+}
+
+export interface Controller {
+  /** Both informers have listed once (readiness). */
+  ready(): boolean;
+  isLeader(): boolean;
+  metrics: ControllerMetrics;
+  stop(): Promise<void>;
+}
+
+/** Wires informers → work queue → reconciler, behind leader election. */
+export async function startController(options: ControllerOptions): Promise<Controller> {
+  const { kubeConfig, logger } = options;
+  const metrics = createControllerMetrics(options.registry);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const identity = options.leaderElection?.identity ?? `scim-controller-${process.pid}`;
+  const reconciler = new Reconciler({
+    custom,
+    core,
+    backend: options.backend,
+    events: new EventRecorder(kubeConfig, logger, identity),
+    logger,
+    ...(options.scimBaseUrl ? { scimBaseUrl: options.scimBaseUrl } : {}),
+    dependencyRequeueMs: options.dependencyRequeueMs ?? 15_000,
+  });
+
+  const labels = { controller: CONTROLLER_NAME };
+  const queueLabels = { name: CONTROLLER_NAME, controller: CONTROLLER_NAME };
+  const queue = new WorkQueue({
+    rateLimiter: defaultControllerRateLimiter(),
+    workers: options.workers ?? 4,
+    handler: (key) => reconcileKey(key),
+    onError: (key, error) => {
+      if (error instanceof RetryLaterError)
+        logger.info({ tenant: key, reason: error.message }, 'reconcile will be retried');
+      else logger.error({ err: error, tenant: key }, 'reconcile failed');
+    },
+    hooks: {
+      onAdd: () => metrics.adds.inc(queueLabels),
+      onDepth: (depth) => metrics.depth.set(queueLabels, depth),
+      onQueueLatency: (s) => metrics.queueDuration.observe(queueLabels, s),
+      onWorkDuration: (s) => metrics.workDuration.observe(queueLabels, s),
+      onRetry: () => metrics.retries.inc(queueLabels),
+      onActiveWorkers: (n) => metrics.activeWorkers.set(labels, n),
+    },
+  });
+
+  async function reconcileKey(key: string): Promise<HandlerResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const end = metrics.reconcileTime.startTimer(labels);
+    try {
+      const result = await reconciler.reconcile(namespace, name);
+      metrics.reconcileTotal.inc({
+        ...labels,
+        result: result.requeueAfterMs === undefined ? 'success' : 'requeue_after',
+      });
+      return result;
+    } catch (error) {
+      metrics.reconcileTotal.inc({ ...labels, result: 'error' });
+      metrics.reconcileErrors.inc(labels);
+      throw error;
+    } finally {
+      end();
+    }
+  }
+
+  const keyOf = (t: ScimTenant) => tenantKey(t.metadata.namespace, t.metadata.name);
+  const seenGeneration = new Map<string, number>();
+  const tenantPath = options.namespace
+    ? `/apis/${GROUP}/${VERSION}/namespaces/${options.namespace}/${PLURAL}`
+    : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+  const tenants = new ResilientInformer<ScimTenant>({
+    name: 'scimtenants',
+    kubeConfig,
+    path: tenantPath,
+    list: async () =>
+      (options.namespace
+        ? await custom.listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            namespace: options.namespace,
+          })
+        : await custom.listClusterCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+          })) as KubernetesListObject<ScimTenant>,
+    logger,
+    staleAfterMs: options.staleAfterMs ?? 120_000,
+    onActivity: () => metrics.informerLastEvent.set({ resource: 'scimtenants' }, Date.now() / 1000),
+    onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'scimtenants', reason }),
+    onAdd: (t) => {
+      seenGeneration.set(keyOf(t), t.metadata.generation ?? 0);
+      queue.add(keyOf(t));
+    },
+    // Like controller-runtime's GenerationChangedPredicate: our own status writes do not requeue.
+    onUpdate: (t) => {
+      const key = keyOf(t);
+      const generation = t.metadata.generation ?? 0;
+      if (seenGeneration.get(key) === generation && !t.metadata.deletionTimestamp) return;
+      seenGeneration.set(key, generation);
+      queue.add(key);
+    },
+    onDelete: (t) => {
+      seenGeneration.delete(keyOf(t));
+      queue.add(keyOf(t));
+    },
+  });
+
+  /** A Secret event concerns the tenants that generated it, or that reference it (token or webhook secret). */
+  const tenantsOfSecret = (secret: V1Secret): string[] => {
+    const namespace = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    const keys = new Set<string>();
+    const owner = secret.metadata?.labels?.[LABEL_TENANT];
+    if (owner) keys.add(tenantKey(namespace, owner));
+    for (const t of tenants.list(namespace)) {
+      const refs = [
+        t.spec.token?.existingSecretRef?.name,
+        ...(t.spec.audit?.webhooks ?? []).map((w) => w.secretRef.name),
+      ];
+      if (refs.includes(name)) keys.add(keyOf(t));
+    }
+    return [...keys];
+  };
+  const enqueueForSecret = (secret: V1Secret) => {
+    for (const key of tenantsOfSecret(secret)) queue.add(key);
+  };
+  const secrets = new ResilientInformer<V1Secret>({
+    name: 'secrets',
+    kubeConfig,
+    path: options.namespace ? `/api/v1/namespaces/${options.namespace}/secrets` : '/api/v1/secrets',
+    list: () =>
+      options.namespace
+        ? core.listNamespacedSecret({ namespace: options.namespace })
+        : core.listSecretForAllNamespaces(),
+    logger,
+    staleAfterMs: options.staleAfterMs ?? 120_000,
+    onActivity: () => metrics.informerLastEvent.set({ resource: 'secrets' }, Date.now() / 1000),
+    onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'secrets', reason }),
+    onAdd: enqueueForSecret,
+    onUpdate: enqueueForSecret,
+    onDelete: enqueueForSecret,
+  });
+
+  const gauges = setInterval(() => {
+    metrics.unfinishedWork.set(queueLabels, queue.unfinishedWorkSeconds());
+    metrics.longestRunning.set(queueLabels, queue.longestRunningSeconds());
+  }, 1_000);
+  gauges.unref();
+  const resync = setInterval(() => {
+    for (const t of tenants.list()) queue.add(keyOf(t));
+  }, options.resyncPeriodMs ?? 600_000);
+  resync.unref();
+
+  // Caches fill on every replica so a new leader starts warm; only the leader runs the queue.
+  await tenants.start();
+  await secrets.start();
+
+  let elector: LeaderElector | undefined;
+  const election = options.leaderElection;
+  if (election) {
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace: election.namespace,
+      name: election.name,
+      identity: election.identity,
+      logger,
+      ...(election.leaseDurationMs ? { leaseDurationMs: election.leaseDurationMs } : {}),
+      ...(election.renewDeadlineMs ? { renewDeadlineMs: election.renewDeadlineMs } : {}),
+      ...(election.retryPeriodMs ? { retryPeriodMs: election.retryPeriodMs } : {}),
+      onStatus: (leading) => metrics.leaderStatus.set({ name: election.name }, leading ? 1 : 0),
+      onStartedLeading: () => queue.start(),
+      onStoppedLeading: () => election.onLost(),
+    });
+    elector.start();
+  } else {
+    queue.start();
+  }
+
+  return {
+    ready: () => tenants.synced && secrets.synced,
+    isLeader: () => (elector ? elector.isLeader : true),
+    metrics,
+    async stop() {
+      clearInterval(gauges);
+      clearInterval(resync);
+      await tenants.stop();
+      await secrets.stop();
+      await queue.shutdown();
+      await elector?.release();
+    },
+  };
+}

@@ -1,0 +1,434 @@
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type CustomObjectsApi,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import {
+  ANNOTATION_FINGERPRINT,
+  ANNOTATION_ROTATION,
+  API_VERSION,
+  FIELD_MANAGER,
+  FINALIZER,
+  GROUP,
+  KIND,
+  LABEL_MANAGED_BY,
+  LABEL_TENANT,
+  PLURAL,
+  TOKEN_KEY,
+  VERSION,
+  generatedSecretName,
+  type ScimTenant,
+  type ScimTenantStatus,
+} from '../api/scim-tenant.js';
+import { isConflict, isNotFound } from '../kube/errors.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { HandlerResult } from '../queue/work-queue.js';
+import {
+  BackendUnavailableError,
+  TokenInUseError,
+  type TenantBackend,
+  type TokenRecord,
+} from '../tenancy/backend.js';
+import { findCondition } from './conditions.js';
+import {
+  computeStatus,
+  desiredSettings,
+  isManagedSecret,
+  planToken,
+  sameStatus,
+  tokenSecretKey,
+  type ReconcileOutcome,
+  type SecretSnapshot,
+} from './desired.js';
+
+export interface ReconcilerOptions {
+  custom: CustomObjectsApi;
+  core: CoreV1Api;
+  backend: TenantBackend;
+  events: EventRecorder;
+  logger: Logger;
+  /** Public SCIM base URL shown in status, e.g. https://scim.example.com/scim/v2. */
+  scimBaseUrl?: string;
+  /** Recheck interval for things no watch can signal, e.g. a default group created through SCIM. */
+  dependencyRequeueMs: number;
+}
+
+/** A reconcile that wrote its status and now wants the queue's backoff (e.g. MongoDB unreachable). */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+/**
+ * Reconciles one ScimTenant: read state → compute desired (desired.ts, pure) → apply. Idempotent and
+ * level-based: it reads the resource and its Secret from the apiserver (not the informer cache), so a
+ * stale cache can never make it mint a second token.
+ */
+export class Reconciler {
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  async reconcile(namespace: string, name: string): Promise<HandlerResult> {
+    const tenant = await this.read(namespace, name);
+    if (!tenant) return {};
+    if (tenant.metadata.deletionTimestamp) return this.finalize(tenant);
+    if (!(tenant.metadata.finalizers ?? []).includes(FINALIZER)) {
+      // Before any external write, so that a deletion always passes through finalize().
+      await this.patchFinalizers(tenant, [...(tenant.metadata.finalizers ?? []), FINALIZER]);
+    }
+
+    const outcome: ReconcileOutcome = {};
+    let requeueAfterMs: number | undefined;
+    try {
+      requeueAfterMs = await this.applySettings(tenant, outcome);
+      requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
+      outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      outcome.unavailable = { dependency: error.dependency, message: error.message };
+    }
+
+    await this.writeStatus(
+      tenant,
+      computeStatus(tenant, outcome, { now: new Date(), ...this.scimBaseUrl() }),
+    );
+    if (outcome.unavailable) throw new RetryLaterError(outcome.unavailable.message);
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  private scimBaseUrl(): { scimBaseUrl?: string } {
+    return this.o.scimBaseUrl ? { scimBaseUrl: this.o.scimBaseUrl } : {};
+  }
+
+  private async read(namespace: string, name: string): Promise<ScimTenant | undefined> {
+    try {
+      return (await this.o.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name,
+      })) as ScimTenant;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async applySettings(tenant: ScimTenant, outcome: ReconcileOutcome): Promise<number | undefined> {
+    const webhookSecrets = new Map<string, string>();
+    for (const webhook of tenant.spec.audit?.webhooks ?? []) {
+      const ref = webhook.secretRef;
+      const value = await this.readSecretValue(tenant.metadata.namespace, ref.name, ref.key ?? 'secret');
+      if (value === undefined) {
+        outcome.settings = {
+          applied: false,
+          reason: 'WebhookSecretNotFound',
+          message: `audit webhook ${webhook.name}: Secret ${ref.name} with key ${ref.key ?? 'secret'} not found in namespace ${tenant.metadata.namespace}`,
+        };
+        return this.o.dependencyRequeueMs;
+      }
+      webhookSecrets.set(webhook.name, value);
+    }
+    const settings = desiredSettings(tenant, webhookSecrets);
+    const orgId = tenant.spec.organisationId;
+    await this.o.backend.applySettings(orgId, settings);
+    if (settings.defaultGroup && !(await this.o.backend.groupExists(orgId, settings.defaultGroup))) {
+      outcome.settings = { applied: true, defaultGroupMissing: settings.defaultGroup };
+      return this.o.dependencyRequeueMs;
+    }
+    outcome.settings = { applied: true };
+    if (
+      findCondition(tenant.status?.conditions, 'SettingsApplied')?.observedGeneration !==
+      tenant.metadata.generation
+    )
+      await this.o.events.record(
+        tenant,
+        'Normal',
+        'SettingsApplied',
+        `organisation ${orgId} settings stored`,
+      );
+    return undefined;
+  }
+
+  private async applyToken(tenant: ScimTenant, outcome: ReconcileOutcome): Promise<number | undefined> {
+    const { backend } = this.o;
+    const orgId = tenant.spec.organisationId;
+    const userRef = tenant.spec.token?.existingSecretRef;
+    const secretName = userRef?.name ?? generatedSecretName(tenant);
+    const secret = await this.snapshot(tenant.metadata.namespace, secretName, tokenSecretKey(tenant));
+    const plan = planToken({
+      tenant,
+      secret,
+      tokens: await backend.tokens(orgId),
+      hashToken: (t) => backend.hashToken(t),
+      isWellFormedToken: (t) => backend.isWellFormedToken(t),
+    });
+
+    switch (plan.kind) {
+      case 'revoke': {
+        await backend.revokeTokens(orgId);
+        if (plan.deleteSecret) await this.deleteSecret(tenant.metadata.namespace, secretName);
+        outcome.token = {
+          issued: false,
+          reason: 'TokenRevoked',
+          message: 'spec.token.revoked is true: no token is valid; set it to false to issue a new one',
+        };
+        if (tenant.status?.tokenFingerprint)
+          await this.o.events.record(
+            tenant,
+            'Normal',
+            'TokenRevoked',
+            `token ${tenant.status.tokenFingerprint} revoked`,
+          );
+        return undefined;
+      }
+      case 'blocked':
+        outcome.token = { issued: false, reason: plan.reason, message: plan.message, secretName };
+        await this.o.events.record(tenant, 'Warning', plan.reason, plan.message);
+        return plan.reason === 'TokenSecretConflict' ? undefined : this.o.dependencyRequeueMs;
+      case 'issue': {
+        const issued = await backend.issueToken(orgId);
+        await this.applyGeneratedSecret(tenant, secretName, issued.token, issued);
+        outcome.token = { issued: true, record: issued, secretName };
+        const reason = plan.reason === 'RotationRequested' ? 'TokenRotated' : 'TokenIssued';
+        await this.o.events.record(
+          tenant,
+          'Normal',
+          reason,
+          `token ${issued.fingerprint} written to Secret ${secretName} (${plan.reason})`,
+        );
+        return undefined;
+      }
+      case 'adopt': {
+        let record: TokenRecord;
+        try {
+          record = await backend.adoptToken(orgId, plan.token);
+        } catch (error) {
+          if (!(error instanceof TokenInUseError)) throw error;
+          const message = `the token in Secret ${secretName} already belongs to another organisation; supply a token of its own`;
+          outcome.token = { issued: false, reason: 'TokenInUse', message, secretName };
+          await this.o.events.record(tenant, 'Warning', 'TokenInUse', message);
+          return undefined;
+        }
+        if (plan.writeSecret) await this.applyGeneratedSecret(tenant, secretName, plan.token, record);
+        outcome.token = { issued: true, record, secretName };
+        await this.o.events.record(
+          tenant,
+          'Normal',
+          'TokenAdopted',
+          `token ${record.fingerprint} from Secret ${secretName} is now the only valid one`,
+        );
+        return undefined;
+      }
+      case 'keep':
+        if (plan.writeSecret) await this.applyGeneratedSecret(tenant, secretName, secret.token!, plan.record);
+        outcome.token = { issued: true, record: plan.record, secretName };
+        return undefined;
+    }
+  }
+
+  /** The token Secret by server-side apply: Opaque, labelled, owned by the tenant; the only place the plaintext lives. */
+  private async applyGeneratedSecret(
+    tenant: ScimTenant,
+    name: string,
+    token: string,
+    record: TokenRecord,
+  ): Promise<void> {
+    const body: V1Secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name,
+        namespace: tenant.metadata.namespace,
+        labels: { [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_TENANT]: tenant.metadata.name },
+        annotations: {
+          [ANNOTATION_ROTATION]: String(tenant.spec.token?.rotation ?? 0),
+          [ANNOTATION_FINGERPRINT]: record.fingerprint,
+        },
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: KIND,
+            name: tenant.metadata.name,
+            uid: tenant.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      data: { [TOKEN_KEY]: Buffer.from(token).toString('base64') },
+    };
+    await this.o.core.patchNamespacedSecret(
+      { name, namespace: tenant.metadata.namespace, body, fieldManager: FIELD_MANAGER, force: true },
+      applyPatch,
+    );
+  }
+
+  private async snapshot(namespace: string, name: string, key: string): Promise<SecretSnapshot> {
+    try {
+      const secret = await this.o.core.readNamespacedSecret({ namespace, name });
+      const raw = secret.data?.[key];
+      const token = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8').trim();
+      return {
+        name,
+        exists: true,
+        ...(token ? { token } : {}),
+        labels: secret.metadata?.labels ?? {},
+        annotations: secret.metadata?.annotations ?? {},
+        ownerUids: (secret.metadata?.ownerReferences ?? []).map((r) => r.uid),
+      };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      return { name, exists: false, labels: {}, annotations: {}, ownerUids: [] };
+    }
+  }
+
+  private async readSecretValue(namespace: string, name: string, key: string): Promise<string | undefined> {
+    const snapshot = await this.snapshot(namespace, name, key);
+    return snapshot.token;
+  }
+
+  private async deleteSecret(namespace: string, name: string): Promise<void> {
+    await this.o.core.deleteNamespacedSecret({ namespace, name }).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+  }
+
+  /** Deletion: stop provisioning, keep users and groups, handle the Secret per policy, then let go. */
+  private async finalize(tenant: ScimTenant): Promise<HandlerResult> {
+    const finalizers = tenant.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return {};
+    const orgId = tenant.spec.organisationId;
+    const { namespace } = tenant.metadata;
+    try {
+      await this.o.backend.disable(orgId);
+      if (tenant.spec.token?.existingSecretRef) {
+        await this.o.backend.revokeTokens(orgId);
+      } else {
+        const name = generatedSecretName(tenant);
+        const secret = await this.snapshot(namespace, name, TOKEN_KEY);
+        const managed = secret.exists && isManagedSecret(tenant, secret);
+        if ((tenant.spec.token?.deletionPolicy ?? 'Retain') === 'Delete') {
+          await this.o.backend.revokeTokens(orgId);
+          if (managed) await this.deleteSecret(namespace, name);
+        } else if (managed) {
+          // Retain: the token stays valid for a re-created ScimTenant; without an owner, GC keeps the Secret.
+          await this.o.core.patchNamespacedSecret(
+            { name, namespace, body: { metadata: { ownerReferences: null } } },
+            mergePatch,
+          );
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      await this.writeStatus(
+        tenant,
+        computeStatus(
+          tenant,
+          { unavailable: { dependency: error.dependency, message: error.message } },
+          { now: new Date(), ...this.scimBaseUrl() },
+        ),
+      );
+      throw new RetryLaterError(error.message);
+    }
+    await this.o.events.record(
+      tenant,
+      'Normal',
+      'ProvisioningDisabled',
+      `organisation ${orgId} disabled; its users and groups are kept`,
+    );
+    await this.patchFinalizers(
+      tenant,
+      finalizers.filter((f) => f !== FINALIZER),
+    );
+    return {};
+  }
+
+  /** JSON patch guarded by a `test` of the current list, so other controllers' finalizers are never clobbered. */
+  private async patchFinalizers(tenant: ScimTenant, next: string[]): Promise<void> {
+    const current = tenant.metadata.finalizers;
+    const body = current
+      ? [
+          { op: 'test', path: '/metadata/finalizers', value: current },
+          { op: 'replace', path: '/metadata/finalizers', value: next },
+        ]
+      : [
+          { op: 'test', path: '/metadata/resourceVersion', value: tenant.metadata.resourceVersion },
+          { op: 'add', path: '/metadata/finalizers', value: next },
+        ];
+    try {
+      const updated = (await this.o.custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: tenant.metadata.namespace,
+          plural: PLURAL,
+          name: tenant.metadata.name,
+          body,
+        },
+        jsonPatch,
+      )) as ScimTenant;
+      tenant.metadata.finalizers = updated.metadata.finalizers ?? [];
+      tenant.metadata.resourceVersion = updated.metadata.resourceVersion!;
+    } catch (error) {
+      if (isNotFound(error) && next.length < (current ?? []).length) return;
+      if (isConflict(error))
+        throw new RetryLaterError(`finalizers of ${tenant.metadata.name} changed meanwhile`);
+      throw error;
+    }
+  }
+
+  private async writeStatus(tenant: ScimTenant, status: ScimTenantStatus): Promise<void> {
+    if (sameStatus(tenant.status, status)) return;
+    const previousReady = findCondition(tenant.status?.conditions, 'Ready');
+    const ready = findCondition(status.conditions, 'Ready');
+    const removed = Object.fromEntries(
+      Object.keys(tenant.status ?? {})
+        .filter((k) => !(k in status))
+        .map((k) => [k, null]),
+    );
+    try {
+      await this.o.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: tenant.metadata.namespace,
+          plural: PLURAL,
+          name: tenant.metadata.name,
+          body: { status: { ...removed, ...status } },
+          fieldManager: FIELD_MANAGER,
+        },
+        mergePatch,
+      );
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    if (ready && (previousReady?.status !== ready.status || previousReady?.reason !== ready.reason)) {
+      this.o.logger.info(
+        {
+          tenant: `${tenant.metadata.namespace}/${tenant.metadata.name}`,
+          ready: ready.status,
+          reason: ready.reason,
+        },
+        'ready changed',
+      );
+      if (ready.status !== 'True' && ready.reason !== 'TokenRevoked')
+        await this.o.events.record(tenant, 'Warning', ready.reason, ready.message);
+      else if (ready.status === 'True') await this.o.events.record(tenant, 'Normal', 'Ready', ready.message);
+    }
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

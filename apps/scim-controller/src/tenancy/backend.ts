@@ -1,0 +1,66 @@
+/**
+ * What the reconciler needs from the tenancy layer. One implementation (backend adapter) wires it to
+ * @scimbridge/tenancy, the single place tokens are minted, hashed and revoked.
+ */
+export interface OrganisationSettings {
+  displayName: string;
+  enabled: boolean;
+  plan: { scimIncluded: boolean; userLimit: number | null };
+  defaultGroup: string | null;
+  rateLimit: { requestsPerSecond: number; burst: number };
+  audit: { webhooks: { name: string; url: string; secret: string }[] };
+}
+
+/** A token as MongoDB knows it: never the plaintext. */
+export interface TokenRecord {
+  tokenId: string;
+  hash: string;
+  fingerprint: string;
+  issuedAt: Date;
+}
+
+export interface IssuedToken extends TokenRecord {
+  /** The plaintext, to be written into the Secret and nowhere else. */
+  token: string;
+}
+
+export interface TenantBackend {
+  /** Creates or updates the organisation with these settings (idempotent). */
+  applySettings(orgId: string, settings: OrganisationSettings): Promise<void>;
+  /** Whether a group with this displayName exists in the organisation (case-insensitive, as SCIM). */
+  groupExists(orgId: string, displayName: string): Promise<boolean>;
+  /** The organisation's currently valid tokens. */
+  tokens(orgId: string): Promise<TokenRecord[]>;
+  /** Mints a new token and makes it the only valid one; the others are refused at once on every replica. */
+  issueToken(orgId: string): Promise<IssuedToken>;
+  /** Makes the given plaintext (a user-supplied token) the only valid one. */
+  adoptToken(orgId: string, token: string): Promise<TokenRecord>;
+  /** Leaves the organisation without a valid token. */
+  revokeTokens(orgId: string): Promise<void>;
+  /** Stops provisioning for the organisation; its users and groups stay. */
+  disable(orgId: string): Promise<void>;
+  counts(orgId: string): Promise<{ users: number; groups: number }>;
+  /** sha256 hex of a token, as stored. */
+  hashToken(token: string): string;
+  /** Whether a string has the token format (prefix, length, checksum). */
+  isWellFormedToken(token: string): boolean;
+}
+
+/** MongoDB (or Redis) could not be reached; the reconcile is retried with backoff. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly dependency: 'MongoDB' | 'Redis',
+    cause: unknown,
+  ) {
+    super(`${dependency} unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** A user-supplied token is already the token of another organisation (hashes are unique). */
+export class TokenInUseError extends Error {
+  constructor() {
+    super('this token already belongs to another organisation');
+    this.name = 'TokenInUseError';
+  }
+}

@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/scim-tenant.js';
+import { MongoTenantBackend } from '../src/tenancy/mongo-backend.js';
+import {
+  condition,
+  organisationOfToken,
+  secretToken,
+  startTestController,
+  waitForReady,
+  type TestController,
+} from './harness.js';
+import {
+  applyCrd,
+  createTenant,
+  freshNamespace,
+  getTenant,
+  kubeClients,
+  patchTenantSpec,
+  tenantManifest,
+} from './kube.js';
+import { waitFor } from '@scimbridge/testing';
+
+const kube = kubeClients(inject('kubeconfig'));
+let running: TestController | undefined;
+let namespace: string;
+
+beforeAll(async () => {
+  await applyCrd(kube.kc);
+});
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+async function start(): Promise<TestController> {
+  namespace = await freshNamespace(kube.core, 'rec');
+  running = await startTestController(kube, {
+    namespace,
+    mongoUri: inject('mongodbUri'),
+    redisUrl: inject('redisUrl'),
+    database: `ctl_${randomUUID().slice(0, 8)}`,
+  });
+  return running;
+}
+
+const org = () => `org-${randomUUID().slice(0, 8)}`;
+
+describe('reconciling a ScimTenant', () => {
+  it('applies settings, writes a token Secret the api accepts and reports Ready for the current generation', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'acme', {
+        organisationId: orgId,
+        displayName: 'Acme',
+        plan: { userLimit: 100 },
+      }),
+    );
+    const tenant = await waitForReady(kube, namespace, 'acme');
+
+    expect(tenant.metadata.finalizers).toContain(FINALIZER);
+    expect(tenant.status).toMatchObject({ secretName: 'acme-scim-token', users: 0, groups: 0 });
+    expect(tenant.status?.tokenFingerprint).toMatch(/^[0-9a-f]{8}$/);
+    for (const type of ['Ready', 'SettingsApplied', 'TokenIssued'] as const)
+      expect(condition(tenant, type)).toMatchObject({
+        status: 'True',
+        observedGeneration: tenant.metadata.generation,
+      });
+
+    const secret = await kube.core.readNamespacedSecret({ namespace, name: 'acme-scim-token' });
+    expect(secret.type).toBe('Opaque');
+    expect(secret.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'scim-controller',
+      'scimbridge.io/tenant': 'acme',
+    });
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'ScimTenant',
+      name: 'acme',
+      uid: tenant.metadata.uid,
+      controller: true,
+    });
+    const token = await secretToken(kube, namespace, 'acme-scim-token');
+    expect(token).toMatch(/^scimb_[0-9A-Za-z]{49}$/);
+    expect(await organisationOfToken(connection, token)).toBe(orgId);
+
+    // Only the hash is stored.
+    const stored = await connection.collection('tokens').find({ orgId }).toArray();
+    expect(stored).toHaveLength(1);
+    expect(JSON.stringify(stored)).not.toContain(token);
+    const organisation = await connection.collection('organisations').findOne({ _id: orgId as never });
+    expect(organisation).toMatchObject({
+      displayName: 'Acme',
+      settings: {
+        enabled: true,
+        plan: { scimIncluded: true, userLimit: 100 },
+        defaultGroup: null,
+        rateLimit: { requestsPerSecond: 25, burst: 50 },
+      },
+    });
+
+    // Spec change → new generation applied.
+    await patchTenantSpec(kube, namespace, 'acme', { displayName: 'Acme Corp', enabled: false });
+    const disabled = await waitForReady(kube, namespace, 'acme', 'False', 'ProvisioningDisabled');
+    expect(disabled.metadata.generation).toBe(2);
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      displayName: 'Acme Corp',
+      settings: { enabled: false },
+    });
+    expect(await secretToken(kube, namespace, 'acme-scim-token')).toBe(token);
+  });
+
+  it('issues a new token when the rotation counter is bumped and refuses the old one', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(kube, tenantManifest(namespace, 'rot', { organisationId: orgId, displayName: 'Rot' }));
+    const first = await waitForReady(kube, namespace, 'rot');
+    const oldToken = await secretToken(kube, namespace, 'rot-scim-token');
+
+    await patchTenantSpec(kube, namespace, 'rot', { token: { rotation: 1 } });
+    const rotated = await waitForReady(kube, namespace, 'rot');
+    const newToken = await secretToken(kube, namespace, 'rot-scim-token');
+    expect(newToken).not.toBe(oldToken);
+    expect(rotated.status?.tokenFingerprint).not.toBe(first.status?.tokenFingerprint);
+    expect(await organisationOfToken(connection, newToken)).toBe(orgId);
+    expect(await organisationOfToken(connection, oldToken)).toBeNull();
+    const secret = await kube.core.readNamespacedSecret({ namespace, name: 'rot-scim-token' });
+    expect(secret.metadata?.annotations?.['scimbridge.io/rotation']).toBe('1');
+  });
+
+  it('leaves no valid token when revoked, and issues a fresh one when un-revoked', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(kube, tenantManifest(namespace, 'rev', { organisationId: orgId, displayName: 'Rev' }));
+    await waitForReady(kube, namespace, 'rev');
+    const token = await secretToken(kube, namespace, 'rev-scim-token');
+
+    await patchTenantSpec(kube, namespace, 'rev', { token: { revoked: true } });
+    const revoked = await waitForReady(kube, namespace, 'rev', 'False', 'TokenRevoked');
+    expect(condition(revoked, 'TokenIssued')).toMatchObject({ status: 'False', reason: 'TokenRevoked' });
+    expect(revoked.status?.tokenFingerprint).toBeUndefined();
+    expect(await organisationOfToken(connection, token)).toBeNull();
+    expect(await connection.collection('tokens').countDocuments({ orgId })).toBe(0);
+    await expect(kube.core.readNamespacedSecret({ namespace, name: 'rev-scim-token' })).rejects.toMatchObject(
+      { code: 404 },
+    );
+
+    await patchTenantSpec(kube, namespace, 'rev', { token: { revoked: false } });
+    await waitForReady(kube, namespace, 'rev');
+    const fresh = await secretToken(kube, namespace, 'rev-scim-token');
+    expect(fresh).not.toBe(token);
+    expect(await organisationOfToken(connection, fresh)).toBe(orgId);
+  });
+
+  it('uses a user-supplied token Secret and follows changes to it', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    const backend = new MongoTenantBackend(connection, running!.redis);
+    const mint = async () => {
+      const { token } = await backend.issueToken('scratch');
+      await backend.revokeTokens('scratch');
+      return token;
+    };
+    const mine = await mint();
+    await kube.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'my-token' }, stringData: { value: mine } },
+    });
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'byo', {
+        organisationId: orgId,
+        displayName: 'BYO',
+        token: { existingSecretRef: { name: 'my-token', key: 'value' } },
+      }),
+    );
+    const tenant = await waitForReady(kube, namespace, 'byo');
+    expect(tenant.status?.secretName).toBe('my-token');
+    expect(await organisationOfToken(connection, mine)).toBe(orgId);
+    await expect(kube.core.readNamespacedSecret({ namespace, name: 'byo-scim-token' })).rejects.toMatchObject(
+      { code: 404 },
+    );
+
+    const next = await mint();
+    await kube.core.replaceNamespacedSecret({
+      namespace,
+      name: 'my-token',
+      body: { metadata: { name: 'my-token' }, stringData: { value: next } },
+    });
+    await waitFor(
+      'the changed Secret to be picked up',
+      async () => (await organisationOfToken(connection, next)) === orgId,
+      { timeoutMs: 15_000 },
+    );
+    expect(await organisationOfToken(connection, mine)).toBeNull();
+
+    await kube.core.replaceNamespacedSecret({
+      namespace,
+      name: 'my-token',
+      body: { metadata: { name: 'my-token' }, stringData: { value: 'not-a-token' } },
+    });
+    const invalid = await waitForReady(kube, namespace, 'byo', 'False', 'InvalidToken');
+    expect(condition(invalid, 'Ready')?.message).toContain('is not a scimbridge token');
+  });
+
+  it('reports DefaultGroupNotFound until the group exists, then becomes Ready', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'grp', {
+        organisationId: orgId,
+        displayName: 'Grp',
+        defaultGroup: 'Engineering',
+      }),
+    );
+    const waiting = await waitForReady(kube, namespace, 'grp', 'False', 'DefaultGroupNotFound');
+    expect(condition(waiting, 'Ready')?.message).toContain('default group "Engineering" does not exist');
+    expect(condition(waiting, 'TokenIssued')?.status).toBe('True');
+
+    const now = new Date();
+    await connection.collection('groups').insertOne({
+      _id: randomUUID() as never,
+      orgId,
+      displayName: 'Engineering',
+      displayNameKey: 'engineering',
+      meta: { created: now, lastModified: now, version: 1 },
+    });
+    await waitForReady(kube, namespace, 'grp');
+  });
+
+  it('on delete disables provisioning, keeps users and groups, retains the Secret by default and removes the finalizer', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'keep', { organisationId: orgId, displayName: 'Keep' }),
+    );
+    await waitForReady(kube, namespace, 'keep');
+    const token = await secretToken(kube, namespace, 'keep-scim-token');
+    await connection
+      .collection('users')
+      .insertOne({
+        _id: randomUUID() as never,
+        orgId,
+        userName: 'a@x',
+        userNameKey: 'a@x',
+        scim: { managed: true },
+      });
+    await connection
+      .collection('groups')
+      .insertOne({ _id: randomUUID() as never, orgId, displayName: 'G', displayNameKey: 'g' });
+
+    await kube.custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      name: 'keep',
+    });
+    await waitFor('the ScimTenant to be gone', () =>
+      getTenant(kube, namespace, 'keep').then(
+        () => false,
+        (e: { code?: number }) => e.code === 404,
+      ),
+    );
+
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      settings: { enabled: false },
+    });
+    expect(await connection.collection('users').countDocuments({ orgId })).toBe(1);
+    expect(await connection.collection('groups').countDocuments({ orgId })).toBe(1);
+    const secret = await kube.core.readNamespacedSecret({ namespace, name: 'keep-scim-token' });
+    expect(secret.metadata?.ownerReferences ?? []).toEqual([]);
+
+    // Re-created under the same name: the retained token stays the valid one (the IdP keeps working).
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'keep', { organisationId: orgId, displayName: 'Keep' }),
+    );
+    const again = await waitForReady(kube, namespace, 'keep');
+    expect(again.status).toMatchObject({ users: 1, groups: 1 });
+    expect(await secretToken(kube, namespace, 'keep-scim-token')).toBe(token);
+    expect(await organisationOfToken(connection, token)).toBe(orgId);
+  });
+
+  it('on delete with deletionPolicy Delete removes the Secret and the token', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'gone', {
+        organisationId: orgId,
+        displayName: 'Gone',
+        token: { deletionPolicy: 'Delete' },
+      }),
+    );
+    await waitForReady(kube, namespace, 'gone');
+    const token = await secretToken(kube, namespace, 'gone-scim-token');
+    await kube.custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      name: 'gone',
+    });
+    await waitFor('the ScimTenant to be gone', () =>
+      getTenant(kube, namespace, 'gone').then(
+        () => false,
+        (e: { code?: number }) => e.code === 404,
+      ),
+    );
+    await expect(
+      kube.core.readNamespacedSecret({ namespace, name: 'gone-scim-token' }),
+    ).rejects.toMatchObject({ code: 404 });
+    expect(await organisationOfToken(connection, token)).toBeNull();
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      settings: { enabled: false },
+    });
+  });
+
+  it('repairs drift: a deleted token Secret is re-issued', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'drift', { organisationId: orgId, displayName: 'Drift' }),
+    );
+    await waitForReady(kube, namespace, 'drift');
+    const token = await secretToken(kube, namespace, 'drift-scim-token');
+    await kube.core.deleteNamespacedSecret({ namespace, name: 'drift-scim-token' });
+    await waitFor(
+      'a new Secret',
+      () =>
+        secretToken(kube, namespace, 'drift-scim-token').then(
+          (t) => t !== token,
+          () => false,
+        ),
+      { timeoutMs: 15_000 },
+    );
+    const fresh = await secretToken(kube, namespace, 'drift-scim-token');
+    expect(await organisationOfToken(connection, fresh)).toBe(orgId);
+    expect(await organisationOfToken(connection, token)).toBeNull();
+  });
+});
