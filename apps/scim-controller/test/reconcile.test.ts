@@ -239,15 +239,13 @@ describe('reconciling a ScimTenant', () => {
     );
     await waitForReady(kube, namespace, 'keep');
     const token = await secretToken(kube, namespace, 'keep-scim-token');
-    await connection
-      .collection('users')
-      .insertOne({
-        _id: randomUUID() as never,
-        orgId,
-        userName: 'a@x',
-        userNameKey: 'a@x',
-        scim: { managed: true },
-      });
+    await connection.collection('users').insertOne({
+      _id: randomUUID() as never,
+      orgId,
+      userName: 'a@x',
+      userNameKey: 'a@x',
+      scim: { managed: true },
+    });
     await connection
       .collection('groups')
       .insertOne({ _id: randomUUID() as never, orgId, displayName: 'G', displayNameKey: 'g' });

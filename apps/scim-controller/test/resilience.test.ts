@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  ManagedProcess,
+  dataDir,
+  freePort,
+  startKube,
+  toolPath,
+  waitFor,
+  type KubeServer,
+} from '@scimbridge/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { condition, startTestController, waitForReady, type TestController } from './harness.js';
+import {
+  applyCrd,
+  createTenant,
+  freshNamespace,
+  kubeClients,
+  patchTenantSpec,
+  tenantManifest,
+  type Kube,
+} from './kube.js';
+
+// Its own apiserver and MongoDB, because this file restarts and stops them.
+let kubeServer: KubeServer;
+let kube: Kube;
+let ferret: ManagedProcess;
+let mongoUri: string;
+let running: TestController | undefined;
+
+async function startMongo(): Promise<void> {
+  ferret.start();
+  await ferret.waitForLine(/^mongodb:\/\//);
+}
+
+beforeAll(async () => {
+  kubeServer = await startKube('kube-resilience');
+  kube = kubeClients(kubeServer.kubeconfig);
+  await applyCrd(kube.kc);
+  const port = await freePort();
+  const dir = dataDir('ferretdb-resilience');
+  // A fixed port, so the controller's connection string survives a restart.
+  ferret = new ManagedProcess({
+    name: 'ferretdb-resilience',
+    command: toolPath('ferretdb'),
+    args: ['-listen', `127.0.0.1:${port}`, '-sqlite-dir', join(dir), '-log-level', 'error'],
+    dataDir: dir,
+  });
+  mongoUri = `mongodb://127.0.0.1:${port}/`;
+  await startMongo();
+});
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+afterAll(async () => {
+  await ferret?.stop();
+  ferret?.removeData();
+  await kubeServer?.stop();
+});
+
+async function start(namespace: string): Promise<TestController> {
+  running = await startTestController(kube, {
+    namespace,
+    mongoUri,
+    redisUrl: inject('redisUrl'),
+    database: `res_${randomUUID().slice(0, 8)}`,
+  });
+  return running;
+}
+
+describe('controller resilience', () => {
+  it('recovers its watches after the apiserver restarts, without restarting itself', async () => {
+    const namespace = await freshNamespace(kube.core, 'restart');
+    const { registry, controller } = await start(namespace);
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'before', {
+        organisationId: `o-${randomUUID().slice(0, 8)}`,
+        displayName: 'Before',
+      }),
+    );
+    await waitForReady(kube, namespace, 'before');
+    expect(controller.ready()).toBe(true);
+
+    await kubeServer.restartApiserver();
+
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'after', {
+        organisationId: `o-${randomUUID().slice(0, 8)}`,
+        displayName: 'After',
+      }),
+    );
+    await waitForReady(kube, namespace, 'after', 'True', undefined, 60_000);
+    // A spec change to the first tenant is seen too: both watches are live again.
+    await patchTenantSpec(kube, namespace, 'before', { displayName: 'Before, renamed' });
+    await waitForReady(kube, namespace, 'before', 'True', undefined, 30_000);
+    const restarts = await registry.getSingleMetric('scim_controller_informer_restarts_total')!.get();
+    expect(restarts.values.reduce((sum, v) => sum + v.value, 0)).toBeGreaterThan(0);
+  });
+
+  it('reports MongoUnreachable while MongoDB is down and becomes Ready when it returns', async () => {
+    const namespace = await freshNamespace(kube.core, 'mongo');
+    await start(namespace);
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'm', { organisationId: `o-${randomUUID().slice(0, 8)}`, displayName: 'M' }),
+    );
+    await waitForReady(kube, namespace, 'm');
+
+    await ferret.stop();
+    try {
+      await patchTenantSpec(kube, namespace, 'm', { displayName: 'M while down' });
+      const down = await waitForReady(kube, namespace, 'm', 'False', 'MongoUnreachable');
+      expect(condition(down, 'Ready')?.message).toMatch(/MongoDB unreachable/);
+    } finally {
+      await startMongo();
+    }
+    await waitForReady(kube, namespace, 'm', 'True', undefined, 60_000);
+  });
+});
+
+describe('informer watchdog', () => {
+  it('rebuilds an informer that has been silent longer than staleAfterMs', async () => {
+    const namespace = await freshNamespace(kube.core, 'stale');
+    running = await startTestController(kube, {
+      namespace,
+      mongoUri,
+      redisUrl: inject('redisUrl'),
+      database: `res_${randomUUID().slice(0, 8)}`,
+      staleAfterMs: 1_000,
+    });
+    const registry = running.registry;
+    await waitFor(
+      'a stale restart',
+      async () => {
+        const metric = await registry.getSingleMetric('scim_controller_informer_restarts_total')!.get();
+        return metric.values.some((v) => v.labels.reason === 'stale' && v.value > 0);
+      },
+      { timeoutMs: 15_000 },
+    );
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 's', { organisationId: `o-${randomUUID().slice(0, 8)}`, displayName: 'S' }),
+    );
+    await waitForReady(kube, namespace, 's');
+  });
+});
