@@ -2,5 +2,11 @@ import { defineProject } from 'vitest/config';
 
 export default defineProject({
   resolve: { conditions: ['@scimbridge/source'] },
-  test: { name: 'telemetry' },
+  ssr: { resolve: { conditions: ['@scimbridge/source'] } },
+  test: {
+    name: 'telemetry',
+    globalSetup: ['./test/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
 });

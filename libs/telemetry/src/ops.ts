@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import { httpMetrics } from './http-metrics.js';
 
 /** A named dependency check for readiness, e.g. MongoDB ping or Redis PING. Rejects or returns false when down. */
 export interface ReadinessCheck {
@@ -13,10 +14,16 @@ export interface OpsRoutesOptions {
   readiness?: ReadinessCheck[];
   /** Extra condition for readiness, e.g. the controller's informer has synced. */
   ready?: () => boolean;
+  /** RED metrics for every route of the instance (httpMetrics); on unless false. */
+  httpMetrics?: boolean;
 }
 
-/** /healthz (process alive), /readyz (dependencies reachable), /metrics (Prometheus text format). */
+/**
+ * /healthz (process alive), /readyz (dependencies reachable), /metrics (Prometheus text format), and the HTTP RED
+ * metrics of every route on the same instance, so a service gets them by registering this plugin alone.
+ */
 export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: FastifyInstance, options) => {
+  if (options.httpMetrics !== false) await app.register(httpMetrics, { registry: options.registry });
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
@@ -61,3 +68,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
+// Not encapsulated (like fastify-plugin), so the RED hooks see the routes the service registers beside it.
+Object.assign(opsRoutes, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: '@scimbridge/telemetry/ops-routes',
+});

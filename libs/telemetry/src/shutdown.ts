@@ -1,11 +1,12 @@
 import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
+import { shutdownTracing } from './tracing-state.js';
 
 export interface ServiceLifecycle {
   logger: Logger;
   /** Upper bound for all closers together; past it the process exits non-zero. */
   timeoutMs: number;
-  /** Closed in order on SIGTERM/SIGINT or a fatal error: e.g. HTTP server first, then queues, then databases. */
+  /** Closed in order on SIGTERM/SIGINT or a fatal error: e.g. HTTP server first, then queues, then databases; traces are flushed after them. */
   closers: { name: string; close: () => Promise<void> }[];
 }
 
@@ -23,6 +24,12 @@ export function handleShutdown({ logger, timeoutMs, closers }: ServiceLifecycle)
       } catch (error) {
         logger.error({ err: error, closer: closer.name }, 'error while closing');
       }
+    }
+    // Last, so spans of the closers themselves are exported.
+    try {
+      await shutdownTracing();
+    } catch (error) {
+      logger.error({ err: error }, 'error while flushing traces');
     }
     logger.info('shutdown complete');
   });

@@ -1,0 +1,86 @@
+import { Histogram, type Registry } from 'prom-client';
+import { metric } from './http-metrics.js';
+
+/** OTel semconv buckets for db.client.operation.duration, in seconds. */
+export const DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
+interface CommandStartedEvent {
+  requestId: number;
+  connectionId?: unknown;
+  commandName: string;
+  command: Record<string, unknown>;
+}
+interface CommandFinishedEvent {
+  requestId: number;
+  connectionId?: unknown;
+  commandName: string;
+  duration: number;
+  failure?: { name?: string };
+}
+
+/**
+ * The parts of a `MongoClient` (mongodb driver; `connection.getClient()` in mongoose) used here: command
+ * monitoring events. Typed structurally so the library needs no particular driver version.
+ */
+export interface MongoCommandSource {
+  on(event: 'commandStarted', listener: (event: CommandStartedEvent) => void): unknown;
+  on(event: 'commandSucceeded' | 'commandFailed', listener: (event: CommandFinishedEvent) => void): unknown;
+}
+
+/** Commands that are connection housekeeping, not application operations. */
+const HOUSEKEEPING = new Set([
+  'hello',
+  'ismaster',
+  'isMaster',
+  'ping',
+  'endSessions',
+  'saslStart',
+  'saslContinue',
+]);
+
+/**
+ * Records `db_client_operation_duration_seconds{db_system_name, db_operation_name, db_collection_name, outcome}`
+ * (OTel db.client.operation.duration) from the driver's command monitoring. Collection names are a fixed,
+ * small set; organisation ids never become labels. The client must be created with `monitorCommands: true`
+ * (mongoose: `createConnection(uri, { monitorCommands: true })`); the driver emits no command events otherwise.
+ */
+export function observeMongoCommands(client: MongoCommandSource, registry: Registry): void {
+  const histogram = metric(
+    registry,
+    'db_client_operation_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'db_client_operation_duration_seconds',
+        help: 'Duration of MongoDB commands (OTel db.client.operation.duration).',
+        labelNames: ['db_system_name', 'db_operation_name', 'db_collection_name', 'outcome'],
+        buckets: DB_DURATION_BUCKETS,
+        registers: [registry],
+      }),
+  );
+  const collections = new Map<string, string>();
+  const key = (event: { requestId: number; connectionId?: unknown }) =>
+    `${String(event.connectionId)}:${event.requestId}`;
+
+  client.on('commandStarted', (event) => {
+    if (HOUSEKEEPING.has(event.commandName)) return;
+    const target = event.command[event.commandName];
+    collections.set(key(event), typeof target === 'string' ? target : '');
+  });
+  const finish = (outcome: string) => (event: CommandFinishedEvent) => {
+    const k = key(event);
+    const collection = collections.get(k);
+    if (collection === undefined) return;
+    collections.delete(k);
+    histogram.observe(
+      {
+        db_system_name: 'mongodb',
+        db_operation_name: event.commandName,
+        db_collection_name: collection,
+        outcome,
+      },
+      event.duration / 1000,
+    );
+  };
+  client.on('commandSucceeded', finish('success'));
+  client.on('commandFailed', finish('failure'));
+}
