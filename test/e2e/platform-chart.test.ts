@@ -1,0 +1,348 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  AuthorizationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  loadAllYaml,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { startKube, toolPath, type KubeServer } from '@scimbridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The chart is exercised against its own kube-apiserver: a CRD is cluster-scoped, so a release here must not
+// meet the CRD that other suites install from k8s/crd/ into the shared server.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const chart = `${root}/charts/scimbridge`;
+const fullValues = `${chart}/ci/full-values.yaml`;
+const monitoringApis = ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'].flatMap((kind) => [
+  '--api-versions',
+  `monitoring.coreos.com/v1/${kind}`,
+]);
+const minimalValues = ['--set', 'mongodb.existingSecret=db', '--set', 'redis.existingSecret=db'];
+
+const run = promisify(execFile);
+async function helm(args: string[]): Promise<string> {
+  const { stdout } = await run(toolPath('helm'), args, { maxBuffer: 32 * 1024 * 1024 });
+  return stdout;
+}
+async function helmFails(args: string[]): Promise<string> {
+  try {
+    await helm(args);
+  } catch (error) {
+    return String((error as { stderr?: string }).stderr);
+  }
+  throw new Error(`helm ${args.join(' ')} succeeded but should have failed`);
+}
+const template = (namespace: string, ...args: string[]) =>
+  helm(['template', 'scim', chart, '--namespace', namespace, '--kube-version', '1.36.0', ...args]);
+/** Parsed YAML, navigated freely in assertions. */
+type Parsed = ReturnType<typeof JSON.parse>;
+const documents = (yaml: string) => loadAllYaml(yaml).filter(Boolean) as KubernetesObject[];
+
+let kube: KubeServer;
+let kc: KubeConfig;
+
+/** Minimal prometheus-operator CRDs, so the chart's Capabilities guards see them and dry-runs can target them. */
+async function installMonitoringCrds() {
+  const crds = kc.makeApiClient(ApiextensionsV1Api);
+  for (const [kind, plural] of [
+    ['ServiceMonitor', 'servicemonitors'],
+    ['PodMonitor', 'podmonitors'],
+    ['PrometheusRule', 'prometheusrules'],
+  ] as const) {
+    await crds.createCustomResourceDefinition({
+      body: {
+        metadata: { name: `${plural}.monitoring.coreos.com` },
+        spec: {
+          group: 'monitoring.coreos.com',
+          scope: 'Namespaced',
+          names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: {
+                  type: 'object',
+                  properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+  }
+  for (let i = 0; i < 100; i += 1) {
+    const list = await crds.listCustomResourceDefinition();
+    const established = list.items.filter((c) =>
+      c.status?.conditions?.some((cond) => cond.type === 'Established' && cond.status === 'True'),
+    );
+    if (established.length >= 3) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('monitoring CRDs did not become Established');
+}
+
+async function createNamespace(name: string) {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+}
+
+/** Server-side apply with dryRun=All: the apiserver validates every object against its real schema, stores nothing. */
+async function dryRunApply(objects: KubernetesObject[]) {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const failures: string[] = [];
+  for (const object of objects) {
+    try {
+      await api.patch(object, undefined, 'All', 'chart-test', true, PatchStrategy.ServerSideApply);
+    } catch (error) {
+      failures.push(`${object.kind}/${object.metadata?.name}: ${(error as Error).message}`);
+    }
+  }
+  expect(failures).toEqual([]);
+}
+
+beforeAll(async () => {
+  kube = await startKube('chart-kube');
+  kc = new KubeConfig();
+  kc.loadFromFile(kube.kubeconfig);
+  await installMonitoringCrds();
+  for (const ns of ['chart-default', 'chart-full', 'tenants-a', 'tenants-b']) await createNamespace(ns);
+}, 180_000);
+
+afterAll(async () => {
+  await kube?.stop();
+});
+
+describe('the Helm chart', () => {
+  it('passes helm lint with the default and the full-featured values', async () => {
+    expect(await helm(['lint', chart, '--kube-version', '1.36.0', ...minimalValues])).toMatch(
+      /0 chart\(s\) failed/,
+    );
+    expect(await helm(['lint', chart, '--kube-version', '1.36.0', '-f', fullValues])).toMatch(
+      /0 chart\(s\) failed/,
+    );
+  });
+
+  it('renders the ScimTenant CRD from the single source in k8s/crd/', async () => {
+    const canonical = `${root}/k8s/crd/scimtenants.scimbridge.io.yaml`;
+    expect(realpathSync(`${chart}/files/crd/scimtenants.scimbridge.io.yaml`)).toBe(realpathSync(canonical));
+    const crd = documents(await template('chart-default', ...minimalValues)).find(
+      (o) => o.kind === 'CustomResourceDefinition',
+    )!;
+    const source = documents(readFileSync(canonical, 'utf8'))[0]!;
+    expect((crd as { spec: unknown }).spec).toEqual((source as { spec: unknown }).spec);
+    expect(crd.metadata?.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    // helm package dereferences the link, so a packaged chart carries the CRD itself.
+    const out = mkdtempSync(join(tmpdir(), 'chart-package-'));
+    await helm(['package', chart, '--destination', out]);
+    const packaged = documents(
+      await helm([
+        'template',
+        'scim',
+        join(out, readdirSync(out)[0]!),
+        '--kube-version',
+        '1.36.0',
+        ...minimalValues,
+      ]),
+    ).find((o) => o.kind === 'CustomResourceDefinition') as Parsed;
+    expect(packaged.spec).toEqual((source as Parsed).spec);
+    rmSync(out, { recursive: true });
+    const withoutCrd = documents(
+      await template('chart-default', ...minimalValues, '--set', 'crds.enabled=false'),
+    );
+    expect(withoutCrd.some((o) => o.kind === 'CustomResourceDefinition')).toBe(false);
+  });
+
+  it('renders defaults: three workloads, restricted pods, selectors on name/instance/component only', async () => {
+    const objects = documents(await template('chart-default', ...minimalValues));
+    const deployments = objects.filter((o) => o.kind === 'Deployment') as unknown as {
+      metadata: { name: string };
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        template: { spec: Parsed };
+      };
+    }[];
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+      'scim-scimbridge-api',
+      'scim-scimbridge-controller',
+      'scim-scimbridge-worker',
+    ]);
+    for (const d of deployments) {
+      expect(Object.keys(d.spec.selector.matchLabels).sort()).toEqual([
+        'app.kubernetes.io/component',
+        'app.kubernetes.io/instance',
+        'app.kubernetes.io/name',
+      ]);
+      const pod = d.spec.template.spec;
+      const container = pod.containers[0];
+      expect(container.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(container.resources.limits.memory).toBeDefined();
+      expect(pod.automountServiceAccountToken).toBe(d.metadata.name.endsWith('controller'));
+      const env = Object.fromEntries(
+        (container.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]),
+      );
+      expect(env.NODE_OPTIONS).toMatch(/--import=@scimbridge\/telemetry\/otel --max-old-space-size=\d+/);
+      expect(env.OTEL_SDK_DISABLED).toBe('true');
+    }
+    // Monitoring objects need their CRDs (Capabilities); the dashboards are opt-in.
+    expect(objects.map((o) => o.kind)).not.toContain('ServiceMonitor');
+    expect(objects.map((o) => o.kind)).not.toContain('ConfigMap');
+  });
+
+  it('renders the full-featured values: ingress with TLS on the SCIM path, HPAs, monitors, rules, dashboards', async () => {
+    const objects = documents(await template('chart-full', '-f', fullValues, ...monitoringApis));
+    const kinds = objects.map((o) => o.kind);
+    for (const kind of [
+      'Ingress',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'NetworkPolicy',
+      'ServiceMonitor',
+      'PodMonitor',
+      'PrometheusRule',
+      'ConfigMap',
+    ]) {
+      expect(kinds, kind).toContain(kind);
+    }
+    const ingress = objects.find((o) => o.kind === 'Ingress') as Parsed;
+    expect(ingress.spec.tls[0].hosts).toEqual(['scim.example.com']);
+    expect(ingress.spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/scim/v2']);
+    const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata?.name);
+    expect(hpas.sort()).toEqual(['scim-scimbridge-api', 'scim-scimbridge-worker']);
+    const monitors = objects.filter((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule');
+    for (const m of monitors) expect(m.metadata?.labels?.release).toBe('kube-prometheus-stack');
+    const dashboards = objects.filter((o) => o.kind === 'ConfigMap');
+    for (const d of dashboards) expect(d.metadata?.labels?.grafana_dashboard).toBe('1');
+    const api = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-api')) as Parsed;
+    expect(api.spec.replicas).toBeUndefined();
+    expect(api.spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/scimbridge/scim-api@sha256:0000000000000000000000000000000000000000000000000000000000000000',
+    );
+  });
+
+  it('renders manifests the real kube-apiserver accepts (server-side dry-run), default and full values', async () => {
+    await dryRunApply(documents(await template('chart-default', ...minimalValues)));
+    await dryRunApply(documents(await template('chart-full', '-f', fullValues, ...monitoringApis)));
+  });
+
+  it('helm install creates the objects in the cluster', async () => {
+    await helm([
+      'install',
+      'scim',
+      chart,
+      '--namespace',
+      'chart-full',
+      '--kubeconfig',
+      kube.kubeconfig,
+      '-f',
+      fullValues,
+    ]);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const deployments = await apps.listNamespacedDeployment({ namespace: 'chart-full' });
+    expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual([
+      'scim-scimbridge-api',
+      'scim-scimbridge-controller',
+      'scim-scimbridge-worker',
+    ]);
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const roles = await rbac.listNamespacedRole({ namespace: 'tenants-a' });
+    expect(roles.items.map((r) => r.metadata?.name)).toEqual(['scim-scimbridge-controller']);
+    const monitors = await KubernetesObjectApi.makeApiClient(kc).list(
+      'monitoring.coreos.com/v1',
+      'ServiceMonitor',
+      'chart-full',
+    );
+    expect(monitors.items).toHaveLength(3);
+  });
+
+  it('gives the controller least privilege: its namespaces, its Lease namespace, nothing else', async () => {
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    const can = async (
+      sa: string,
+      verb: string,
+      resource: string,
+      namespace: string | undefined,
+      group = '',
+    ) => {
+      const review = await authz.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: `system:serviceaccount:chart-full:${sa}`,
+            groups: ['system:serviceaccounts', 'system:serviceaccounts:chart-full'],
+            resourceAttributes: {
+              verb,
+              resource: resource.split('/')[0],
+              subresource: resource.split('/')[1],
+              namespace,
+              group,
+            },
+          },
+        },
+      });
+      return review.status?.allowed === true;
+    };
+    const controller = 'scim-scimbridge-controller';
+    const crdGroup = (
+      documents(readFileSync(`${chart}/files/crd/scimtenants.scimbridge.io.yaml`, 'utf8'))[0] as Parsed
+    ).spec.group;
+    expect(await can(controller, 'watch', 'scimtenants', 'tenants-a', crdGroup)).toBe(true);
+    expect(await can(controller, 'patch', 'scimtenants/status', 'tenants-b', crdGroup)).toBe(true);
+    expect(await can(controller, 'update', 'scimtenants/finalizers', 'tenants-a', crdGroup)).toBe(true);
+    expect(await can(controller, 'create', 'secrets', 'tenants-a')).toBe(true);
+    expect(await can(controller, 'create', 'events', 'tenants-b', 'events.k8s.io')).toBe(true);
+    expect(await can(controller, 'update', 'leases', 'chart-full', 'coordination.k8s.io')).toBe(true);
+    // Denied: Secrets outside the managed namespaces, cluster-wide, Leases elsewhere, and anything for the api.
+    expect(await can(controller, 'get', 'secrets', 'chart-default')).toBe(false);
+    expect(await can(controller, 'list', 'secrets', undefined)).toBe(false);
+    expect(await can(controller, 'update', 'leases', 'tenants-a', 'coordination.k8s.io')).toBe(false);
+    expect(await can(controller, 'delete', 'scimtenants', 'tenants-a', crdGroup)).toBe(false);
+    expect(await can('scim-scimbridge-api', 'get', 'secrets', 'chart-full')).toBe(false);
+  });
+
+  it('rejects bad values with messages that name the value and the rule', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--set', 'api.replicaCount=-1'], /at '\/api\/replicaCount': minimum/],
+      [['--set', 'api.replicas=3'], /at '\/api': additional properties 'replicas' not allowed/],
+      [['--set', 'logLevel=verbose'], /at '\/logLevel': value must be one of/],
+      [['--set', 'mongodb.uri=postgres://db'], /at '\/mongodb\/uri': .* does not match pattern/],
+      [['--set', 'redis.url=localhost:6379'], /at '\/redis\/url'/],
+      [['--set', 'api.ingress.path=scim'], /at '\/api\/ingress\/path'/],
+      [['--set', 'image.pullPolicy=Sometimes'], /at '\/image\/pullPolicy': value must be one of/],
+      [['--set', 'containerSecurityContext.runAsNonRoot=false'], /runAsNonRoot': value must be true/],
+      [['--set', 'controller.replicaCount=5'], /at '\/controller\/replicaCount': maximum/],
+      [['--set', 'metrics.serviceMonitor.interval=30'], /at '\/metrics\/serviceMonitor\/interval'/],
+      [['--set', 'otel.samplerArg=2'], /at '\/otel\/samplerArg'/],
+      [['--set', 'api.resources.limits.memory=lots'], /at '\/api\/resources\/limits\/memory'/],
+      [['--set-string', 'api.autoscaling.targetCPU=high'], /at '\/api\/autoscaling\/targetCPU'/],
+    ];
+    for (const [args, message] of cases) {
+      expect(
+        await helmFails(['template', 'bad', chart, '--kube-version', '1.36.0', ...minimalValues, ...args]),
+      ).toMatch(message);
+    }
+    expect(await helmFails(['template', 'bad', chart, '--kube-version', '1.36.0'])).toMatch(
+      /MongoDB is required: set mongodb.existingSecret/,
+    );
+  });
+});
