@@ -1,7 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '@scimbridge/logger';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
@@ -140,6 +142,7 @@ export class WebhookReceiver {
   readonly requests: ReceivedDelivery[] = [];
   private server: Server | undefined;
   private readonly attemptsByEvent = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(public behaviour: ReceiverBehaviour = () => ({ status: 200 })) {}
 
@@ -157,6 +160,11 @@ export class WebhookReceiver {
     return `http://127.0.0.1:${this.port}/audit`;
   }
 
+  /** Requests held open right now. */
+  pending(): number {
+    return this.requests.filter((r) => r.status === 0).length;
+  }
+
   /** Acknowledged (2xx) deliveries per event id. */
   acknowledged(): Map<string, number> {
     const counts = new Map<string, number>();
@@ -166,6 +174,7 @@ export class WebhookReceiver {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
@@ -184,15 +193,63 @@ export class WebhookReceiver {
       this.requests.push(delivery);
       const answer = this.behaviour(delivery, attempt);
       const respond = () => {
-        if (res.destroyed) return;
+        // The sender went away (e.g. a killed worker): nothing was acknowledged.
+        if (res.destroyed || !res.socket || res.socket.destroyed) return;
         delivery.status = answer.status;
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end('{}');
       };
-      if (answer.delayMs) setTimeout(respond, answer.delayMs);
-      else respond();
+      if (!answer.delayMs) return respond();
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        respond();
+      }, answer.delayMs);
+      this.timers.add(timer);
     });
   }
 }
 
 export { workerCollections };
+
+/** The worker as its own process (`src/main.ts` through tsx), for crash and signal tests. */
+export async function spawnWorkerProcess(
+  env: Record<string, string>,
+): Promise<ChildProcess & { output: () => string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@scimbridge/source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+    ],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
+    const check = () => {
+      if (output.includes('scim-worker processing jobs')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code}:\n${output}`));
+    });
+  });
+  return Object.assign(child, { output: () => output });
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}

@@ -1,0 +1,77 @@
+import { JobName, jobIds, traceCarrierForTraceId, type AuditDeliveryPayload } from '@scimbridge/jobs';
+import type { Queue } from 'bullmq';
+import type { WorkerSettings } from '../config.js';
+import { deliveryJobOptions } from '../processors/delivery-options.js';
+import type { WorkerCollections } from '../store/collections.js';
+import type { AuditDeadLetterDocument } from '../store/documents.js';
+
+export interface DeadLetterFilter {
+  orgId?: string;
+  sink?: string;
+  eventId?: string;
+  /** Dead-letter ids (`${eventId}:${sink}`). */
+  ids?: string[];
+  /** Default `dead` (waiting for an operator); `all` includes re-driven and redelivered ones. */
+  status?: AuditDeadLetterDocument['status'] | 'all';
+  limit?: number;
+}
+
+/** Dead letters, oldest first. */
+export async function listDeadLetters(
+  collections: Pick<WorkerCollections, 'auditDeadLetters'>,
+  filter: DeadLetterFilter = {},
+): Promise<AuditDeadLetterDocument[]> {
+  return collections.auditDeadLetters
+    .find(query(filter))
+    .sort({ deadLetteredAt: 1, _id: 1 })
+    .limit(filter.limit ?? 100)
+    .toArray();
+}
+
+/**
+ * Re-drives dead letters: each gets a fresh delivery job (a new job id, so a full retry budget) and the
+ * status `redriving` until it is delivered (`redelivered`) or dead-lettered again (`dead`).
+ */
+export async function redriveDeadLetters(
+  collections: Pick<WorkerCollections, 'auditDeadLetters' | 'auditEvents'>,
+  deliveryQueue: Queue,
+  settings: WorkerSettings,
+  filter: DeadLetterFilter,
+): Promise<AuditDeadLetterDocument[]> {
+  const letters = await listDeadLetters(collections, { ...filter, status: filter.status ?? 'dead' });
+  for (const letter of letters) {
+    const redriveCount = letter.redriveCount + 1;
+    await collections.auditDeadLetters.updateOne(
+      { _id: letter._id },
+      { $set: { status: 'redriving', redriveCount, redrivenAt: new Date() } },
+    );
+    const event = await collections.auditEvents.findOne(
+      { _id: letter.eventId, orgId: letter.orgId },
+      { projection: { traceId: 1 } },
+    );
+    const data: AuditDeliveryPayload = {
+      v: 1,
+      eventId: letter.eventId,
+      orgId: letter.orgId,
+      sink: letter.sink,
+      // The event is already dispatched (dead letters count as settled); only this sink is re-tried.
+      sinks: [letter.sink],
+      trace: traceCarrierForTraceId(event?.traceId),
+    };
+    await deliveryQueue.add(JobName.auditDelivery, data, {
+      ...deliveryJobOptions(settings),
+      jobId: jobIds.auditDelivery(letter.eventId, letter.sink, redriveCount),
+    });
+  }
+  return letters;
+}
+
+function query(filter: DeadLetterFilter): Record<string, unknown> {
+  return {
+    ...(filter.orgId ? { orgId: filter.orgId } : {}),
+    ...(filter.sink ? { sink: filter.sink } : {}),
+    ...(filter.eventId ? { eventId: filter.eventId } : {}),
+    ...(filter.ids?.length ? { _id: { $in: filter.ids } } : {}),
+    ...(filter.status === 'all' ? {} : { status: filter.status ?? 'dead' }),
+  };
+}
