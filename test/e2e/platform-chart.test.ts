@@ -118,7 +118,7 @@ beforeAll(async () => {
   kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfig);
   await installMonitoringCrds();
-  for (const ns of ['chart-default', 'chart-full', 'tenants-a', 'tenants-b']) await createNamespace(ns);
+  for (const ns of ['chart-default', 'chart-full', 'tenants']) await createNamespace(ns);
 }, 180_000);
 
 afterAll(async () => {
@@ -234,6 +234,16 @@ describe('the Helm chart', () => {
     for (const m of monitors) expect(m.metadata?.labels?.release).toBe('kube-prometheus-stack');
     const dashboards = objects.filter((o) => o.kind === 'ConfigMap');
     for (const d of dashboards) expect(d.metadata?.labels?.grafana_dashboard).toBe('1');
+    const controller = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-controller'),
+    ) as Parsed;
+    const env = (controller.spec.template.spec.containers[0].env as { name: string; value?: string }[]).map(
+      (e) => [e.name, e.value],
+    );
+    expect(env).toContainEqual(['WATCH_NAMESPACE', 'tenants']);
+    expect(env).toContainEqual(['SCIM_BASE_URL', 'https://scim.example.com/scim/v2']);
+    expect(env.map(([name]) => name)).toContain('REDIS_URL');
+    expect(controller.spec.strategy.rollingUpdate.maxSurge).toBe(0);
     const api = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-api')) as Parsed;
     expect(api.spec.replicas).toBeUndefined();
     expect(api.spec.template.spec.containers[0].image).toBe(
@@ -246,8 +256,8 @@ describe('the Helm chart', () => {
     await dryRunApply(documents(await template('chart-full', '-f', fullValues, ...monitoringApis)));
   });
 
-  it('helm install creates the objects in the cluster', async () => {
-    await helm([
+  it('helm install creates the objects in the cluster and tells how to create the first ScimTenant', async () => {
+    const output = await helm([
       'install',
       'scim',
       chart,
@@ -258,6 +268,10 @@ describe('the Helm chart', () => {
       '-f',
       fullValues,
     ]);
+    expect(output).toMatch(/https:\/\/scim\.example\.com\/scim\/v2/);
+    expect(output).toMatch(/kubectl apply -n tenants -f -/);
+    expect(output).toMatch(/kind: ScimTenant/);
+    expect(output).toMatch(/get secret acme-scim-token -o jsonpath='\{\.data\.token\}'/);
     const apps = kc.makeApiClient(AppsV1Api);
     const deployments = await apps.listNamespacedDeployment({ namespace: 'chart-full' });
     expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual([
@@ -266,7 +280,7 @@ describe('the Helm chart', () => {
       'scim-scimbridge-worker',
     ]);
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-    const roles = await rbac.listNamespacedRole({ namespace: 'tenants-a' });
+    const roles = await rbac.listNamespacedRole({ namespace: 'tenants' });
     expect(roles.items.map((r) => r.metadata?.name)).toEqual(['scim-scimbridge-controller']);
     const monitors = await KubernetesObjectApi.makeApiClient(kc).list(
       'monitoring.coreos.com/v1',
@@ -276,7 +290,7 @@ describe('the Helm chart', () => {
     expect(monitors.items).toHaveLength(3);
   });
 
-  it('gives the controller least privilege: its namespaces, its Lease namespace, nothing else', async () => {
+  it('gives the controller least privilege: its tenant namespace, its Lease namespace, nothing else', async () => {
     const authz = kc.makeApiClient(AuthorizationV1Api);
     const can = async (
       sa: string,
@@ -306,17 +320,17 @@ describe('the Helm chart', () => {
     const crdGroup = (
       documents(readFileSync(`${chart}/files/crd/scimtenants.scimbridge.io.yaml`, 'utf8'))[0] as Parsed
     ).spec.group;
-    expect(await can(controller, 'watch', 'scimtenants', 'tenants-a', crdGroup)).toBe(true);
-    expect(await can(controller, 'patch', 'scimtenants/status', 'tenants-b', crdGroup)).toBe(true);
-    expect(await can(controller, 'update', 'scimtenants/finalizers', 'tenants-a', crdGroup)).toBe(true);
-    expect(await can(controller, 'create', 'secrets', 'tenants-a')).toBe(true);
-    expect(await can(controller, 'create', 'events', 'tenants-b', 'events.k8s.io')).toBe(true);
+    expect(await can(controller, 'watch', 'scimtenants', 'tenants', crdGroup)).toBe(true);
+    expect(await can(controller, 'patch', 'scimtenants/status', 'tenants', crdGroup)).toBe(true);
+    expect(await can(controller, 'update', 'scimtenants/finalizers', 'tenants', crdGroup)).toBe(true);
+    expect(await can(controller, 'create', 'secrets', 'tenants')).toBe(true);
+    expect(await can(controller, 'create', 'events', 'tenants', 'events.k8s.io')).toBe(true);
     expect(await can(controller, 'update', 'leases', 'chart-full', 'coordination.k8s.io')).toBe(true);
-    // Denied: Secrets outside the managed namespaces, cluster-wide, Leases elsewhere, and anything for the api.
+    // Denied: Secrets outside the managed namespace, cluster-wide, Leases elsewhere, and anything for the api.
     expect(await can(controller, 'get', 'secrets', 'chart-default')).toBe(false);
     expect(await can(controller, 'list', 'secrets', undefined)).toBe(false);
-    expect(await can(controller, 'update', 'leases', 'tenants-a', 'coordination.k8s.io')).toBe(false);
-    expect(await can(controller, 'delete', 'scimtenants', 'tenants-a', crdGroup)).toBe(false);
+    expect(await can(controller, 'update', 'leases', 'tenants', 'coordination.k8s.io')).toBe(false);
+    expect(await can(controller, 'delete', 'scimtenants', 'tenants', crdGroup)).toBe(false);
     expect(await can('scim-scimbridge-api', 'get', 'secrets', 'chart-full')).toBe(false);
   });
 

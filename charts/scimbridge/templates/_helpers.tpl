@@ -89,7 +89,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- fail "MongoDB is required: set mongodb.existingSecret (a Secret with key mongodb.existingSecretKey) or mongodb.uri" -}}
 {{- end -}}
 {{- if not (or .Values.redis.url .Values.redis.existingSecret) -}}
-{{- fail "Redis is required by the api and the worker: set redis.existingSecret (a Secret with key redis.existingSecretKey) or redis.url" -}}
+{{- fail "Redis is required: set redis.existingSecret (a Secret with key redis.existingSecretKey) or redis.url" -}}
 {{- end -}}
 {{- end -}}
 
@@ -135,13 +135,12 @@ Accepts Mi and Gi limits; other units leave Node's default.
     secretKeyRef:
       name: {{ include "scimbridge.mongodbSecretName" $root }}
       key: {{ ternary $root.Values.mongodb.existingSecretKey "mongodb-uri" (ne $root.Values.mongodb.existingSecret "") }}
-{{- if ne .component "controller" }}
+# All three use Redis: the controller broadcasts token revocations to every api replica over pub/sub.
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "scimbridge.redisSecretName" $root }}
       key: {{ ternary $root.Values.redis.existingSecretKey "redis-url" (ne $root.Values.redis.existingSecret "") }}
-{{- end }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "scim-%s" .component | quote }}
 - name: OTEL_RESOURCE_ATTRIBUTES
@@ -194,12 +193,17 @@ podAntiAffinity:
 {{- end -}}
 {{- end -}}
 
-{{/* Namespaces whose ScimTenants and token Secrets the controller manages (namespaced mode). */}}
-{{- define "scimbridge.watchNamespaces" -}}
-{{- if .Values.controller.watchNamespaces -}}
-{{- join "," .Values.controller.watchNamespaces -}}
-{{- else -}}
-{{- .Release.Namespace -}}
+{{/* Namespace whose ScimTenants and token Secrets the controller manages (unless watchAllNamespaces). */}}
+{{- define "scimbridge.watchNamespace" -}}
+{{- default .Release.Namespace .Values.controller.watchNamespace -}}
+{{- end -}}
+
+{{/* The SCIM base URL IdPs call: api.publicBaseUrl, else derived from the Ingress; empty when neither is set. */}}
+{{- define "scimbridge.publicBaseUrl" -}}
+{{- if .Values.api.publicBaseUrl -}}
+{{- .Values.api.publicBaseUrl -}}
+{{- else if .Values.api.ingress.enabled -}}
+{{- printf "%s://%s%s" (ternary "https" "http" .Values.api.ingress.tls) .Values.api.ingress.hostname .Values.api.ingress.path -}}
 {{- end -}}
 {{- end -}}
 

@@ -85,19 +85,23 @@ spec:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
           env:
             {{- include "scimbridge.env" $ctx | nindent 12 }}
-            {{- if eq .component "api" }}
-            {{- with $v.publicBaseUrl }}
+            {{- $baseUrl := include "scimbridge.publicBaseUrl" $root }}
+            {{- if and (eq .component "api") $baseUrl }}
             - name: PUBLIC_BASE_URL
-              value: {{ . | quote }}
-            {{- end }}
+              value: {{ $baseUrl | quote }}
             {{- end }}
             {{- if eq .component "controller" }}
-            - name: WATCH_NAMESPACES
-              value: {{ ternary "" (include "scimbridge.watchNamespaces" $root) $root.Values.controller.watchAllNamespaces | quote }}
-            - name: LEADER_ELECTION_NAMESPACE
-              valueFrom:
-                fieldRef:
-                  fieldPath: metadata.namespace
+            {{- if not $root.Values.controller.watchAllNamespaces }}
+            - name: WATCH_NAMESPACE
+              value: {{ include "scimbridge.watchNamespace" $root | quote }}
+            {{- end }}
+            {{- with $baseUrl }}
+            - name: SCIM_BASE_URL
+              value: {{ . | quote }}
+            {{- end }}
+            # The Lease lives in POD_NAMESPACE (set above); a single replica still elects itself.
+            - name: LEADER_ELECTION
+              value: "true"
             {{- end }}
           {{- with $root.Values.extraEnvFrom }}
           envFrom:
