@@ -124,9 +124,7 @@ describe('planToken (pure)', () => {
       kind: 'blocked',
       reason: 'TokenSecretNotFound',
     });
-    expect(
-      planToken(observe(byo, { ...user, token: undefined } as unknown as SecretSnapshot, [])),
-    ).toMatchObject({
+    expect(planToken(observe(byo, { ...user, token: undefined }, []))).toMatchObject({
       kind: 'blocked',
       reason: 'TokenSecretKeyMissing',
       message: expect.stringContaining('has no key value'),

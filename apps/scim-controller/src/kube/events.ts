@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND, type ScimTenant } from '../api/scim-tenant.js';
@@ -32,7 +33,10 @@ export class EventRecorder {
       await this.api.createNamespacedEvent({
         namespace: tenant.metadata.namespace,
         body: {
-          metadata: { generateName: `${tenant.metadata.name}.` },
+          // client-go's naming, <object>.<hex time>: generateName's trailing dot would not be a valid name.
+          metadata: {
+            name: `${tenant.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`,
+          },
           eventTime: new V1MicroTime(),
           reportingController: 'scimbridge.io/scim-controller',
           reportingInstance: this.reportingInstance,
