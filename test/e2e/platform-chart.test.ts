@@ -165,6 +165,31 @@ describe('the Helm chart', () => {
     expect(withoutCrd.some((o) => o.kind === 'CustomResourceDefinition')).toBe(false);
   });
 
+  it("takes the controller's RBAC rules from k8s/rbac/, namespaced or cluster-wide", async () => {
+    const canonical = (file: string) =>
+      (documents(readFileSync(`${root}/k8s/rbac/${file}`, 'utf8'))[0] as Parsed).rules as unknown;
+    const roles = (objects: KubernetesObject[], kind: string) =>
+      objects.filter((o) => o.kind === kind) as Parsed[];
+    const namespaced = documents(await template('chart-default', ...minimalValues));
+    const [tenantRole, leaseRole] = roles(namespaced, 'Role');
+    expect(tenantRole.metadata.namespace).toBe('chart-default');
+    expect(tenantRole.rules).toEqual(canonical('cluster-role.yaml'));
+    expect(leaseRole.rules).toEqual(canonical('leader-election-role.yaml'));
+    expect(roles(namespaced, 'ClusterRole')).toEqual([]);
+    const clusterWide = documents(
+      await template('chart-default', ...minimalValues, '--set', 'controller.watchAllNamespaces=true'),
+    );
+    expect(roles(clusterWide, 'ClusterRole')[0].rules).toEqual(canonical('cluster-role.yaml'));
+    expect(roles(clusterWide, 'Role').map((r) => r.metadata.name)).toEqual([
+      'scim-scimbridge-controller-leader-election',
+    ]);
+    const controller = clusterWide.find(
+      (o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-controller'),
+    ) as Parsed;
+    const env = controller.spec.template.spec.containers[0].env as { name: string }[];
+    expect(env.map((e) => e.name)).not.toContain('WATCH_NAMESPACE');
+  });
+
   it('renders defaults: three workloads, restricted pods, selectors on name/instance/component only', async () => {
     const objects = documents(await template('chart-default', ...minimalValues));
     const deployments = objects.filter((o) => o.kind === 'Deployment') as unknown as {

@@ -216,22 +216,16 @@ podAntiAffinity:
 {{- $crd -}}
 {{- end -}}
 
-{{/* RBAC rules of the controller over its CRD, token Secrets and Events; call with (dict "group" … "plural" …). */}}
+{{/*
+RBAC rules of the controller, from the canonical k8s/rbac/ files (files/rbac/ links to them, like the CRD):
+call with (dict "root" $ "which" "tenants") for the ScimTenant, Secret and Event rules, "leaderElection" for the Lease.
+*/}}
 {{- define "scimbridge.controllerRules" -}}
-- apiGroups: [{{ .group | quote }}]
-  resources: [{{ .plural | quote }}]
-  verbs: [get, list, watch, patch, update]
-- apiGroups: [{{ .group | quote }}]
-  resources: [{{ printf "%s/status" .plural | quote }}]
-  verbs: [get, patch, update]
-# Needed to set blockOwnerDeletion on the Secret's ownerReference (OwnerReferencesPermissionEnforcement).
-- apiGroups: [{{ .group | quote }}]
-  resources: [{{ printf "%s/finalizers" .plural | quote }}]
-  verbs: [update]
-- apiGroups: ['']
-  resources: [secrets]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: ['', events.k8s.io]
-  resources: [events]
-  verbs: [create, patch]
+{{- $file := ternary "files/rbac/leader-election-role.yaml" "files/rbac/cluster-role.yaml" (eq .which "leaderElection") -}}
+{{- $content := .root.Files.Get $file -}}
+{{- if not $content -}}
+{{- fail (printf "%s is missing from the chart: it must link to k8s/rbac/" $file) -}}
+{{- end -}}
+{{- $first := regexSplit "(?m)^---\\s*$" $content -1 | first | fromYaml -}}
+{{- toYaml $first.rules -}}
 {{- end -}}
