@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+
+/** Every api replica drops these token ids from its auth cache on receipt (docs/contracts.md "Tokens"). */
+export const TOKEN_REVOCATION_CHANNEL = 'scimbridge:tokens:revoked';
+/** Every api replica re-reads the organisation's settings on receipt (disable takes effect at once). */
+export const ORGANISATION_CHANGE_CHANNEL = 'scimbridge:organisations:changed';
+
+export interface TokenRevocationMessage {
+  orgId: string;
+  tokenIds: string[];
+}
+
+/** The revocation reached the database but not Redis: replicas refuse the token only after their cache TTL. */
+export class BroadcastError extends Error {
+  constructor(channel: string, cause: unknown) {
+    super(`could not publish on ${channel}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'BroadcastError';
+  }
+}
+
+export async function publishTokenRevocation(redis: Redis, orgId: string, tokenIds: string[]): Promise<void> {
+  const message: TokenRevocationMessage = { orgId, tokenIds };
+  try {
+    await redis.publish(TOKEN_REVOCATION_CHANNEL, JSON.stringify(message));
+  } catch (error) {
+    throw new BroadcastError(TOKEN_REVOCATION_CHANNEL, error);
+  }
+}
+
+export async function publishOrganisationChange(redis: Redis, orgId: string): Promise<void> {
+  try {
+    await redis.publish(ORGANISATION_CHANGE_CHANNEL, JSON.stringify({ orgId }));
+  } catch (error) {
+    throw new BroadcastError(ORGANISATION_CHANGE_CHANNEL, error);
+  }
+}
+
+export interface TenancyChangeHandlers {
+  tokensRevoked(message: TokenRevocationMessage): void;
+  organisationChanged(orgId: string): void;
+  /** The subscription was (re)established: messages may have been missed meanwhile. */
+  resubscribed(): void;
+}
+
+/**
+ * Listens on both channels with its own connection (a subscribed ioredis client can do nothing else).
+ * Malformed messages are ignored: the channel is internal, and the cache TTL is the backstop.
+ */
+export class TokenRevocationSubscriber {
+  private readonly redis: Redis;
+
+  constructor(
+    redis: Redis,
+    private readonly handlers: TenancyChangeHandlers,
+  ) {
+    this.redis = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.redis.on('error', () => undefined);
+    this.redis.on('message', (channel: string, text: string) => this.receive(channel, text));
+    this.redis.on('ready', () => this.handlers.resubscribed());
+  }
+
+  async start(): Promise<void> {
+    await this.redis.subscribe(TOKEN_REVOCATION_CHANNEL, ORGANISATION_CHANGE_CHANNEL);
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    await Promise.resolve();
+  }
+
+  private receive(channel: string, text: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof message !== 'object' || message === null) return;
+    const { orgId, tokenIds } = message as Partial<TokenRevocationMessage>;
+    if (typeof orgId !== 'string') return;
+    if (channel === ORGANISATION_CHANGE_CHANNEL) {
+      this.handlers.organisationChanged(orgId);
+      return;
+    }
+    if (channel === TOKEN_REVOCATION_CHANNEL && Array.isArray(tokenIds)) {
+      this.handlers.tokensRevoked({ orgId, tokenIds: tokenIds.filter((id) => typeof id === 'string') });
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Public API of @scimbridge/tenancy: organisation settings and bearer tokens, shared by the api, the
+// controller and scimctl, so there is one way to mint, hash, verify and revoke a token.
+
+export {
+  organisationSettingsSchema,
+  organisationIdSchema,
+  parseOrganisationSettings,
+  type OrganisationSettings,
+  type OrganisationSettingsInput,
+} from './settings.js';
+export {
+  tenancyCollections,
+  ensureTenancyIndexes,
+  type OrganisationDocument,
+  type TokenDocument,
+  type TenancyCollections,
+} from './collections.js';
+export {
+  applyOrganisation,
+  getOrganisation,
+  disableOrganisation,
+  setOrganisationDeleting,
+  countUsersAndGroups,
+  groupExists,
+  accessDenial,
+  type Organisation,
+  type AccessDenial,
+} from './organisations.js';
+export {
+  TOKEN_PREFIX,
+  TOKEN_LENGTH,
+  mintToken,
+  verifyTokenFormat,
+  hashToken,
+  tokenFingerprint,
+} from './tokens/format.js';
+export {
+  issueToken,
+  rotateToken,
+  adoptToken,
+  revokeTokens,
+  listTokens,
+  findTokenByHash,
+  TokenInUseError,
+  WeakTokenError,
+  MIN_ADOPTED_TOKEN_LENGTH,
+  type TokenRecord,
+  type IssuedToken,
+} from './tokens/records.js';
+export { LastUsedRecorder } from './tokens/last-used.js';
+export {
+  TOKEN_REVOCATION_CHANNEL,
+  ORGANISATION_CHANGE_CHANNEL,
+  publishTokenRevocation,
+  publishOrganisationChange,
+  TokenRevocationSubscriber,
+  BroadcastError,
+  type TokenRevocationMessage,
+  type TenancyChangeHandlers,
+} from './broadcast.js';
+export {
+  TokenAuthenticator,
+  type AuthenticationResult,
+  type TokenAuthenticatorOptions,
+} from './authenticator.js';

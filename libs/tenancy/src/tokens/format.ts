@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+// `scimb_` + 32 CSPRNG bytes in base62 + a base62 CRC32 of the random part (docs/contracts.md "Tokens"):
+// the prefix lets secret scanners find leaked tokens and the checksum rejects typos without a lookup.
+export const TOKEN_PREFIX = 'scimb_';
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const RANDOM_CHARS = 43;
+const CHECKSUM_CHARS = 6;
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + RANDOM_CHARS + CHECKSUM_CHARS;
+const BODY = /^[0-9A-Za-z]+$/;
+
+function base62(value: bigint, width: number): string {
+  let out = '';
+  let rest = value;
+  while (rest > 0n) {
+    out = ALPHABET[Number(rest % 62n)]! + out;
+    rest /= 62n;
+  }
+  return out.padStart(width, '0');
+}
+
+function checksum(random: string): string {
+  return base62(BigInt(crc32(random)), CHECKSUM_CHARS);
+}
+
+/** A new plaintext token. Shown once; only its hash is stored. */
+export function mintToken(): string {
+  const random = base62(BigInt(`0x${randomBytes(32).toString('hex')}`), RANDOM_CHARS);
+  return `${TOKEN_PREFIX}${random}${checksum(random)}`;
+}
+
+/** Prefix, length, alphabet and checksum: rejects typos and foreign strings before any lookup. */
+export function verifyTokenFormat(token: string): boolean {
+  if (token.length !== TOKEN_LENGTH || !token.startsWith(TOKEN_PREFIX)) return false;
+  const body = token.slice(TOKEN_PREFIX.length);
+  if (!BODY.test(body)) return false;
+  return body.slice(RANDOM_CHARS) === checksum(body.slice(0, RANDOM_CHARS));
+}
+
+/** sha256 hex: what MongoDB stores and what the auth cache is keyed by. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** First 8 hex characters of the hash: names a token in logs and status without revealing it. */
+export function tokenFingerprint(hash: string): string {
+  return hash.slice(0, 8);
+}
