@@ -1,0 +1,45 @@
+import { keyFieldName } from '@scimbridge/scim-core';
+import type { Connection, mongo } from 'mongoose';
+import type { AuditEventDocument, GroupDocument, MembershipDocument, UserDocument } from './documents.js';
+
+export interface StoreCollections {
+  users: mongo.Collection<UserDocument>;
+  groups: mongo.Collection<GroupDocument>;
+  memberships: mongo.Collection<MembershipDocument>;
+  auditEvents: mongo.Collection<AuditEventDocument>;
+}
+
+export function storeCollections(connection: Connection): StoreCollections {
+  return {
+    users: connection.collection<UserDocument>('users'),
+    groups: connection.collection<GroupDocument>('groups'),
+    memberships: connection.collection<MembershipDocument>('memberships'),
+    auditEvents: connection.collection<AuditEventDocument>('audit_events'),
+  };
+}
+
+/**
+ * Every index starts with `orgId` (tenants never share an index range). Case-insensitive uniqueness rests on
+ * stored lower-cased keys because the test server has no collation.
+ */
+export async function ensureStoreIndexes(connection: Connection): Promise<void> {
+  const { users, groups, memberships, auditEvents } = storeCollections(connection);
+  await users.createIndex({ orgId: 1, [keyFieldName('userName')]: 1 }, { unique: true });
+  await users.createIndex({ orgId: 1, externalId: 1 });
+  await users.createIndex({ orgId: 1, [`emails.${keyFieldName('value')}`]: 1 });
+  await groups.createIndex({ orgId: 1, [keyFieldName('displayName')]: 1 }, { unique: true });
+  await groups.createIndex({ orgId: 1, externalId: 1 });
+  await memberships.createIndex({ orgId: 1, groupId: 1, memberId: 1 });
+  await memberships.createIndex({ orgId: 1, memberId: 1 });
+  await auditEvents.createIndex({ dispatchedAt: 1, occurredAt: 1 });
+  await auditEvents.createIndex({ orgId: 1, occurredAt: 1 });
+}
+
+export function isDuplicateKey(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, writeErrors } = error as { code?: unknown; writeErrors?: { code?: unknown }[] };
+  return code === 11000 || (Array.isArray(writeErrors) && writeErrors.every((e) => e.code === 11000));
+}
+
+/** SCIM sees an account iff it is SCIM-managed and not deleted by SCIM. */
+export const SCIM_VISIBLE = { 'scim.managed': true, 'scim.deletedAt': null } as const;

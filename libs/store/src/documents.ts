@@ -1,0 +1,71 @@
+import type { StoredResource } from '@scimbridge/scim-core';
+
+/** SCIM state of an account (docs/contracts.md `users`). Visible to SCIM iff `managed && !deletedAt`. */
+export interface UserScimState {
+  managed: boolean;
+  externalId?: string;
+  provisionedAt?: Date;
+  linkedAt?: Date;
+  linkedBy?: string;
+  deletedAt?: Date | null;
+}
+
+/** How the account signs in; SCIM-provisioned accounts are SSO-only and never have a password. */
+export interface UserAuthState {
+  ssoOnly: boolean;
+  passwordHash?: string;
+}
+
+/** The host application's account: scim-core's stored User shape plus organisation and account state. */
+export interface UserDocument extends StoredResource {
+  orgId: string;
+  scim: UserScimState;
+  auth: UserAuthState;
+}
+
+export interface GroupDocument extends StoredResource {
+  orgId: string;
+}
+
+/** One member of one group; `_id` = `${groupId}:${memberId}` makes a duplicate add a no-op on every server. */
+export interface MembershipDocument {
+  _id: string;
+  orgId: string;
+  groupId: string;
+  memberId: string;
+  memberType: 'User' | 'Group';
+  /** The member's display name when it was added (RFC 7643 §4.2 `display`), so listing members needs no join. */
+  display?: string;
+  addedAt: Date;
+}
+
+export type AuditAction =
+  | 'user.created'
+  | 'user.linked'
+  | 'user.updated'
+  | 'user.deactivated'
+  | 'user.reactivated'
+  | 'user.deleted'
+  | 'group.created'
+  | 'group.updated'
+  | 'group.members.changed'
+  | 'group.deleted'
+  | 'auth.failed';
+
+export type AuditActor = { type: 'token'; id: string } | { type: 'system'; id: string };
+
+/** The outbox row the worker fans out; never contains passwords or tokens. */
+export interface AuditEventDocument {
+  _id: string;
+  orgId: string;
+  action: AuditAction;
+  actor: AuditActor;
+  resourceType: 'User' | 'Group' | null;
+  resourceId: string | null;
+  changedAttributes: string[];
+  requestId: string | null;
+  traceId: string | null;
+  occurredAt: Date;
+  dispatchedAt: Date | null;
+  details?: Record<string, unknown>;
+}

@@ -1,0 +1,24 @@
+// Public API of @scimbridge/store: the MongoDB shapes and repositories of users (accounts), groups,
+// memberships and audit events (docs/contracts.md).
+
+export {
+  storeCollections,
+  ensureStoreIndexes,
+  isDuplicateKey,
+  SCIM_VISIBLE,
+  type StoreCollections,
+} from './collections.js';
+export type {
+  UserDocument,
+  UserScimState,
+  UserAuthState,
+  GroupDocument,
+  MembershipDocument,
+  AuditEventDocument,
+  AuditAction,
+  AuditActor,
+} from './documents.js';
+export { uuidv7 } from './ids.js';
+export { MembershipRepository, membershipId, type ResolvedMember } from './memberships.js';
+export { AuditLog, type AuditEventInput } from './audit.js';
+export { createAccount, type AccountInput } from './accounts.js';

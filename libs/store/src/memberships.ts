@@ -1,0 +1,136 @@
+import type { MemberRef } from '@scimbridge/scim-core';
+import type { Connection } from 'mongoose';
+import { isDuplicateKey, storeCollections, type StoreCollections } from './collections.js';
+import type { MembershipDocument } from './documents.js';
+
+/** A member the api has checked exists in the group's organisation. */
+export interface ResolvedMember {
+  id: string;
+  type: 'User' | 'Group';
+  display?: string;
+}
+
+export function membershipId(groupId: string, memberId: string): string {
+  return `${groupId}:${memberId}`;
+}
+
+/**
+ * Group membership, one document per member. Adds are unique-key inserts and removes are deletes by key, both
+ * atomic on MongoDB and FerretDB alike, so concurrent PATCHes of one group never lose a member (interop #22).
+ */
+export class MembershipRepository {
+  private readonly collections: StoreCollections;
+
+  constructor(connection: Connection) {
+    this.collections = storeCollections(connection);
+  }
+
+  /** Inserts the members not yet present; returns how many were new. */
+  async add(orgId: string, groupId: string, members: readonly ResolvedMember[]): Promise<number> {
+    if (members.length === 0) return 0;
+    const now = new Date();
+    const docs: MembershipDocument[] = members.map((m) => ({
+      _id: membershipId(groupId, m.id),
+      orgId,
+      groupId,
+      memberId: m.id,
+      memberType: m.type,
+      ...(m.display === undefined ? {} : { display: m.display }),
+      addedAt: now,
+    }));
+    try {
+      const result = await this.collections.memberships.insertMany(docs, { ordered: false });
+      return result.insertedCount;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const inserted = (error as { result?: { insertedCount?: number } }).result?.insertedCount;
+      return typeof inserted === 'number' ? inserted : 0;
+    }
+  }
+
+  /** Deletes the given members of the group; returns how many were removed. */
+  async remove(orgId: string, groupId: string, memberIds: readonly string[]): Promise<number> {
+    if (memberIds.length === 0) return 0;
+    const result = await this.collections.memberships.deleteMany({
+      orgId,
+      _id: { $in: memberIds.map((id) => membershipId(groupId, id)) },
+    });
+    return result.deletedCount;
+  }
+
+  /** Makes the membership exactly `members`: deletes the others, inserts the missing ones. */
+  async replace(orgId: string, groupId: string, members: readonly ResolvedMember[]): Promise<boolean> {
+    const wanted = new Set(members.map((m) => m.id));
+    const current = await this.memberIds(orgId, groupId);
+    const stale = current.filter((id) => !wanted.has(id));
+    const have = new Set(current);
+    const removed = await this.remove(orgId, groupId, stale);
+    const added = await this.add(
+      orgId,
+      groupId,
+      members.filter((m) => !have.has(m.id)),
+    );
+    return removed + added > 0;
+  }
+
+  async memberIds(orgId: string, groupId: string): Promise<string[]> {
+    const docs = await this.collections.memberships
+      .find({ orgId, groupId }, { projection: { memberId: 1 } })
+      .toArray();
+    return docs.map((d) => d.memberId);
+  }
+
+  /** The group's members in insertion order, as SCIM renders them (`$ref` is computed on output). */
+  async members(orgId: string, groupId: string): Promise<MemberRef[]> {
+    const docs = await this.collections.memberships.find({ orgId, groupId }).toArray();
+    return docs.map((d) => ({
+      value: d.memberId,
+      type: d.memberType,
+      ...(d.display === undefined ? {} : { display: d.display }),
+    }));
+  }
+
+  /** Every membership of a member (a user's `groups`, or the groups a group belongs to). */
+  async ofMember(orgId: string, memberId: string): Promise<MembershipDocument[]> {
+    return this.collections.memberships.find({ orgId, memberId }).toArray();
+  }
+
+  async ofMembers(orgId: string, memberIds: readonly string[]): Promise<MembershipDocument[]> {
+    if (memberIds.length === 0) return [];
+    return this.collections.memberships.find({ orgId, memberId: { $in: [...memberIds] } }).toArray();
+  }
+
+  /** Group ids having at least one membership matching the query (for `members[...]` filters). */
+  async groupIdsWhere(orgId: string, query: Record<string, unknown>): Promise<string[]> {
+    const docs = await this.collections.memberships
+      .find({ orgId, ...query }, { projection: { groupId: 1 } })
+      .toArray();
+    return [...new Set(docs.map((d) => d.groupId))];
+  }
+
+  /** Member ids having at least one membership matching the query (for a user's `groups[...]` filters). */
+  async memberIdsWhere(orgId: string, query: Record<string, unknown>): Promise<string[]> {
+    const docs = await this.collections.memberships
+      .find({ orgId, ...query }, { projection: { memberId: 1 } })
+      .toArray();
+    return [...new Set(docs.map((d) => d.memberId))];
+  }
+
+  /** A deleted group takes its memberships with it, and leaves every group it was a member of. */
+  async removeGroup(orgId: string, groupId: string): Promise<void> {
+    await this.collections.memberships.deleteMany({ orgId, groupId });
+    await this.collections.memberships.deleteMany({ orgId, memberId: groupId });
+  }
+
+  /** A user deleted by SCIM is gone from every group's members. */
+  async removeMember(orgId: string, memberId: string): Promise<string[]> {
+    const docs = await this.ofMember(orgId, memberId);
+    if (docs.length === 0) return [];
+    await this.collections.memberships.deleteMany({ orgId, memberId });
+    return docs.map((d) => d.groupId);
+  }
+
+  async count(orgId: string, groupId: string): Promise<number> {
+    return this.collections.memberships.countDocuments({ orgId, groupId });
+  }
+}
