@@ -5,6 +5,7 @@ import {
   type KubernetesListObject,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { GROUP, LABEL_TENANT, PLURAL, VERSION, tenantKey, type ScimTenant } from './api/scim-tenant.js';
@@ -92,23 +93,30 @@ export async function startController(options: ControllerOptions): Promise<Contr
     },
   });
 
-  async function reconcileKey(key: string): Promise<HandlerResult> {
+  // One span per reconcile; a no-op unless the OpenTelemetry SDK is loaded (--import @scimbridge/telemetry/otel).
+  const tracer = trace.getTracer('scim-controller');
+  function reconcileKey(key: string): Promise<HandlerResult> {
     const [namespace, name] = key.split('/') as [string, string];
-    const end = metrics.reconcileTime.startTimer(labels);
-    try {
-      const result = await reconciler.reconcile(namespace, name);
-      metrics.reconcileTotal.inc({
-        ...labels,
-        result: result.requeueAfterMs === undefined ? 'success' : 'requeue_after',
-      });
-      return result;
-    } catch (error) {
-      metrics.reconcileTotal.inc({ ...labels, result: 'error' });
-      metrics.reconcileErrors.inc(labels);
-      throw error;
-    } finally {
-      end();
-    }
+    const attributes = { 'k8s.namespace.name': namespace, 'scimbridge.scimtenant': name };
+    return tracer.startActiveSpan('reconcile ScimTenant', { attributes }, async (span) => {
+      const end = metrics.reconcileTime.startTimer(labels);
+      try {
+        const result = await reconciler.reconcile(namespace, name);
+        const outcome = result.requeueAfterMs === undefined ? 'success' : 'requeue_after';
+        metrics.reconcileTotal.inc({ ...labels, result: outcome });
+        span.setAttribute('scimbridge.reconcile.result', outcome);
+        return result;
+      } catch (error) {
+        metrics.reconcileTotal.inc({ ...labels, result: 'error' });
+        metrics.reconcileErrors.inc(labels);
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        end();
+        span.end();
+      }
+    });
   }
 
   const keyOf = (t: ScimTenant) => tenantKey(t.metadata.namespace, t.metadata.name);

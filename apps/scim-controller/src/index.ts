@@ -1,4 +1,4 @@
 export { startController, type Controller, type ControllerOptions } from './controller.js';
 export * from './api/scim-tenant.js';
 export type { TenantBackend, OrganisationSettings, TokenRecord, IssuedToken } from './tenancy/backend.js';
-export { MongoTenantBackend } from './tenancy/mongo-backend.js';
+export { TenancyBackend } from './tenancy/tenancy-backend.js';

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { controllerConfigSchema } from './config.js';
 import { startController } from './controller.js';
-import { MongoTenantBackend } from './tenancy/mongo-backend.js';
+import { TenancyBackend } from './tenancy/tenancy-backend.js';
 
 runMain('scim-controller', async () => {
   const config = loadConfig(controllerConfigSchema);
@@ -22,10 +22,12 @@ runMain('scim-controller', async () => {
     .asPromise();
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   const registry = createMetricsRegistry('scim-controller');
+  const backend = new TenancyBackend(connection, redis);
+  await backend.ensureIndexes();
 
   const controller = await startController({
     kubeConfig,
-    backend: new MongoTenantBackend(connection, redis),
+    backend,
     logger,
     registry,
     workers: config.WORKERS,

@@ -47,7 +47,7 @@ const observe = (t: ScimTenant, secret: SecretSnapshot, tokens: TokenRecord[]): 
   secret,
   tokens,
   hashToken: hash,
-  isWellFormedToken: (s) => s.startsWith('scimb_'),
+  tokenProblem: (s) => (s.startsWith('scimb_') ? undefined : 'not a token'),
 });
 
 describe('planToken (pure)', () => {

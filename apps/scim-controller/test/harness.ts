@@ -1,16 +1,18 @@
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startController, type Controller, type ControllerOptions } from '../src/controller.js';
-import { MongoTenantBackend } from '../src/tenancy/mongo-backend.js';
+import { TenancyBackend } from '../src/tenancy/tenancy-backend.js';
 import type { Condition, ScimTenant } from '../src/api/scim-tenant.js';
+import { TokenAuthenticator } from '@scimbridge/tenancy';
 import { waitFor } from '@scimbridge/testing';
 import { getTenant, type Kube } from './kube.js';
 
 export interface TestController {
   controller: Controller;
+  /** What every api replica runs: token → organisation, cached, dropped on a revocation broadcast. */
+  authenticator: TokenAuthenticator;
   connection: Connection;
   redis: Redis;
   registry: Registry;
@@ -36,9 +38,13 @@ export async function startTestController(
     .asPromise();
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
   const registry = new Registry();
+  const backend = new TenancyBackend(connection, redis);
+  await backend.ensureIndexes();
+  const authenticator = new TokenAuthenticator(connection, redis);
+  await authenticator.start();
   const controller = await startController({
     kubeConfig: kube.kc,
-    backend: new MongoTenantBackend(connection, redis),
+    backend,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     registry,
     dependencyRequeueMs: 300,
@@ -46,11 +52,13 @@ export async function startTestController(
   });
   return {
     controller,
+    authenticator,
     connection,
     redis,
     registry,
     async stop() {
       await controller.stop();
+      await authenticator.close();
       redis.disconnect();
       await connection.close().catch(() => undefined);
     },
@@ -88,11 +96,13 @@ export async function waitForReady(
   return last!;
 }
 
-/** The organisation a bearer token authenticates, the way the api looks it up (sha256 → tokens). */
-export async function organisationOfToken(connection: Connection, token: string): Promise<string | null> {
-  const hash = createHash('sha256').update(token).digest('hex');
-  const doc = await connection.collection<{ orgId: string }>('tokens').findOne({ hash });
-  return doc?.orgId ?? null;
+/** The organisation a bearer token authenticates, through the api's own authenticator (with its cache). */
+export async function organisationOfToken(
+  authenticator: TokenAuthenticator,
+  token: string,
+): Promise<string | null> {
+  const result = await authenticator.authenticate(token);
+  return result.ok ? result.orgId : null;
 }
 
 export async function secretToken(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/scim-tenant.js';
-import { MongoTenantBackend } from '../src/tenancy/mongo-backend.js';
+import { mintToken } from '@scimbridge/tenancy';
 import {
   condition,
   organisationOfToken,
@@ -48,7 +48,7 @@ const org = () => `org-${randomUUID().slice(0, 8)}`;
 
 describe('reconciling a ScimTenant', () => {
   it('applies settings, writes a token Secret the api accepts and reports Ready for the current generation', async () => {
-    const { connection } = await start();
+    const { connection, authenticator } = await start();
     const orgId = org();
     await createTenant(
       kube,
@@ -83,7 +83,7 @@ describe('reconciling a ScimTenant', () => {
     });
     const token = await secretToken(kube, namespace, 'acme-scim-token');
     expect(token).toMatch(/^scimb_[0-9A-Za-z]{49}$/);
-    expect(await organisationOfToken(connection, token)).toBe(orgId);
+    expect(await organisationOfToken(authenticator, token)).toBe(orgId);
 
     // Only the hash is stored.
     const stored = await connection.collection('tokens').find({ orgId }).toArray();
@@ -111,26 +111,35 @@ describe('reconciling a ScimTenant', () => {
     expect(await secretToken(kube, namespace, 'acme-scim-token')).toBe(token);
   });
 
-  it('issues a new token when the rotation counter is bumped and refuses the old one', async () => {
-    const { connection } = await start();
+  it('issues a new token when the rotation counter is bumped; the old one is refused within a second despite the auth cache', async () => {
+    const { authenticator } = await start();
     const orgId = org();
     await createTenant(kube, tenantManifest(namespace, 'rot', { organisationId: orgId, displayName: 'Rot' }));
     const first = await waitForReady(kube, namespace, 'rot');
     const oldToken = await secretToken(kube, namespace, 'rot-scim-token');
+    // Now cached for 30 s by the authenticator, as in a running api replica.
+    expect(await organisationOfToken(authenticator, oldToken)).toBe(orgId);
 
     await patchTenantSpec(kube, namespace, 'rot', { token: { rotation: 1 } });
     const rotated = await waitForReady(kube, namespace, 'rot');
     const newToken = await secretToken(kube, namespace, 'rot-scim-token');
     expect(newToken).not.toBe(oldToken);
     expect(rotated.status?.tokenFingerprint).not.toBe(first.status?.tokenFingerprint);
-    expect(await organisationOfToken(connection, newToken)).toBe(orgId);
-    expect(await organisationOfToken(connection, oldToken)).toBeNull();
+    expect(await organisationOfToken(authenticator, newToken)).toBe(orgId);
+    await waitFor(
+      'the old token to be refused',
+      async () => (await organisationOfToken(authenticator, oldToken)) === null,
+      {
+        timeoutMs: 1_000,
+        intervalMs: 50,
+      },
+    );
     const secret = await kube.core.readNamespacedSecret({ namespace, name: 'rot-scim-token' });
     expect(secret.metadata?.annotations?.['scimbridge.io/rotation']).toBe('1');
   });
 
   it('leaves no valid token when revoked, and issues a fresh one when un-revoked', async () => {
-    const { connection } = await start();
+    const { connection, authenticator } = await start();
     const orgId = org();
     await createTenant(kube, tenantManifest(namespace, 'rev', { organisationId: orgId, displayName: 'Rev' }));
     await waitForReady(kube, namespace, 'rev');
@@ -140,7 +149,7 @@ describe('reconciling a ScimTenant', () => {
     const revoked = await waitForReady(kube, namespace, 'rev', 'False', 'TokenRevoked');
     expect(condition(revoked, 'TokenIssued')).toMatchObject({ status: 'False', reason: 'TokenRevoked' });
     expect(revoked.status?.tokenFingerprint).toBeUndefined();
-    expect(await organisationOfToken(connection, token)).toBeNull();
+    expect(await organisationOfToken(authenticator, token)).toBeNull();
     expect(await connection.collection('tokens').countDocuments({ orgId })).toBe(0);
     await expect(kube.core.readNamespacedSecret({ namespace, name: 'rev-scim-token' })).rejects.toMatchObject(
       { code: 404 },
@@ -150,19 +159,13 @@ describe('reconciling a ScimTenant', () => {
     await waitForReady(kube, namespace, 'rev');
     const fresh = await secretToken(kube, namespace, 'rev-scim-token');
     expect(fresh).not.toBe(token);
-    expect(await organisationOfToken(connection, fresh)).toBe(orgId);
+    expect(await organisationOfToken(authenticator, fresh)).toBe(orgId);
   });
 
   it('uses a user-supplied token Secret and follows changes to it', async () => {
-    const { connection } = await start();
+    const { authenticator } = await start();
     const orgId = org();
-    const backend = new MongoTenantBackend(connection, running!.redis);
-    const mint = async () => {
-      const { token } = await backend.issueToken('scratch');
-      await backend.revokeTokens('scratch');
-      return token;
-    };
-    const mine = await mint();
+    const mine = mintToken();
     await kube.core.createNamespacedSecret({
       namespace,
       body: { metadata: { name: 'my-token' }, stringData: { value: mine } },
@@ -177,12 +180,12 @@ describe('reconciling a ScimTenant', () => {
     );
     const tenant = await waitForReady(kube, namespace, 'byo');
     expect(tenant.status?.secretName).toBe('my-token');
-    expect(await organisationOfToken(connection, mine)).toBe(orgId);
+    expect(await organisationOfToken(authenticator, mine)).toBe(orgId);
     await expect(kube.core.readNamespacedSecret({ namespace, name: 'byo-scim-token' })).rejects.toMatchObject(
       { code: 404 },
     );
 
-    const next = await mint();
+    const next = mintToken();
     await kube.core.replaceNamespacedSecret({
       namespace,
       name: 'my-token',
@@ -190,10 +193,18 @@ describe('reconciling a ScimTenant', () => {
     });
     await waitFor(
       'the changed Secret to be picked up',
-      async () => (await organisationOfToken(connection, next)) === orgId,
+      async () => (await organisationOfToken(authenticator, next)) === orgId,
       { timeoutMs: 15_000 },
     );
-    expect(await organisationOfToken(connection, mine)).toBeNull();
+    // The new hash is stored first, then the old one deleted and its revocation broadcast.
+    await waitFor(
+      'the previous token to be refused',
+      async () => (await organisationOfToken(authenticator, mine)) === null,
+      {
+        timeoutMs: 1_000,
+        intervalMs: 50,
+      },
+    );
 
     await kube.core.replaceNamespacedSecret({
       namespace,
@@ -201,7 +212,9 @@ describe('reconciling a ScimTenant', () => {
       body: { metadata: { name: 'my-token' }, stringData: { value: 'not-a-token' } },
     });
     const invalid = await waitForReady(kube, namespace, 'byo', 'False', 'InvalidToken');
-    expect(condition(invalid, 'Ready')?.message).toContain('is not a scimbridge token');
+    expect(condition(invalid, 'Ready')?.message).toContain(
+      'the token in Secret my-token key value is not acceptable: shorter than 32 characters',
+    );
   });
 
   it('reports DefaultGroupNotFound until the group exists, then becomes Ready', async () => {
@@ -231,7 +244,7 @@ describe('reconciling a ScimTenant', () => {
   });
 
   it('on delete disables provisioning, keeps users and groups, retains the Secret by default and removes the finalizer', async () => {
-    const { connection } = await start();
+    const { connection, authenticator } = await start();
     const orgId = org();
     await createTenant(
       kube,
@@ -280,11 +293,11 @@ describe('reconciling a ScimTenant', () => {
     const again = await waitForReady(kube, namespace, 'keep');
     expect(again.status).toMatchObject({ users: 1, groups: 1 });
     expect(await secretToken(kube, namespace, 'keep-scim-token')).toBe(token);
-    expect(await organisationOfToken(connection, token)).toBe(orgId);
+    expect(await organisationOfToken(authenticator, token)).toBe(orgId);
   });
 
   it('on delete with deletionPolicy Delete removes the Secret and the token', async () => {
-    const { connection } = await start();
+    const { connection, authenticator } = await start();
     const orgId = org();
     await createTenant(
       kube,
@@ -312,14 +325,14 @@ describe('reconciling a ScimTenant', () => {
     await expect(
       kube.core.readNamespacedSecret({ namespace, name: 'gone-scim-token' }),
     ).rejects.toMatchObject({ code: 404 });
-    expect(await organisationOfToken(connection, token)).toBeNull();
+    expect(await organisationOfToken(authenticator, token)).toBeNull();
     expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
       settings: { enabled: false },
     });
   });
 
   it('repairs drift: a deleted token Secret is re-issued', async () => {
-    const { connection } = await start();
+    const { authenticator } = await start();
     const orgId = org();
     await createTenant(
       kube,
@@ -338,7 +351,7 @@ describe('reconciling a ScimTenant', () => {
       { timeoutMs: 15_000 },
     );
     const fresh = await secretToken(kube, namespace, 'drift-scim-token');
-    expect(await organisationOfToken(connection, fresh)).toBe(orgId);
-    expect(await organisationOfToken(connection, token)).toBeNull();
+    expect(await organisationOfToken(authenticator, fresh)).toBe(orgId);
+    expect(await organisationOfToken(authenticator, token)).toBeNull();
   });
 });

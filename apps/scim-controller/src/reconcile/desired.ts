@@ -61,7 +61,7 @@ export interface TokenObservation {
   secret: SecretSnapshot;
   tokens: readonly TokenRecord[];
   hashToken(token: string): string;
-  isWellFormedToken(token: string): boolean;
+  tokenProblem(token: string): string | undefined;
 }
 
 /** Whether a Secret is the generated token Secret of this tenant (labelled by us, for this tenant name). */
@@ -93,11 +93,12 @@ export function planToken(o: TokenObservation): TokenPlan {
         reason: 'TokenSecretKeyMissing',
         message: `Secret ${userRef.name} has no key ${tokenSecretKey(tenant)} (set spec.token.existingSecretRef.key)`,
       };
-    if (!o.isWellFormedToken(secret.token))
+    const problem = o.tokenProblem(secret.token);
+    if (problem)
       return {
         kind: 'blocked',
         reason: 'InvalidToken',
-        message: `the value in Secret ${userRef.name} key ${tokenSecretKey(tenant)} is not a scimbridge token (scimb_ followed by 49 base62 characters with a checksum)`,
+        message: `the token in Secret ${userRef.name} key ${tokenSecretKey(tenant)} is not acceptable: ${problem}`,
       };
     const record = onlyValid(tokens, o.hashToken(secret.token));
     return record

@@ -167,7 +167,7 @@ export class Reconciler {
       secret,
       tokens: await backend.tokens(orgId),
       hashToken: (t) => backend.hashToken(t),
-      isWellFormedToken: (t) => backend.isWellFormedToken(t),
+      tokenProblem: (t) => backend.tokenProblem(t),
     });
 
     switch (plan.kind) {

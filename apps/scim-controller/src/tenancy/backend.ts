@@ -42,8 +42,8 @@ export interface TenantBackend {
   counts(orgId: string): Promise<{ users: number; groups: number }>;
   /** sha256 hex of a token, as stored. */
   hashToken(token: string): string;
-  /** Whether a string has the token format (prefix, length, checksum). */
-  isWellFormedToken(token: string): boolean;
+  /** Why a user-supplied token is not acceptable (e.g. too short to be secret), or undefined. */
+  tokenProblem(token: string): string | undefined;
 }
 
 /** MongoDB (or Redis) could not be reached; the reconcile is retried with backoff. */

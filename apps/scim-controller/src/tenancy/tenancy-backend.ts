@@ -1,0 +1,96 @@
+import {
+  BroadcastError,
+  MIN_ADOPTED_TOKEN_LENGTH,
+  TokenInUseError as TenancyTokenInUseError,
+  adoptToken,
+  applyOrganisation,
+  countUsersAndGroups,
+  disableOrganisation,
+  ensureTenancyIndexes,
+  groupExists,
+  hashToken,
+  issueToken,
+  listTokens,
+  revokeTokens,
+} from '@scimbridge/tenancy';
+import type { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import {
+  BackendUnavailableError,
+  TokenInUseError,
+  type IssuedToken,
+  type OrganisationSettings,
+  type TenantBackend,
+  type TokenRecord,
+} from './backend.js';
+
+const CONNECTIVITY =
+  /MongoServerSelectionError|MongoNetworkError|MongoNotConnectedError|MongoNetworkTimeoutError|MongoTopologyClosedError|PoolClearedError/;
+
+/** The controller's TenantBackend on @scimbridge/tenancy: the one way tokens are minted, stored and revoked. */
+export class TenancyBackend implements TenantBackend {
+  constructor(
+    private readonly connection: Connection,
+    private readonly redis: Redis,
+  ) {}
+
+  /** The unique index on token hashes; idempotent. */
+  async ensureIndexes(): Promise<void> {
+    await this.call(() => ensureTenancyIndexes(this.connection));
+  }
+
+  /** Connectivity failures become BackendUnavailableError (→ Ready=False MongoUnreachable / RedisUnreachable). */
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof BroadcastError) throw new BackendUnavailableError('Redis', error);
+      if (error instanceof TenancyTokenInUseError) throw new TokenInUseError();
+      if (CONNECTIVITY.test((error as { name?: string }).name ?? ''))
+        throw new BackendUnavailableError('MongoDB', error);
+      throw error;
+    }
+  }
+
+  async applySettings(orgId: string, settings: OrganisationSettings): Promise<void> {
+    await this.call(() => applyOrganisation(this.connection, orgId, settings, this.redis));
+  }
+
+  groupExists(orgId: string, displayName: string): Promise<boolean> {
+    return this.call(() => groupExists(this.connection, orgId, displayName));
+  }
+
+  tokens(orgId: string): Promise<TokenRecord[]> {
+    return this.call(() => listTokens(this.connection, orgId));
+  }
+
+  issueToken(orgId: string): Promise<IssuedToken> {
+    return this.call(() => issueToken(this.connection, this.redis, orgId));
+  }
+
+  adoptToken(orgId: string, token: string): Promise<TokenRecord> {
+    return this.call(() => adoptToken(this.connection, this.redis, orgId, token));
+  }
+
+  async revokeTokens(orgId: string): Promise<void> {
+    await this.call(() => revokeTokens(this.connection, this.redis, orgId));
+  }
+
+  disable(orgId: string): Promise<void> {
+    return this.call(() => disableOrganisation(this.connection, orgId, this.redis));
+  }
+
+  counts(orgId: string): Promise<{ users: number; groups: number }> {
+    return this.call(() => countUsersAndGroups(this.connection, orgId));
+  }
+
+  hashToken(token: string): string {
+    return hashToken(token);
+  }
+
+  tokenProblem(token: string): string | undefined {
+    return token.length < MIN_ADOPTED_TOKEN_LENGTH
+      ? `shorter than ${MIN_ADOPTED_TOKEN_LENGTH} characters, so it could be guessed`
+      : undefined;
+  }
+}
