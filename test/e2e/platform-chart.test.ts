@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -276,8 +276,14 @@ describe('the Helm chart', () => {
     );
   });
 
-  it('renders manifests the real kube-apiserver accepts (server-side dry-run), default and full values', async () => {
+  it('renders manifests the real kube-apiserver accepts (server-side dry-run): defaults, full values, README example', async () => {
     await dryRunApply(documents(await template('chart-default', ...minimalValues)));
+    const readme = readFileSync(`${root}/README.md`, 'utf8');
+    const example = /## Install on Kubernetes[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    const exampleFile = join(mkdtempSync(join(tmpdir(), 'readme-values-')), 'values.yaml');
+    writeFileSync(exampleFile, example);
+    await createNamespace('scim-tenants');
+    await dryRunApply(documents(await template('chart-default', '-f', exampleFile, ...monitoringApis)));
     await dryRunApply(documents(await template('chart-full', '-f', fullValues, ...monitoringApis)));
   });
 
