@@ -2,7 +2,7 @@ import { JobName, jobIds, traceCarrierForTraceId, type AuditDeliveryPayload } fr
 import type { Queue } from 'bullmq';
 import type { WorkerSettings } from '../config.js';
 import { deliveryJobOptions } from '../processors/delivery-options.js';
-import type { WorkerCollections } from '../store/collections.js';
+import { findInOrganisation, type WorkerCollections } from '../store/collections.js';
 import type { AuditDeadLetterDocument } from '../store/documents.js';
 
 export interface DeadLetterFilter {
@@ -45,10 +45,7 @@ export async function redriveDeadLetters(
       { _id: letter._id },
       { $set: { status: 'redriving', redriveCount, redrivenAt: new Date() } },
     );
-    const event = await collections.auditEvents.findOne(
-      { _id: letter.eventId, orgId: letter.orgId },
-      { projection: { traceId: 1 } },
-    );
+    const event = await findInOrganisation(collections.auditEvents, letter.eventId, letter.orgId);
     const data: AuditDeliveryPayload = {
       v: 1,
       eventId: letter.eventId,

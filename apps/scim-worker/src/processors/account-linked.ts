@@ -1,6 +1,6 @@
 import { defaultJobOptions, jobIds, JobName, traceIdOf, type AccountLinkedPayload } from '@scimbridge/jobs';
 import { derivedEventId } from '../audit/derived-event-id.js';
-import { isDuplicateKey } from '../store/collections.js';
+import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import type { AuditEventDocument } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
@@ -16,16 +16,13 @@ export async function linkAccount(
   linkedAt: Date,
 ): Promise<JobOutcome> {
   const { users, auditEvents } = context.collections;
-  const user = await users.findOne(
-    { _id: payload.userId, orgId: payload.orgId },
-    { projection: { _id: 1, 'auth.passwordHash': 1, 'scim.linkedAt': 1 } },
-  );
+  const user = await findInOrganisation(users, payload.userId, payload.orgId);
   if (!user) {
     context.logger.warn({ orgId: payload.orgId, userId: payload.userId }, 'account to link not found');
     return { outcome: 'skipped', reason: 'user-not-found' };
   }
   await users.updateOne(
-    { _id: payload.userId, orgId: payload.orgId },
+    { _id: payload.userId },
     {
       $set: {
         'auth.ssoOnly': true,

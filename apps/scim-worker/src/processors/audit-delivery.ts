@@ -3,7 +3,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { markDispatchedIfSettled } from '../audit/dispatch.js';
 import { postWebhook } from '../audit/webhook.js';
-import { isDuplicateKey } from '../store/collections.js';
+import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import { deliveryKey } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
 import { RetryableJobError, type JobOutcome } from './outcome.js';
@@ -49,7 +49,7 @@ async function deliver(
       { projection: { _id: 1 } },
     )
   ) {
-    await markDispatchedIfSettled(context.collections, payload, payload.sinks);
+    await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
     return { outcome: 'skipped', reason: 'already-delivered' };
   }
   const sink = await context.sinks.sink(payload.orgId, payload.sink);
@@ -57,7 +57,7 @@ async function deliver(
     await recordDelivery(context, payload, 'skipped', attempt, redrive);
     return { outcome: 'skipped', reason: 'sink-removed' };
   }
-  const event = await auditEvents.findOne({ _id: payload.eventId, orgId: payload.orgId });
+  const event = await findInOrganisation(auditEvents, payload.eventId, payload.orgId);
   if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
 
   const result = await postWebhook({
@@ -110,7 +110,7 @@ async function recordDelivery(
       { $set: { status: 'redelivered', resolvedAt: new Date() } },
     );
   }
-  await markDispatchedIfSettled(context.collections, payload, payload.sinks);
+  await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
 }
 
 async function deadLetter(
@@ -141,5 +141,5 @@ async function deadLetter(
     },
     { upsert: true },
   );
-  await markDispatchedIfSettled(context.collections, payload, payload.sinks);
+  await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
 }

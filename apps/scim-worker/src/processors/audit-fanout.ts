@@ -1,6 +1,7 @@
 import { JobName, jobIds, type AuditDeliveryPayload, type AuditFanoutPayload } from '@scimbridge/jobs';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { markDispatched } from '../audit/dispatch.js';
+import { findInOrganisation } from '../store/collections.js';
 import { deliveryJobOptions } from './delivery-options.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
@@ -14,7 +15,7 @@ export async function fanOutAuditEvent(
   context: Pick<ProcessorContext, 'collections' | 'sinks' | 'auditStream' | 'deliveryQueue' | 'settings'>,
   payload: AuditFanoutPayload,
 ): Promise<JobOutcome> {
-  const event = await context.collections.auditEvents.findOne({ _id: payload.eventId, orgId: payload.orgId });
+  const event = await findInOrganisation(context.collections.auditEvents, payload.eventId, payload.orgId);
   if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
   if (event.dispatchedAt) return { outcome: 'skipped', reason: 'already-dispatched' };
 

@@ -1,6 +1,6 @@
 import type { DefaultGroupPayload } from '@scimbridge/jobs';
 import { normaliseKey } from '@scimbridge/scim-core';
-import { isDuplicateKey } from '../store/collections.js';
+import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
 
@@ -14,7 +14,7 @@ export async function assignDefaultGroup(
   payload: DefaultGroupPayload,
 ): Promise<JobOutcome> {
   const { users, groups, memberships } = context.collections;
-  const user = await users.findOne({ _id: payload.userId, orgId: payload.orgId }, { projection: { _id: 1 } });
+  const user = await findInOrganisation(users, payload.userId, payload.orgId);
   if (!user) return skipped(context, payload, 'user-not-found');
   const group = await groups.findOne(
     { orgId: payload.orgId, displayNameKey: normaliseKey(payload.groupDisplayName) },
@@ -38,7 +38,7 @@ export async function assignDefaultGroup(
   }
   // The group's ETag must change with its members (RFC 7644 §3.14); only the run that added the member bumps it.
   await groups.updateOne(
-    { _id: group._id, orgId: payload.orgId },
+    { _id: group._id },
     { $inc: { 'meta.version': 1 }, $set: { 'meta.lastModified': now } },
   );
   return { outcome: 'done' };
