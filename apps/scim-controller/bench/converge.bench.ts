@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       ).length;
       return ready === TENANTS;
     },
-    { timeoutMs: 30 * 60_000, intervalMs: 500 },
+    { timeoutMs: 30 * 60_000, intervalMs: 2_000 },
   );
   const convergedMs = performance.now() - started;
 

@@ -8,6 +8,7 @@ import {
   loadAllYaml,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { waitFor } from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { condition, startTestController, waitForReady, type TestController } from './harness.js';
 import { applyCrd, freshNamespace, kubeClients } from './kube.js';
@@ -95,9 +96,12 @@ describe('k8s/ manifests', () => {
     expect(full.status?.secretName).toBe('globex-scim-token');
     const byo = await waitForReady(kube, tenants, 'initech', 'False', 'InvalidToken');
     expect(condition(byo, 'Ready')?.message).toContain('initech-idp-token');
-    const events = await kube.core.listNamespacedEvent({ namespace: tenants });
-    expect(events.items.map((e) => e.reason)).toEqual(
-      expect.arrayContaining(['TokenIssued', 'DefaultGroupNotFound', 'InvalidToken']),
-    );
+    // Events follow the status write.
+    await waitFor('events for each transition', async () => {
+      const reasons = (await kube.core.listNamespacedEvent({ namespace: tenants })).items.map(
+        (e) => e.reason,
+      );
+      return ['TokenIssued', 'DefaultGroupNotFound', 'InvalidToken'].every((r) => reasons.includes(r));
+    });
   });
 });
