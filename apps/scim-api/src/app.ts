@@ -1,23 +1,126 @@
 import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
+import { createRegistry, ScimError } from '@scimbridge/scim-core';
+import { MembershipRepository, storeCollections } from '@scimbridge/store';
+import { TokenAuthenticator, type TokenAuthenticatorOptions } from '@scimbridge/tenancy';
 import { opsRoutes, type ReadinessCheck } from '@scimbridge/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
+import { AuditRecorder, AuthFailureAudit, type JobSink } from './audit.js';
+import { authHook } from './http/auth.js';
+import { registerScimContentTypes } from './http/content-types.js';
+import { registerErrorHandling, sendScimError } from './http/errors.js';
+import { KeyedLock } from './http/keyed-lock.js';
+import { apiMetrics } from './http/metrics.js';
+import { OrganisationRateLimiter } from './http/rate-limit.js';
+import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
+import { GroupService } from './resources/groups.js';
+import { UserService } from './resources/users.js';
+import { bulkRoute } from './routes/bulk.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { resourceRoutes } from './routes/resources.js';
+import { rootSearchRoute } from './routes/search.js';
 
 export interface AppDependencies {
   registry: Registry;
   readiness: ReadinessCheck[];
   logLevel?: string;
+  connection: Connection;
+  /** Rate limits and revocation broadcasts; requests must not wait on reconnects (enableOfflineQueue: false). */
+  redis: Redis;
+  /** Where jobs go; null runs without a queue (the worker's relay dispatches the stored audit events). */
+  jobs: JobSink;
+  publicBaseUrl?: string;
+  limits?: ApiLimits;
+  auth?: TokenAuthenticatorOptions;
+  /** How often aggregated auth failures are written (default one minute). */
+  authFailureFlushMs?: number;
 }
 
-/** The api's HTTP application: ops endpoints now; the SCIM routes under /scim/v2 are registered here as they land. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    resource?: string;
+    operation?: string;
+  }
+}
+
+/** The api's HTTP application: ops endpoints and SCIM 2.0 under /scim/v2. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
     logger: loggerOptions({ service: 'scim-api', level: deps.logLevel ?? 'info' }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    bodyLimit: limits.maxPayloadSize,
   });
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
+  registerErrorHandling(app);
+  registerScimContentTypes(app, limits.maxPayloadSize);
+
+  const metrics = apiMetrics(deps.registry);
+  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
+  await authenticator.start();
+  const failures = new AuthFailureAudit(deps.connection, app.log, deps.authFailureFlushMs);
+  app.addHook('onClose', async () => {
+    await authenticator.close();
+    await failures.close();
+  });
+
+  const registry = createRegistry();
+  const collections = storeCollections(deps.connection);
+  const memberships = new MembershipRepository(deps.connection);
+  const audit = new AuditRecorder(deps.connection, deps.jobs, app.log);
+  const locks = new KeyedLock();
+  const users = new UserService({
+    type: registry.resourceType('User'),
+    collections,
+    memberships,
+    audit,
+    locks,
+  });
+  const groups = new GroupService({
+    type: registry.resourceType('Group'),
+    collections,
+    memberships,
+    audit,
+    locks,
+  });
+
+  await app.register(
+    async (scim) => {
+      scim.addHook(
+        'onRequest',
+        authHook({
+          authenticator,
+          rateLimiter: new OrganisationRateLimiter(deps.redis),
+          failures,
+          metrics,
+          ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
+        }),
+      );
+      scim.addHook('onResponse', async (request, reply) => {
+        const { resource, operation } = request.routeOptions.config;
+        if (!resource || !operation || !request.scim) return;
+        const outcome =
+          reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success';
+        metrics.operations.inc({ resource, operation, outcome });
+      });
+      discoveryRoutes(scim, registry, limits);
+      resourceRoutes(scim, 'Users', users, limits);
+      resourceRoutes(scim, 'Groups', groups, limits);
+      rootSearchRoute(scim, users, groups, limits);
+      bulkRoute(scim, { Users: users, Groups: groups }, limits);
+      scim.all('/Me', { config: { resource: 'Me', operation: 'any' } }, async (_request, reply) =>
+        sendScimError(
+          reply,
+          new ScimError(501, '/Me is not supported: tokens identify an organisation, not a user.'),
+        ),
+      );
+    },
+    { prefix: '/scim/v2' },
+  );
   return app;
 }

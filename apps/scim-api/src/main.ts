@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { loadConfig } from '@scimbridge/config';
+import { JobProducer } from '@scimbridge/jobs';
+import { ensureStoreIndexes } from '@scimbridge/store';
+import { ensureTenancyIndexes } from '@scimbridge/tenancy';
 import { createLogger } from '@scimbridge/logger';
 import { createMetricsRegistry, handleShutdown, runMain } from '@scimbridge/telemetry';
 import { Redis } from 'ioredis';
@@ -20,10 +23,21 @@ runMain('scim-api', async () => {
     maxRetriesPerRequest: 1,
   });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  await ensureTenancyIndexes(connection);
+  await ensureStoreIndexes(connection);
+  // A Redis outage must not hold requests: an enqueue gives up quickly and the worker's relay catches up.
+  const jobs = new JobProducer({
+    connection: new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+    enqueue: { timeoutMs: 250 },
+  });
 
   const app = await buildApp({
     registry: createMetricsRegistry('scim-api'),
     logLevel: config.LOG_LEVEL,
+    connection,
+    redis,
+    jobs,
+    ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     readiness: [
       { name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
@@ -34,6 +48,7 @@ runMain('scim-api', async () => {
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     closers: [
       { name: 'http', close: () => app.close() },
+      { name: 'jobs', close: () => jobs.close() },
       { name: 'redis', close: async () => void (await redis.quit()) },
       { name: 'mongodb', close: () => connection.close() },
     ],

@@ -100,20 +100,9 @@ export class MembershipRepository {
     return this.collections.memberships.find({ orgId, memberId: { $in: [...memberIds] } }).toArray();
   }
 
-  /** Group ids having at least one membership matching the query (for `members[...]` filters). */
-  async groupIdsWhere(orgId: string, query: Record<string, unknown>): Promise<string[]> {
-    const docs = await this.collections.memberships
-      .find({ orgId, ...query }, { projection: { groupId: 1 } })
-      .toArray();
-    return [...new Set(docs.map((d) => d.groupId))];
-  }
-
-  /** Member ids having at least one membership matching the query (for a user's `groups[...]` filters). */
-  async memberIdsWhere(orgId: string, query: Record<string, unknown>): Promise<string[]> {
-    const docs = await this.collections.memberships
-      .find({ orgId, ...query }, { projection: { memberId: 1 } })
-      .toArray();
-    return [...new Set(docs.map((d) => d.memberId))];
+  /** Membership rows of the organisation matching a query on `memberId` / `groupId` (filters on members). */
+  async rows(orgId: string, query: { memberId?: string; groupId?: string }): Promise<MembershipDocument[]> {
+    return this.collections.memberships.find({ orgId, ...query }).toArray();
   }
 
   /** A deleted group takes its memberships with it, and leaves every group it was a member of. */

@@ -1,0 +1,18 @@
+import type { Organisation } from '@scimbridge/tenancy';
+
+/** Who is asking, for which organisation: set by the auth hook on every SCIM request. */
+export interface ScimContext {
+  orgId: string;
+  tokenId: string;
+  organisation: Organisation;
+  /** Absolute base URL of the SCIM endpoints (`…/scim/v2`), for `meta.location` and `Location`. */
+  baseUrl: string;
+  requestId: string;
+  traceId: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scim: ScimContext;
+  }
+}

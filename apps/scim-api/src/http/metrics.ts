@@ -1,0 +1,30 @@
+import { Counter, type Registry } from 'prom-client';
+
+/** SCIM-level metrics of the api (HTTP RED metrics come from @scimbridge/telemetry). */
+export interface ApiMetrics {
+  operations: Counter<'resource' | 'operation' | 'outcome'>;
+  authFailures: Counter<'reason'>;
+  rateLimited: Counter;
+}
+
+export function apiMetrics(registry: Registry): ApiMetrics {
+  return {
+    operations: new Counter({
+      name: 'scim_operations_total',
+      help: 'SCIM operations by resource type, operation and outcome (success, client_error, server_error).',
+      labelNames: ['resource', 'operation', 'outcome'],
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'scim_auth_failures_total',
+      help: 'Refused SCIM requests by reason (missing, malformed, unknown-token, scim-disabled, scim-not-in-plan, organisation-deleting).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'scim_rate_limited_total',
+      help: 'SCIM requests refused with 429 by the per-organisation rate limit.',
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,122 @@
+import {
+  cursorToMongo,
+  decodeCursor,
+  encodeCursor,
+  evaluateFilter,
+  filterToMongo,
+  invalidValue,
+  isCursorRequest,
+  listResponse,
+  sortSpec,
+  tooMany,
+  type ExternalFilterResolver,
+  type ListResponse,
+  type ResourceType,
+  type ScimResource,
+  type SearchParams,
+  type StoredResource,
+} from '@scimbridge/scim-core';
+import type { mongo } from 'mongoose';
+
+/** Candidates an inexact filter may load for in-memory narrowing before the request is refused as tooMany. */
+const MAX_INEXACT_CANDIDATES = 10_000;
+
+export interface ListSource<D extends StoredResource> {
+  type: ResourceType;
+  collection: mongo.Collection<D>;
+  /** Organisation scope and visibility, ANDed with every query. */
+  scope: Record<string, unknown>;
+  resolveExternal: ExternalFilterResolver;
+  /** Renders one stored document (wire shape, before projection). */
+  render: (docs: D[]) => Promise<ScimResource[]>;
+}
+
+function readValue(doc: Record<string, unknown>, field: string): unknown {
+  let value: unknown = doc;
+  for (const part of field.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = Array.isArray(value)
+      ? (value[0] as Record<string, unknown> | undefined)?.[part]
+      : (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/**
+ * A list or search (RFC 7644 §3.4.2) translated into one MongoDB query: filter, sort (with `_id` tie-breaker so
+ * pages are stable), index pagination or RFC 9865 cursors. Inexact translations (FerretDB without `$elemMatch`)
+ * load the superset and keep what the core's evaluator accepts.
+ */
+export async function listResources<D extends StoredResource>(
+  source: ListSource<D>,
+  params: SearchParams,
+): Promise<ListResponse<ScimResource>> {
+  const { type, collection } = source;
+  let query: Record<string, unknown> = { ...source.scope };
+  let exact = true;
+  if (params.filter) {
+    const translation = await filterToMongo(params.filter, type, { resolveExternal: source.resolveExternal });
+    query = { $and: [source.scope, translation.query] };
+    exact = translation.exact;
+  }
+  const sort = sortSpec(type, params.sortBy, params.sortOrder);
+  const filter = query as mongo.Filter<D>;
+
+  if (isCursorRequest(params)) {
+    if (!exact) throw invalidValue('Cursor pagination is not available for this filter; use startIndex.');
+    const cursorQuery = params.cursor
+      ? ({ $and: [query, cursorToMongo(sort, decodeCursor(params.cursor))] } as mongo.Filter<D>)
+      : filter;
+    const docs = await collection
+      .find(cursorQuery)
+      .sort(sort.mongo)
+      .limit(params.count + 1)
+      .toArray();
+    const page = docs.slice(0, params.count);
+    const last = page.at(-1);
+    const body = listResponse(await source.render(page as D[]), {
+      totalResults: page.length,
+      ...(docs.length > params.count && last
+        ? {
+            nextCursor: encodeCursor({
+              id: String(last._id),
+              ...(sort.field === '_id' ? {} : { sortValue: readValue(last, sort.field) as never }),
+            }),
+          }
+        : {}),
+    });
+    // RFC 9865: totalResults is optional for cursor pages; counting would make every page cost O(tenant).
+    delete (body as { totalResults?: number }).totalResults;
+    return body;
+  }
+
+  if (!exact) {
+    const candidates = await collection
+      .find(filter)
+      .sort(sort.mongo)
+      .limit(MAX_INEXACT_CANDIDATES + 1)
+      .toArray();
+    if (candidates.length > MAX_INEXACT_CANDIDATES)
+      throw tooMany('The filter matches too many resources to evaluate; narrow it.');
+    const resources = await source.render(candidates as D[]);
+    const matching = resources.filter((r) => evaluateFilter(params.filter!, type, r));
+    const page = matching.slice(params.startIndex - 1, params.startIndex - 1 + params.count);
+    return listResponse(page, { totalResults: matching.length, startIndex: params.startIndex });
+  }
+
+  const docs =
+    params.count === 0
+      ? []
+      : await collection
+          .find(filter)
+          .sort(sort.mongo)
+          .skip(params.startIndex - 1)
+          .limit(params.count)
+          .toArray();
+  // A first page shorter than asked is the whole result: Okta's and Entra's lookups need no count query.
+  const totalResults =
+    params.startIndex === 1 && docs.length < params.count
+      ? docs.length
+      : await collection.countDocuments(filter);
+  return listResponse(await source.render(docs as D[]), { totalResults, startIndex: params.startIndex });
+}

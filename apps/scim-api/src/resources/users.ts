@@ -1,0 +1,414 @@
+import {
+  applyPatch,
+  etagFromVersion,
+  fromStored,
+  ifMatchSatisfied,
+  ifNoneMatchMatches,
+  isAttributeReturned,
+  keyFieldName,
+  normaliseKey,
+  notFound,
+  preconditionFailed,
+  projectResource,
+  resourceLocation,
+  ScimError,
+  toStored,
+  uniqueness,
+  validateCreate,
+  validateReplace,
+  type ListResponse,
+  type ResourceType,
+  type ScimResource,
+  type SearchParams,
+} from '@scimbridge/scim-core';
+import {
+  isDuplicateKey,
+  SCIM_VISIBLE,
+  uuidv7,
+  type MembershipRepository,
+  type StoreCollections,
+  type UserDocument,
+} from '@scimbridge/store';
+import type { AuditRecorder } from '../audit.js';
+import type { ScimContext } from '../http/context.js';
+import type { KeyedLock } from '../http/keyed-lock.js';
+import { listResources } from './list.js';
+import { externalResolver, groupsOfUser } from './members.js';
+import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
+import { changedTopLevel } from './changes.js';
+
+export interface UserServiceDeps {
+  type: ResourceType;
+  collections: StoreCollections;
+  memberships: MembershipRepository;
+  audit: AuditRecorder;
+  locks: KeyedLock;
+}
+
+const USER_NAME_KEY = keyFieldName('userName');
+
+function workEmail(resource: ScimResource): string | undefined {
+  const emails = Array.isArray(resource.emails) ? (resource.emails as Record<string, unknown>[]) : [];
+  const work =
+    emails.find((e) => typeof e.type === 'string' && e.type.toLowerCase() === 'work') ??
+    emails.find((e) => e.primary === true);
+  return typeof work?.value === 'string' ? work.value : undefined;
+}
+
+function isVisible(doc: UserDocument): boolean {
+  return doc.scim?.managed === true && !doc.scim.deletedAt;
+}
+
+/**
+ * SCIM Users over the host application's accounts (DESIGN.md "What the product does"): SSO-only provisioning,
+ * linking to existing accounts, deactivation that keeps everything, and DELETE that hides the user from SCIM
+ * while keeping the account.
+ */
+export class UserService {
+  constructor(private readonly deps: UserServiceDeps) {}
+
+  private get users() {
+    return this.deps.collections.users;
+  }
+
+  async render(ctx: ScimContext, docs: UserDocument[], projection: Projection): Promise<ScimResource[]> {
+    const { type, collections, memberships } = this.deps;
+    const groups = isAttributeReturned(type, 'groups', projection)
+      ? await groupsOfUser(
+          collections,
+          memberships,
+          ctx.orgId,
+          docs.map((d) => d._id),
+        )
+      : undefined;
+    return docs.map((doc) =>
+      projectResource(
+        type,
+        fromStored(type, doc, {
+          baseUrl: ctx.baseUrl,
+          ...(groups ? { groups: groups.get(doc._id) ?? [] } : {}),
+        }),
+        projection,
+      ),
+    );
+  }
+
+  private async outcome(
+    ctx: ScimContext,
+    doc: UserDocument,
+    projection: Projection,
+    status: 200 | 201,
+  ): Promise<ScimOutcome> {
+    const [resource] = await this.render(ctx, [doc], projection);
+    return {
+      status,
+      resource: resource!,
+      version: doc.meta.version ?? 1,
+      location: resourceLocation(ctx.baseUrl, this.deps.type, doc._id),
+    };
+  }
+
+  private async load(ctx: ScimContext, id: string): Promise<UserDocument> {
+    const doc = await this.users.findOne({ _id: id, orgId: ctx.orgId, ...SCIM_VISIBLE });
+    if (!doc) throw notFound(`User ${id} not found.`);
+    return doc;
+  }
+
+  async get(
+    ctx: ScimContext,
+    id: string,
+    projection: Projection,
+    conditions: Preconditions = {},
+  ): Promise<ScimOutcome> {
+    const doc = await this.load(ctx, id);
+    if (ifNoneMatchMatches(conditions.ifNoneMatch, doc.meta.version))
+      return { status: 304, version: doc.meta.version ?? 1 };
+    return this.outcome(ctx, doc, projection, 200);
+  }
+
+  async list(ctx: ScimContext, params: SearchParams): Promise<ListResponse<ScimResource>> {
+    return listResources(
+      {
+        type: this.deps.type,
+        collection: this.users,
+        scope: { orgId: ctx.orgId, ...SCIM_VISIBLE },
+        resolveExternal: externalResolver(this.deps.memberships, ctx.orgId, 'users'),
+        render: (docs) => this.render(ctx, docs, params),
+      },
+      params,
+    );
+  }
+
+  async create(ctx: ScimContext, body: unknown, projection: Projection): Promise<ScimOutcome> {
+    const { resource } = validateCreate(this.deps.type, body);
+    const userName = resource.userName as string;
+    const key = normaliseKey(userName);
+    // Creates of one userName are serialised: Okta retries a create after a timeout and must get 409, not a twin.
+    return this.deps.locks.run(`${ctx.orgId}:userName:${key}`, async () => {
+      const sameName = await this.users.findOne({ orgId: ctx.orgId, [USER_NAME_KEY]: key });
+      if (sameName && isVisible(sameName))
+        throw uniqueness(`A user with userName "${userName}" already exists.`);
+      const candidate = sameName ?? (await this.linkCandidate(ctx, resource));
+      if (resource.active !== false) await this.checkUserLimit(ctx);
+      if (candidate) return this.link(ctx, candidate, resource, projection, sameName ? 'userName' : 'email');
+      return this.insert(ctx, resource, projection);
+    });
+  }
+
+  /** An account the host application created (or SCIM deleted earlier) with the same work email. */
+  private async linkCandidate(ctx: ScimContext, resource: ScimResource): Promise<UserDocument | null> {
+    const email = workEmail(resource);
+    if (!email) return null;
+    const docs = await this.users
+      .find({ orgId: ctx.orgId, [`emails.${keyFieldName('value')}`]: normaliseKey(email) })
+      .limit(20)
+      .toArray();
+    return docs.find((d) => !isVisible(d)) ?? null;
+  }
+
+  private async checkUserLimit(ctx: ScimContext): Promise<void> {
+    const limit = ctx.organisation.settings.plan.userLimit;
+    if (limit === null) return;
+    const active = await this.users.countDocuments({
+      orgId: ctx.orgId,
+      ...SCIM_VISIBLE,
+      active: { $ne: false },
+    });
+    if (active >= limit)
+      throw new ScimError(
+        403,
+        `The organisation's plan allows ${limit} active users; deactivate or delete one first.`,
+      );
+  }
+
+  private async insert(
+    ctx: ScimContext,
+    resource: ScimResource,
+    projection: Projection,
+  ): Promise<ScimOutcome> {
+    const now = new Date();
+    const id = uuidv7(now.getTime());
+    const doc: UserDocument = {
+      ...toStored(this.deps.type, { ...resource, id }, { created: now, lastModified: now, version: 1 }),
+      orgId: ctx.orgId,
+      scim: {
+        managed: true,
+        provisionedAt: now,
+        deletedAt: null,
+        ...(typeof resource.externalId === 'string' ? { externalId: resource.externalId } : {}),
+      },
+      auth: { ssoOnly: true },
+    };
+    try {
+      await this.users.insertOne(doc);
+    } catch (error) {
+      if (isDuplicateKey(error))
+        throw uniqueness(`A user with userName "${String(resource.userName)}" already exists.`);
+      throw error;
+    }
+    const event = await this.deps.audit.record(ctx, {
+      action: 'user.created',
+      resourceType: 'User',
+      resourceId: id,
+      changedAttributes: Object.keys(resource).filter((k) => k !== 'schemas' && k !== 'id'),
+    });
+    await this.deps.audit.assignDefaultGroup(ctx, id, event._id);
+    return this.outcome(ctx, doc, projection, 201);
+  }
+
+  /**
+   * Takes over an existing account: the SCIM attributes become the request's, the account becomes SCIM-managed
+   * and SSO-only (its password is dropped here; the worker's account.linked job repeats that idempotently).
+   */
+  private async link(
+    ctx: ScimContext,
+    existing: UserDocument,
+    resource: ScimResource,
+    projection: Projection,
+    matchedBy: 'userName' | 'email',
+  ): Promise<ScimOutcome> {
+    const now = new Date();
+    const version = (existing.meta.version ?? 0) + 1;
+    const revived = existing.scim?.managed === true;
+    const doc: UserDocument = {
+      ...toStored(
+        this.deps.type,
+        { ...resource, id: existing._id },
+        {
+          created: existing.meta.created ?? now,
+          lastModified: now,
+          version,
+        },
+      ),
+      orgId: ctx.orgId,
+      scim: {
+        managed: true,
+        provisionedAt: existing.scim?.provisionedAt ?? now,
+        linkedAt: now,
+        linkedBy: ctx.tokenId,
+        deletedAt: null,
+        ...(typeof resource.externalId === 'string' ? { externalId: resource.externalId } : {}),
+      },
+      auth: { ssoOnly: true },
+    };
+    try {
+      const result = await this.users.replaceOne(
+        { _id: existing._id, orgId: ctx.orgId, 'meta.version': existing.meta.version },
+        doc,
+      );
+      if (result.matchedCount === 0)
+        throw uniqueness('The account changed while it was being linked; retry.');
+    } catch (error) {
+      if (isDuplicateKey(error))
+        throw uniqueness(`A user with userName "${String(resource.userName)}" already exists.`);
+      throw error;
+    }
+    const event = await this.deps.audit.record(ctx, {
+      action: 'user.created',
+      resourceType: 'User',
+      resourceId: existing._id,
+      changedAttributes: Object.keys(resource).filter((k) => k !== 'schemas' && k !== 'id'),
+      details: { linkedAccount: true, matchedBy, revived },
+    });
+    await this.deps.audit.accountLinked(ctx, existing._id, event._id, doc.scim.externalId);
+    await this.deps.audit.assignDefaultGroup(ctx, existing._id, event._id);
+    return this.outcome(ctx, doc, projection, 201);
+  }
+
+  async replace(
+    ctx: ScimContext,
+    id: string,
+    body: unknown,
+    projection: Projection,
+    conditions: Preconditions = {},
+  ): Promise<ScimOutcome> {
+    return this.write(ctx, id, conditions, projection, (current) => {
+      const { resource } = validateReplace(this.deps.type, body, current);
+      return { resource, changed: changedTopLevel(current, resource) };
+    });
+  }
+
+  async patch(
+    ctx: ScimContext,
+    id: string,
+    body: unknown,
+    projection: Projection,
+    conditions: Preconditions = {},
+  ): Promise<ScimOutcome> {
+    return this.write(ctx, id, conditions, projection, (current) => {
+      const result = applyPatch(this.deps.type, current, body);
+      return { resource: result.resource, changed: result.changed };
+    });
+  }
+
+  /**
+   * Read, check If-Match, compute, write conditioned on the version read. Writes of one user are serialised in
+   * this process; a version conflict with another replica is retried unless the client sent If-Match.
+   */
+  private async write(
+    ctx: ScimContext,
+    id: string,
+    conditions: Preconditions,
+    projection: Projection,
+    compute: (current: ScimResource) => { resource: ScimResource; changed: string[] },
+  ): Promise<ScimOutcome> {
+    return this.deps.locks.run(`${ctx.orgId}:user:${id}`, async () => {
+      for (let attempt = 0; ; attempt += 1) {
+        const existing = await this.load(ctx, id);
+        if (!ifMatchSatisfied(conditions.ifMatch, existing.meta.version))
+          throw preconditionFailed(
+            `The user has changed: its version is ${etagFromVersion(existing.meta.version ?? 1)}.`,
+          );
+        const current = fromStored(this.deps.type, existing);
+        const { resource, changed } = compute(current);
+        if (changed.length === 0) return this.outcome(ctx, existing, projection, 200);
+        const now = new Date();
+        const version = (existing.meta.version ?? 1) + 1;
+        const doc: UserDocument = {
+          ...toStored(
+            this.deps.type,
+            { ...resource, id },
+            { created: existing.meta.created ?? now, lastModified: now, version },
+          ),
+          orgId: ctx.orgId,
+          scim: {
+            ...existing.scim,
+            ...(typeof resource.externalId === 'string' ? { externalId: resource.externalId } : {}),
+          },
+          auth: existing.auth,
+        };
+        if (typeof resource.externalId !== 'string') delete doc.scim.externalId;
+        let matched: number;
+        try {
+          matched = (
+            await this.users.replaceOne(
+              { _id: id, orgId: ctx.orgId, 'meta.version': existing.meta.version },
+              doc,
+            )
+          ).matchedCount;
+        } catch (error) {
+          if (isDuplicateKey(error))
+            throw uniqueness(`A user with userName "${String(resource.userName)}" already exists.`);
+          throw error;
+        }
+        if (matched === 0) {
+          if (conditions.ifMatch || attempt >= 3)
+            throw preconditionFailed('The user was changed by another request; retry.');
+          continue;
+        }
+        const wasActive = existing.active !== false;
+        const isActive = resource.active !== false;
+        const action =
+          wasActive && !isActive
+            ? 'user.deactivated'
+            : !wasActive && isActive
+              ? 'user.reactivated'
+              : 'user.updated';
+        await this.deps.audit.record(ctx, {
+          action,
+          resourceType: 'User',
+          resourceId: id,
+          changedAttributes: changed,
+        });
+        return this.outcome(ctx, doc, projection, 200);
+      }
+    });
+  }
+
+  /** Hides the user from SCIM and deactivates the account; the record and its history stay (revived by a later create). */
+  async delete(ctx: ScimContext, id: string, conditions: Preconditions = {}): Promise<ScimOutcome> {
+    return this.deps.locks.run(`${ctx.orgId}:user:${id}`, async () => {
+      const existing = await this.load(ctx, id);
+      if (!ifMatchSatisfied(conditions.ifMatch, existing.meta.version))
+        throw preconditionFailed(
+          `The user has changed: its version is ${etagFromVersion(existing.meta.version ?? 1)}.`,
+        );
+      const now = new Date();
+      await this.users.updateOne(
+        { _id: id, orgId: ctx.orgId },
+        {
+          $set: {
+            'scim.deletedAt': now,
+            active: false,
+            'meta.lastModified': now,
+            'meta.version': (existing.meta.version ?? 1) + 1,
+          },
+        },
+      );
+      const groupIds = await this.deps.memberships.removeMember(ctx.orgId, id);
+      if (groupIds.length > 0)
+        await this.deps.collections.groups.updateMany({ orgId: ctx.orgId, _id: { $in: groupIds } }, {
+          $inc: { 'meta.version': 1 },
+          $set: { 'meta.lastModified': now },
+        } as never);
+      await this.deps.audit.record(ctx, {
+        action: 'user.deleted',
+        resourceType: 'User',
+        resourceId: id,
+        changedAttributes: ['active'],
+        ...(groupIds.length ? { details: { removedFromGroups: groupIds } } : {}),
+      });
+      return { status: 204 };
+    });
+  }
+}

@@ -1,0 +1,103 @@
+import {
+  bulkErrorResult,
+  bulkResponse,
+  etagFromVersion,
+  invalidValue,
+  isScimError,
+  notFound,
+  parseBulkRequest,
+  resolveBulkIds,
+  ScimError,
+  type BulkOperation,
+  type BulkOperationResult,
+} from '@scimbridge/scim-core';
+import type { FastifyInstance } from 'fastify';
+import type { ScimContext } from '../http/context.js';
+import type { ApiLimits } from '../limits.js';
+import type { GroupService } from '../resources/groups.js';
+import { NO_PROJECTION, type ScimOutcome } from '../resources/outcome.js';
+import type { UserService } from '../resources/users.js';
+import { methodNotAllowed } from './not-allowed.js';
+import { sendJson } from './reply.js';
+
+interface Services {
+  Users: UserService;
+  Groups: GroupService;
+}
+
+/**
+ * `POST /Bulk` (RFC 7644 §3.7): operations in order through the same services as single requests (so the same
+ * organisation scoping, validation and audit), `bulkId:` references resolved from earlier creates, and
+ * `failOnErrors` honoured. Limits are those advertised; beyond them the whole request is 413.
+ */
+export function bulkRoute(app: FastifyInstance, services: Services, limits: ApiLimits): void {
+  app.post('/Bulk', { config: { resource: 'Bulk', operation: 'bulk' } }, async (request, reply) => {
+    const size = Number(request.headers['content-length'] ?? 0);
+    const bulk = parseBulkRequest(
+      request.body,
+      { maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.maxPayloadSize },
+      size,
+    );
+    const created = new Map<string, string>();
+    const results: BulkOperationResult[] = [];
+    let errors = 0;
+    for (const operation of bulk.Operations) {
+      if (bulk.failOnErrors !== undefined && bulk.failOnErrors > 0 && errors >= bulk.failOnErrors) break;
+      try {
+        const { value: resolved, unresolved } = resolveBulkIds(
+          { path: operation.path, data: operation.data },
+          created,
+        );
+        if (unresolved.length)
+          throw new ScimError(
+            409,
+            `bulkId ${unresolved.map((id) => `"${id}"`).join(', ')} does not refer to a resource created earlier in this request.`,
+          );
+        const outcome = await execute(request.scim, services, {
+          ...operation,
+          path: resolved.path,
+          data: resolved.data,
+        });
+        if (operation.method === 'POST' && operation.bulkId && outcome.resource?.id)
+          created.set(operation.bulkId, outcome.resource.id);
+        results.push({
+          method: operation.method,
+          ...(operation.bulkId ? { bulkId: operation.bulkId } : {}),
+          ...(outcome.version !== undefined ? { version: etagFromVersion(outcome.version) } : {}),
+          ...(outcome.location ? { location: outcome.location } : {}),
+          status: String(outcome.status),
+        });
+      } catch (error) {
+        if (!isScimError(error)) throw error;
+        errors += 1;
+        results.push(bulkErrorResult(operation, error));
+      }
+    }
+    return sendJson(reply, bulkResponse(results));
+  });
+  methodNotAllowed(app, '/Bulk', ['POST']);
+}
+
+async function execute(ctx: ScimContext, services: Services, operation: BulkOperation): Promise<ScimOutcome> {
+  const match = /^\/(Users|Groups)(?:\/([^/?#]+))?$/i.exec(operation.path);
+  if (!match)
+    throw notFound(`Bulk path "${operation.path}" is not /Users, /Groups or one of their resources.`);
+  const name = match[1]!.toLowerCase() === 'users' ? 'Users' : 'Groups';
+  const service = services[name];
+  const id = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  const conditions = operation.version ? { ifMatch: operation.version } : {};
+  if (operation.method === 'POST') {
+    if (id !== undefined) throw invalidValue('A bulk POST path names the resource type only, e.g. "/Users".');
+    return service.create(ctx, operation.data, NO_PROJECTION);
+  }
+  if (id === undefined)
+    throw invalidValue(`A bulk ${operation.method} path must name a resource, e.g. "/${name}/{id}".`);
+  switch (operation.method) {
+    case 'PUT':
+      return service.replace(ctx, id, operation.data, NO_PROJECTION, conditions);
+    case 'PATCH':
+      return service.patch(ctx, id, operation.data, NO_PROJECTION, conditions);
+    case 'DELETE':
+      return service.delete(ctx, id, conditions);
+  }
+}

@@ -1,0 +1,54 @@
+import { isScimError, listResponse, parseSearchRequest, type ScimResource } from '@scimbridge/scim-core';
+import type { FastifyInstance } from 'fastify';
+import type { ApiLimits } from '../limits.js';
+import type { GroupService } from '../resources/groups.js';
+import type { UserService } from '../resources/users.js';
+import { methodNotAllowed } from './not-allowed.js';
+import { sendJson } from './reply.js';
+
+/**
+ * `POST /.search` over every resource type (RFC 7644 §3.4.3): Users then Groups, paged as one list. A filter
+ * naming an attribute one type lacks matches nothing there; invalid for both, it is a 400.
+ */
+export function rootSearchRoute(
+  app: FastifyInstance,
+  users: UserService,
+  groups: GroupService,
+  limits: ApiLimits,
+): void {
+  app.post('/.search', { config: { resource: 'All', operation: 'search' } }, async (request, reply) => {
+    const params = parseSearchRequest(request.body, limits.pagination);
+    if (params.cursor !== undefined) delete params.cursor;
+    const ctx = request.scim;
+    const window = {
+      ...params,
+      startIndex: 1,
+      count: Math.min(limits.pagination.maxResults, params.startIndex - 1 + params.count),
+    };
+    const results = await Promise.all([
+      searchOne(() => users.list(ctx, window)),
+      searchOne(() => groups.list(ctx, window)),
+    ]);
+    const failures = results.filter((r) => r.error);
+    if (failures.length === results.length) throw failures[0]!.error;
+    const all: ScimResource[] = results.flatMap((r) => r.resources);
+    const total = results.reduce((sum, r) => sum + r.total, 0);
+    const page = all.slice(params.startIndex - 1, params.startIndex - 1 + params.count);
+    return sendJson(reply, listResponse(page, { totalResults: total, startIndex: params.startIndex }));
+  });
+  methodNotAllowed(app, '/.search', ['POST']);
+}
+
+async function searchOne(run: () => Promise<{ totalResults?: number; Resources: ScimResource[] }>): Promise<{
+  resources: ScimResource[];
+  total: number;
+  error?: unknown;
+}> {
+  try {
+    const list = await run();
+    return { resources: list.Resources, total: list.totalResults ?? list.Resources.length };
+  } catch (error) {
+    if (isScimError(error) && error.status === 400) return { resources: [], total: 0, error };
+    throw error;
+  }
+}
