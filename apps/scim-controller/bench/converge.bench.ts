@@ -118,6 +118,9 @@ async function main(): Promise<void> {
   const reconciles = (await registry.getSingleMetric('controller_runtime_reconcile_total')!.get()).values;
   const total = reconciles.reduce((sum, v) => sum + v.value, 0);
   const errors = reconciles.filter((v) => v.labels.result === 'error').reduce((sum, v) => sum + v.value, 0);
+  const time = (await registry.getSingleMetric('controller_runtime_reconcile_time_seconds')!.get()).values;
+  const timeSum = time.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  const timeCount = time.find((v) => v.metricName?.endsWith('_count'))?.value ?? 1;
   const secrets = await core.listNamespacedSecret({
     namespace,
     labelSelector: 'app.kubernetes.io/managed-by=scim-controller',
@@ -134,6 +137,7 @@ async function main(): Promise<void> {
         reconciles: total,
         reconcileErrors: errors,
         reconcilesPerSecond: +(total / (convergedMs / 1000)).toFixed(1),
+        meanReconcileMs: +((timeSum / timeCount) * 1000).toFixed(1),
         tenantsPerSecond: +(TENANTS / (convergedMs / 1000)).toFixed(1),
         tokenSecrets: secrets.items.length,
         tokensInMongo: tokens,

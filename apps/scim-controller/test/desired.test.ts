@@ -92,8 +92,16 @@ describe('planToken (pure)', () => {
     });
   });
 
+  it('repairs the labels of its own Secret (owned by this tenant) instead of treating it as foreign', () => {
+    const unlabelled = { ...managed('scimb_a'), labels: {} };
+    expect(planToken(observe(tenant(), unlabelled, [record('scimb_a')]))).toMatchObject({
+      kind: 'keep',
+      writeSecret: true,
+    });
+  });
+
   it('refuses to overwrite a Secret it does not manage', () => {
-    const foreign = { ...managed('whatever'), labels: {} };
+    const foreign = { ...managed('whatever'), labels: {}, ownerUids: [] };
     expect(planToken(observe(tenant(), foreign, []))).toMatchObject({
       kind: 'blocked',
       reason: 'TokenSecretConflict',

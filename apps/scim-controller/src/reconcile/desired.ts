@@ -66,6 +66,10 @@ export interface TokenObservation {
 
 /** Whether a Secret is the generated token Secret of this tenant (labelled by us, for this tenant name). */
 export function isManagedSecret(tenant: ScimTenant, secret: SecretSnapshot): boolean {
+  return hasOurLabels(tenant, secret) || secret.ownerUids.includes(tenant.metadata.uid ?? '');
+}
+
+function hasOurLabels(tenant: ScimTenant, secret: SecretSnapshot): boolean {
   return (
     secret.labels[LABEL_MANAGED_BY] === FIELD_MANAGER && secret.labels[LABEL_TENANT] === tenant.metadata.name
   );
@@ -122,7 +126,11 @@ export function planToken(o: TokenObservation): TokenPlan {
   const hash = o.hashToken(secret.token);
   if (!tokens.some((t) => t.hash === hash)) return { kind: 'issue', reason: 'TokenNotRecognised' };
   const record = onlyValid(tokens, hash);
-  const writeSecret = !ownedByThisTenant || secret.annotations[ANNOTATION_ROTATION] !== String(rotation);
+  // Re-apply when labels, owner or annotations drifted (e.g. someone edited the Secret's metadata).
+  const writeSecret =
+    !ownedByThisTenant ||
+    !hasOurLabels(tenant, secret) ||
+    secret.annotations[ANNOTATION_ROTATION] !== String(rotation);
   return record ? { kind: 'keep', record, writeSecret } : { kind: 'adopt', token: secret.token, writeSecret };
 }
 
