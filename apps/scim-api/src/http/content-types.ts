@@ -29,7 +29,7 @@ function depthExceeds(text: string, limit: number): boolean {
  */
 export function registerScimContentTypes(app: FastifyInstance, bodyLimit: number): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     ['application/json', 'application/scim+json'],
     { parseAs: 'buffer', bodyLimit },
