@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { JobProducer } from '@scimbridge/jobs';
 import { createLogger } from '@scimbridge/logger';
+import { applyOrganisation } from '@scimbridge/tenancy';
 import { startFerretDB, startRedis } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
@@ -48,9 +49,9 @@ const prefix = `bench-${Date.now().toString(36)}`;
 const connection = await mongoose.createConnection(mongoUri, { dbName: prefix }).asPromise();
 const collections = workerCollections(connection);
 const orgId = 'org-bench';
-await collections.organisations.insertOne({
-  _id: orgId,
-  settings: { audit: { webhooks: [{ name: 'bench', url, secret: 'bench-secret' }] } },
+await applyOrganisation(connection, orgId, {
+  displayName: 'Benchmark',
+  audit: { webhooks: [{ name: 'bench', url, secret: 'bench-secret' }] },
 });
 
 const settings = workerEnv.parse({ ...process.env, QUEUE_PREFIX: prefix, RELAY_INTERVAL_MS: '600000' });

@@ -71,6 +71,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
   };
   const metrics = registerWorkerMetrics(options.registry, Object.values(queues), collections);
   const context: ProcessorContext = {
+    mongo: options.mongo,
     collections,
     sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
     auditStream: new AuditLogStream(options.auditDestination),

@@ -77,7 +77,7 @@ describe('audit fan-out', () => {
   it('delivers every event once to each webhook with a valid signature and writes it to the JSON-lines stream', async () => {
     const hook = await receiver();
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'siem', url: hook.url, secret: 's3cret-siem' }]);
+    await storeOrganisation(mongo, orgId, [{ name: 'siem', url: hook.url, secret: 's3cret-siem' }]);
     const events = [await auditedWrite(orgId), await auditedWrite(orgId, { action: 'group.created' })];
     for (const event of events) await dispatched(event._id);
 
@@ -130,7 +130,7 @@ describe('audit fan-out', () => {
   it('retries a 500 and delivers once, with the retry counted', async () => {
     const hook = await receiver((_d, attempt) => ({ status: attempt === 1 ? 500 : 200 }));
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'flaky', url: hook.url, secret: 'k' }]);
+    await storeOrganisation(mongo, orgId, [{ name: 'flaky', url: hook.url, secret: 'k' }]);
     const event = await auditedWrite(orgId);
     await dispatched(event._id);
 
@@ -151,7 +151,7 @@ describe('audit fan-out', () => {
       attempt === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 },
     );
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'limited', url: hook.url, secret: 'k' }]);
+    await storeOrganisation(mongo, orgId, [{ name: 'limited', url: hook.url, secret: 'k' }]);
     const event = await auditedWrite(orgId);
     await dispatched(event._id);
     expect(hook.requests).toHaveLength(2);
@@ -161,7 +161,7 @@ describe('audit fan-out', () => {
   it('dead-letters a delivery whose receiver stays down past the retry budget, and re-drives it after recovery', async () => {
     const hook = await receiver(() => ({ status: 503 }));
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [
+    await storeOrganisation(mongo, orgId, [
       { name: 'down', url: hook.url, secret: 'k' },
       { name: 'up', url: (await receiver()).url, secret: 'k2' },
     ]);
@@ -204,7 +204,7 @@ describe('audit fan-out', () => {
   it('dead-letters at once when the receiver rejects the request (4xx), since retrying cannot help', async () => {
     const hook = await receiver(() => ({ status: 410 }));
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'gone', url: hook.url, secret: 'k' }]);
+    await storeOrganisation(mongo, orgId, [{ name: 'gone', url: hook.url, secret: 'k' }]);
     const event = await auditedWrite(orgId);
     await dispatched(event._id);
     expect(hook.requests).toHaveLength(1);
@@ -219,8 +219,8 @@ describe('audit fan-out', () => {
     const fast = await receiver();
     const slowOrg = uniqueName('org-slow');
     const fastOrg = uniqueName('org-fast');
-    await storeOrganisation(collections, slowOrg, [{ name: 'slow', url: slow.url, secret: 'k' }]);
-    await storeOrganisation(collections, fastOrg, [{ name: 'fast', url: fast.url, secret: 'k' }]);
+    await storeOrganisation(mongo, slowOrg, [{ name: 'slow', url: slow.url, secret: 'k' }]);
+    await storeOrganisation(mongo, fastOrg, [{ name: 'fast', url: fast.url, secret: 'k' }]);
     const slowEvents = [];
     for (let i = 0; i < 8; i++) slowEvents.push(await auditedWrite(slowOrg));
     const fastEvents = [];

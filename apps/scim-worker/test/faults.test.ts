@@ -10,7 +10,9 @@ import {
   spawnWorkerProcess,
   startTestWorker,
   storeAuditEvent,
+  storeGroup,
   storeOrganisation,
+  storeUser,
   uniqueName,
   uuidv7,
   WebhookReceiver,
@@ -60,7 +62,7 @@ describe('Redis outage', () => {
     const hook = new WebhookReceiver();
     await hook.start();
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
+    await storeOrganisation(mongo, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
     const worker = await startTestWorker(mongo, redis.url, { QUEUE_PREFIX: prefix }, { relay: true });
     const producerRedis = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     producerRedis.on('error', () => undefined);
@@ -106,14 +108,8 @@ describe('worker killed with SIGKILL mid-job', () => {
     );
     await hook.start();
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
-    const groupId = uuidv7();
-    await collections.groups.insertOne({
-      _id: groupId,
-      orgId,
-      displayName: 'Everyone',
-      displayNameKey: 'everyone',
-    });
+    await storeOrganisation(mongo, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
+    await storeGroup(collections, orgId, 'Everyone');
     const env = {
       MONGODB_URI: mongoUriFor(dbName),
       REDIS_URL: redisUrl,
@@ -133,9 +129,8 @@ describe('worker killed with SIGKILL mid-job', () => {
         const event = await storeAuditEvent(collections, orgId);
         events.push(event);
         await producer.auditFanout({ orgId, eventId: event._id });
-        const userId = uuidv7();
+        const userId = await storeUser(collections, orgId);
         users.push(userId);
-        await collections.users.insertOne({ _id: userId, orgId, scim: { managed: true } });
         await producer.defaultGroup({ orgId, userId, groupDisplayName: 'Everyone', eventId: uuidv7() });
       }
       await waitFor('deliveries in flight', async () => hook.pending() >= 3, { timeoutMs: 20_000 });
@@ -179,7 +174,7 @@ describe('SIGTERM', () => {
     const hook = new WebhookReceiver(() => ({ status: 200, delayMs: 1_500 }));
     await hook.start();
     const orgId = uniqueName('org');
-    await storeOrganisation(collections, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
+    await storeOrganisation(mongo, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
     const env = {
       MONGODB_URI: mongoUriFor(dbName),
       REDIS_URL: inject('redisUrl'),

@@ -1,11 +1,14 @@
 import { JobProducer, JobName, jobIds } from '@scimbridge/jobs';
 import { waitFor } from '@scimbridge/testing';
+import { createAccount } from '@scimbridge/store';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   connectMongo,
   startTestWorker,
+  storeGroup,
+  storeUser,
   uniqueName,
   uuidv7,
   workerCollections,
@@ -49,29 +52,8 @@ async function finished(jobId: string, queue = worker.queues.provisioning) {
   return (await queue.getJob(jobId))!;
 }
 
-async function provisionedUser(orgId: string, extra: Record<string, unknown> = {}) {
-  const userId = uuidv7();
-  await collections.users.insertOne({
-    _id: userId,
-    orgId,
-    scim: { managed: true },
-    auth: { ssoOnly: true },
-    ...extra,
-  });
-  return userId;
-}
-
-async function group(orgId: string, displayName: string) {
-  const groupId = uuidv7();
-  await collections.groups.insertOne({
-    _id: groupId,
-    orgId,
-    displayName,
-    displayNameKey: displayName.toLowerCase(),
-    meta: { version: 1, lastModified: new Date(0) },
-  });
-  return groupId;
-}
+const provisionedUser = (orgId: string) => storeUser(collections, orgId);
+const group = (orgId: string, displayName: string) => storeGroup(collections, orgId, displayName);
 
 describe('default group', () => {
   it('adds a provisioned user to the group named in the job, once, however often the job runs', async () => {
@@ -92,7 +74,12 @@ describe('default group', () => {
     });
 
     expect(await collections.memberships.find({ orgId, groupId }).toArray()).toEqual([
-      expect.objectContaining({ _id: `${groupId}:${userId}`, memberId: userId, memberType: 'User' }),
+      expect.objectContaining({
+        _id: `${groupId}:${userId}`,
+        memberId: userId,
+        memberType: 'User',
+        display: `user-${userId}`,
+      }),
     ]);
     expect((await collections.groups.findOne({ _id: groupId }))?.meta?.version).toBe(2);
   });
@@ -132,13 +119,14 @@ describe('default group', () => {
 describe('account linked', () => {
   it('makes the account SSO-only and SCIM-managed, records who and when, and emits one audit event', async () => {
     const orgId = uniqueName('org');
-    const userId = uuidv7();
-    await collections.users.insertOne({
-      _id: userId,
-      orgId,
-      scim: { managed: false },
-      auth: { ssoOnly: false, passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA' },
+    // An account the host application created, with a password (libs/store's own path).
+    const account = await createAccount(mongo, orgId, {
+      userName: 'ada@example.com',
+      email: 'ada@example.com',
+      passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
     });
+    const userId = account._id;
+    expect(account.auth.passwordHash).toBeDefined();
     const eventId = uuidv7();
     await producer.accountLinked({ orgId, userId, externalId: 'okta-00u1', tokenId: 'tok-42', eventId });
     const job = await finished(jobIds.accountLinked(eventId));
@@ -146,6 +134,7 @@ describe('account linked', () => {
 
     const user = await collections.users.findOne({ _id: userId });
     expect(user?.auth).toEqual({ ssoOnly: true });
+    expect(user?.userName).toBe('ada@example.com');
     expect(user?.scim).toMatchObject({ managed: true, externalId: 'okta-00u1', linkedBy: 'tok-42' });
     expect(user?.scim?.linkedAt).toEqual(new Date(job.timestamp));
 

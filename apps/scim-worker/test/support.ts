@@ -15,7 +15,8 @@ import {
   type WorkerSettings,
 } from '../src/index.js';
 import { workerCollections, type WorkerCollections } from '../src/store/collections.js';
-import type { AuditEventDocument, WebhookSinkSettings } from '../src/store/documents.js';
+import { applyOrganisation } from '@scimbridge/tenancy';
+import type { AuditEventDocument, UserDocument, WebhookSinkSettings } from '../src/store/documents.js';
 
 /** A time-ordered UUIDv7, like the api's ids. */
 export function uuidv7(at = Date.now()): string {
@@ -112,15 +113,49 @@ export async function storeAuditEvent(
   return event;
 }
 
+/** An organisation with webhook sinks, through tenancy's own write path (as the controller stores it). */
 export async function storeOrganisation(
-  collections: WorkerCollections,
+  connection: Connection,
   orgId: string,
   webhooks: WebhookSinkSettings[],
 ): Promise<void> {
-  await collections.organisations.insertOne({
-    _id: orgId,
-    settings: { audit: { webhooks } },
+  await applyOrganisation(connection, orgId, { displayName: orgId, audit: { webhooks } });
+}
+
+/** A SCIM-provisioned account (what the api stores for a created user). */
+export async function storeUser(
+  collections: WorkerCollections,
+  orgId: string,
+  extra: Partial<UserDocument> = {},
+): Promise<string> {
+  const id = uuidv7();
+  await collections.users.insertOne({
+    _id: id,
+    orgId,
+    userName: `user-${id}`,
+    userNameKey: `user-${id}`,
+    meta: { resourceType: 'User', version: 1 },
+    scim: { managed: true },
+    auth: { ssoOnly: true },
+    ...extra,
   });
+  return id;
+}
+
+export async function storeGroup(
+  collections: WorkerCollections,
+  orgId: string,
+  displayName: string,
+): Promise<string> {
+  const id = uuidv7();
+  await collections.groups.insertOne({
+    _id: id,
+    orgId,
+    displayName,
+    displayNameKey: displayName.toLowerCase(),
+    meta: { resourceType: 'Group', version: 1, lastModified: new Date(0) },
+  });
+  return id;
 }
 
 export interface ReceivedDelivery {

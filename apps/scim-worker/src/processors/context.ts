@@ -1,5 +1,6 @@
 import type { Logger } from '@scimbridge/logger';
 import type { Queue } from 'bullmq';
+import type { Connection } from 'mongoose';
 import type { AuditLogStream } from '../audit/log-stream.js';
 import type { WebhookSinkDirectory } from '../audit/sinks.js';
 import type { WorkerSettings } from '../config.js';
@@ -8,6 +9,7 @@ import type { WorkerCollections } from '../store/collections.js';
 
 /** What processors share: storage, the queues they enqueue follow-up jobs on, and tuning. */
 export interface ProcessorContext {
+  mongo: Connection;
   collections: WorkerCollections;
   sinks: WebhookSinkDirectory;
   auditStream: AuditLogStream;

@@ -1,19 +1,22 @@
 import type { DefaultGroupPayload } from '@scimbridge/jobs';
 import { normaliseKey } from '@scimbridge/scim-core';
-import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
+import { MembershipRepository } from '@scimbridge/store';
+import type { mongo } from 'mongoose';
+import { findInOrganisation } from '../store/collections.js';
+import type { UserDocument } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
 
 /**
  * Adds the user to the default group named in the payload (the setting as it was at provisioning time).
- * The membership `_id` is `${groupId}:${userId}`, so a retry or a second run is a duplicate-key no-op. A group
+ * libs/store's membership insert is keyed `${groupId}:${userId}`, so a retry or a second run is a no-op. A group
  * that no longer exists ends the job with a recorded reason: retrying cannot make it appear.
  */
 export async function assignDefaultGroup(
-  context: Pick<ProcessorContext, 'collections' | 'logger'>,
+  context: Pick<ProcessorContext, 'collections' | 'mongo' | 'logger'>,
   payload: DefaultGroupPayload,
 ): Promise<JobOutcome> {
-  const { users, groups, memberships } = context.collections;
+  const { users, groups } = context.collections;
   const user = await findInOrganisation(users, payload.userId, payload.orgId);
   if (!user) return skipped(context, payload, 'user-not-found');
   const group = await groups.findOne(
@@ -22,24 +25,19 @@ export async function assignDefaultGroup(
   );
   if (!group) return skipped(context, payload, 'group-not-found');
 
-  const now = new Date();
-  try {
-    await memberships.insertOne({
-      _id: `${group._id}:${payload.userId}`,
-      orgId: payload.orgId,
-      groupId: group._id,
-      memberId: payload.userId,
-      memberType: 'User',
-      addedAt: now,
-    });
-  } catch (error) {
-    if (isDuplicateKey(error)) return { outcome: 'skipped', reason: 'already-member' };
-    throw error;
-  }
-  // The group's ETag must change with its members (RFC 7644 §3.14); only the run that added the member bumps it.
-  await groups.updateOne(
+  const added = await new MembershipRepository(context.mongo).add(payload.orgId, group._id, [
+    { id: user._id, type: 'User', ...displayOf(user) },
+  ]);
+  if (added === 0) return { outcome: 'skipped', reason: 'already-member' };
+  // The group's ETag must change with its members (RFC 7644 §3.14); only the run that added the member bumps
+  // it. The driver cannot type `$inc` on GroupDocument's open (index-signature) shape, hence the narrower view.
+  const versioned = groups as unknown as mongo.Collection<{
+    _id: string;
+    meta: { version: number; lastModified: Date };
+  }>;
+  await versioned.updateOne(
     { _id: group._id },
-    { $inc: { 'meta.version': 1 }, $set: { 'meta.lastModified': now } },
+    { $inc: { 'meta.version': 1 }, $set: { 'meta.lastModified': new Date() } },
   );
   return { outcome: 'done' };
 }
@@ -60,4 +58,10 @@ function skipped(
     'default group not applied',
   );
   return { outcome: 'skipped', reason };
+}
+
+// RFC 7643 §4.2 `display` of the member, stored with the membership so member lists need no join.
+function displayOf(user: UserDocument): { display?: string } {
+  const display = user.displayName ?? user.userName;
+  return typeof display === 'string' ? { display } : {};
 }

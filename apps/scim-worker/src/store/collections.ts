@@ -1,36 +1,21 @@
 import type { Connection, mongo } from 'mongoose';
-import type {
-  AuditDeadLetterDocument,
-  AuditDeliveryDocument,
-  AuditEventDocument,
-  GroupDocument,
-  MembershipDocument,
-  OrganisationDocument,
-  UserDocument,
-} from './documents.js';
+import { storeCollections, type StoreCollections } from '@scimbridge/store';
+import { tenancyCollections, type TenancyCollections } from '@scimbridge/tenancy';
+import type { AuditDeadLetterDocument, AuditDeliveryDocument } from './documents.js';
 
-/** The collections the worker touches, on the names docs/contracts.md fixes. */
-export interface WorkerCollections {
-  organisations: mongo.Collection<OrganisationDocument>;
-  users: mongo.Collection<UserDocument>;
-  groups: mongo.Collection<GroupDocument>;
-  memberships: mongo.Collection<MembershipDocument>;
-  auditEvents: mongo.Collection<AuditEventDocument>;
+/** The collections the worker touches: the shared ones from their owning packages, plus its own two. */
+export interface WorkerCollections extends StoreCollections {
+  organisations: TenancyCollections['organisations'];
   auditDeliveries: mongo.Collection<AuditDeliveryDocument>;
   auditDeadLetters: mongo.Collection<AuditDeadLetterDocument>;
 }
 
 export function workerCollections(connection: Connection): WorkerCollections {
-  const db = connection.db;
-  if (!db) throw new Error('the MongoDB connection is not open');
   return {
-    organisations: db.collection<OrganisationDocument>('organisations'),
-    users: db.collection<UserDocument>('users'),
-    groups: db.collection<GroupDocument>('groups'),
-    memberships: db.collection<MembershipDocument>('memberships'),
-    auditEvents: db.collection<AuditEventDocument>('audit_events'),
-    auditDeliveries: db.collection<AuditDeliveryDocument>('audit_deliveries'),
-    auditDeadLetters: db.collection<AuditDeadLetterDocument>('audit_dead_letters'),
+    ...storeCollections(connection),
+    organisations: tenancyCollections(connection).organisations,
+    auditDeliveries: connection.collection<AuditDeliveryDocument>('audit_deliveries'),
+    auditDeadLetters: connection.collection<AuditDeadLetterDocument>('audit_dead_letters'),
   };
 }
 
@@ -40,10 +25,7 @@ export async function ensureWorkerIndexes(collections: WorkerCollections): Promi
   await collections.auditDeadLetters.createIndex({ orgId: 1, status: 1, deadLetteredAt: 1 });
 }
 
-/** MongoDB's duplicate-key error: the unique-index insert that makes a step idempotent already happened. */
-export function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
-}
+export { isDuplicateKey } from '@scimbridge/store';
 
 /**
  * A document by id, only if it belongs to the organisation. The filter is `_id` alone and the organisation is

@@ -1,64 +1,16 @@
-/**
- * The stored shapes this worker reads and writes, as docs/contracts.md declares them. Only the fields the
- * worker touches are typed; libs/store owns the full models.
- */
-export interface OrganisationDocument {
-  _id: string;
-  settings?: { audit?: { webhooks?: WebhookSinkSettings[] } };
-}
+import type { OrganisationSettings } from '@scimbridge/tenancy';
 
-export interface WebhookSinkSettings {
-  name: string;
-  url: string;
-  secret: string;
-}
+// Shapes of the shared collections are declared once, by their owners (docs/contracts.md).
+export type {
+  UserDocument,
+  GroupDocument,
+  MembershipDocument,
+  AuditEventDocument,
+  AuditActor,
+} from '@scimbridge/store';
+export type { OrganisationDocument } from '@scimbridge/tenancy';
 
-export interface UserDocument {
-  _id: string;
-  orgId: string;
-  scim?: {
-    managed?: boolean;
-    externalId?: string;
-    linkedAt?: Date;
-    linkedBy?: string;
-    deletedAt?: Date | null;
-  };
-  auth?: { ssoOnly?: boolean; passwordHash?: string };
-}
-
-export interface GroupDocument {
-  _id: string;
-  orgId: string;
-  displayName: string;
-  displayNameKey: string;
-  meta?: { version?: number; lastModified?: Date };
-}
-
-export interface MembershipDocument {
-  _id: string;
-  orgId: string;
-  groupId: string;
-  memberId: string;
-  memberType: 'User' | 'Group';
-  addedAt: Date;
-}
-
-export type AuditActor = { type: 'token'; id: string } | { type: 'system'; id: string };
-
-export interface AuditEventDocument {
-  _id: string;
-  orgId: string;
-  action: string;
-  actor: AuditActor;
-  resourceType: 'User' | 'Group' | null;
-  resourceId: string | null;
-  changedAttributes: string[];
-  requestId: string | null;
-  traceId: string | null;
-  occurredAt: Date;
-  dispatchedAt: Date | null;
-  details?: Record<string, unknown>;
-}
+export type WebhookSinkSettings = OrganisationSettings['audit']['webhooks'][number];
 
 /** Worker-owned: one document per event and sink that received it; `_id` makes a second insert a no-op. */
 export interface AuditDeliveryDocument {
