@@ -27,10 +27,7 @@ const rulesFile = `${files}/alerts/scimbridge.rules.yaml`;
  * A panel may be empty only if every metric it reads is listed here; remove a name once its service exports it.
  */
 const PENDING_METRICS = new Set([
-  // scim-api: SCIM operation, auth, rate-limit and client metrics arrive with the SCIM routes.
-  'scim_operations_total',
-  'scim_auth_failures_total',
-  'scim_rate_limited_total',
+  // scim-api: requests by IdP client (User-Agent classified into okta, entra, onelogin, other).
   'scim_client_requests_total',
   // Services call observeMongoCommands(connection.getClient(), registry) with monitorCommands: true.
   'db_client_operation_duration_seconds_bucket',
@@ -67,7 +64,9 @@ const processes: ChildProcess[] = [];
 let prometheus: PrometheusServer;
 const ports = { api: 0, worker: 0, controller: 0 };
 const namespace = `dash-${Date.now()}`;
-const queuePrefix = `dash${Date.now()}`;
+const tenantApi = { group: 'scimbridge.io', version: 'v1alpha1', namespace, plural: 'scimtenants' };
+/** A Redis database of its own, so the api's jobs (default prefix) never meet other suites' workers. */
+const redisUrl = () => `${inject('redisUrl').replace(/\/\d*$/, '')}/7`;
 
 function startService(
   app: 'scim-api' | 'scim-worker' | 'scim-controller',
@@ -81,7 +80,7 @@ function startService(
       PORT: String(port),
       LOG_LEVEL: 'warn',
       MONGODB_URI: inject('mongodbUri').replace(/\/?(\?|$)/, '/platform_dashboards$1'),
-      REDIS_URL: inject('redisUrl'),
+      REDIS_URL: redisUrl(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,34 +112,73 @@ async function prepareKubernetes(kc: KubeConfig) {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
 }
 
-/** A bounded load: SCIM-shaped HTTP requests, queue jobs and ScimTenant changes for about ten seconds. */
+/** A ScimTenant, and the bearer token the controller writes into its Secret once it has reconciled it. */
+async function tenantToken(kc: KubeConfig, name: string, spec: Record<string, unknown>): Promise<string> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    ...tenantApi,
+    body: { apiVersion: 'scimbridge.io/v1alpha1', kind: 'ScimTenant', metadata: { name }, spec },
+  });
+  const core = kc.makeApiClient(CoreV1Api);
+  let token = '';
+  await waitFor(`token Secret of ${name}`, async () => {
+    const secret = await core
+      .readNamespacedSecret({ namespace, name: `${name}-scim-token` })
+      .catch(() => undefined);
+    token = Buffer.from(secret?.data?.token ?? '', 'base64').toString();
+    return token.startsWith('scimb_');
+  });
+  return token;
+}
+
+/**
+ * A bounded load for about ten seconds: an IdP provisioning users, one over its rate limit, one with a
+ * revoked-looking token, audit jobs on the worker's queue and edits to a ScimTenant.
+ */
 async function load(kc: KubeConfig) {
   const api = `http://127.0.0.1:${ports.api}`;
-  const headers = { authorization: 'Bearer scimb_not-a-real-token', 'content-type': 'application/scim+json' };
-  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-  const audit = new Queue('scim-audit', { connection: redis, prefix: queuePrefix });
-  const tenants = kc.makeApiClient(CustomObjectsApi);
-  const tenant = { group: 'scimbridge.io', version: 'v1alpha1', namespace, plural: 'scimtenants' };
-  await tenants.createNamespacedCustomObject({
-    ...tenant,
-    body: {
-      apiVersion: 'scimbridge.io/v1alpha1',
-      kind: 'ScimTenant',
-      metadata: { name: 'dashboards' },
-      spec: { organisationId: 'dashboards-org', displayName: 'Dashboards test' },
-    },
+  const token = await tenantToken(kc, 'dashboards', {
+    organisationId: 'dashboards-org',
+    displayName: 'Dashboards test',
   });
+  const limitedToken = await tenantToken(kc, 'dashboards-limited', {
+    organisationId: 'dashboards-limited-org',
+    displayName: 'Over its quota',
+    rateLimit: { requestsPerSecond: 1, burst: 1 },
+  });
+  const as = (bearer: string) => ({
+    authorization: `Bearer ${bearer}`,
+    'content-type': 'application/scim+json',
+    'user-agent': 'Okta SCIM Client 1.0.0',
+  });
+  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+  const audit = new Queue('scim-audit', { connection: redis, prefix: 'scimbridge' });
+  const tenants = kc.makeApiClient(CustomObjectsApi);
   const end = Date.now() + 10_000;
   for (let round = 0; Date.now() < end && round < 200; round += 1) {
+    const userName = `user${round}@example.com`;
     await Promise.all([
-      fetch(`${api}/scim/v2/Users?filter=userName%20eq%20%22a%40example.com%22`, { headers }),
-      fetch(`${api}/scim/v2/Users`, { method: 'POST', headers, body: '{}' }),
-      fetch(`${api}/scim/v2/ServiceProviderConfig`),
+      fetch(`${api}/scim/v2/Users`, {
+        method: 'POST',
+        headers: as(token),
+        body: JSON.stringify({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName,
+          name: { givenName: 'Load', familyName: `User ${round}` },
+          emails: [{ type: 'work', value: userName, primary: true }],
+          active: true,
+        }),
+      }),
+      fetch(`${api}/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, {
+        headers: as(token),
+      }),
+      fetch(`${api}/scim/v2/Groups`, { headers: as(limitedToken) }),
+      fetch(`${api}/scim/v2/Users`, { headers: as('scimb_not-a-real-token') }),
+      fetch(`${api}/scim/v2/ServiceProviderConfig`, { headers: as(token) }),
       audit.add('audit.fanout', { v: 1, eventId: randomUUID(), orgId: 'dashboards-org' }),
     ]);
     if (round % 10 === 0) {
       await tenants.patchNamespacedCustomObject({
-        ...tenant,
+        ...tenantApi,
         name: 'dashboards',
         body: [{ op: 'replace', path: '/spec/displayName', value: `Dashboards test ${round}` }],
       });
@@ -160,7 +198,7 @@ beforeAll(async () => {
   ports.controller = await freePort();
   await Promise.all([
     startService('scim-api', ports.api, {}),
-    startService('scim-worker', ports.worker, { QUEUE_PREFIX: queuePrefix, RELAY_INTERVAL_MS: '60000' }),
+    startService('scim-worker', ports.worker, {}),
     startService('scim-controller', ports.controller, {
       KUBECONFIG: inject('kubeconfig'),
       WATCH_NAMESPACE: namespace,
@@ -210,6 +248,23 @@ describe('alert rules', () => {
   it('record the SLO error ratios as 0 while nothing fails, so budgets read as healthy', async () => {
     const ratio = await prometheus.query('scimbridge:api_request_errors:ratio_rate5m');
     expect(ratio.map((s) => Number(s.value[1]))).toEqual([0]);
+  });
+});
+
+describe('the load', () => {
+  it('provisioned users, was refused for bad tokens and quotas, and ran jobs and reconciles', async () => {
+    const value = async (promql: string) => Number((await prometheus.query(promql))[0]?.value[1] ?? 0);
+    expect(
+      await value('sum(scim_operations_total{resource="User",operation="create",outcome="success"})'),
+    ).toBeGreaterThan(0);
+    expect(await value('sum(scim_auth_failures_total{reason="unknown-token"})')).toBeGreaterThan(0);
+    expect(await value('sum(scim_rate_limited_total)')).toBeGreaterThan(0);
+    expect(
+      await value('sum(http_server_request_duration_seconds_count{http_route="/scim/v2/Users"})'),
+    ).toBeGreaterThan(0);
+    expect(await value('sum(scim_job_duration_seconds_count)')).toBeGreaterThan(0);
+    expect(await value('sum(controller_runtime_reconcile_total)')).toBeGreaterThan(0);
+    expect(await value('sum(leader_election_master_status)')).toBe(1);
   });
 });
 
