@@ -29,8 +29,6 @@ const rulesFile = `${files}/alerts/scimbridge.rules.yaml`;
 const PENDING_METRICS = new Set([
   // scim-api: requests by IdP client (User-Agent classified into okta, entra, onelogin, other).
   'scim_client_requests_total',
-  // Services call observeMongoCommands(connection.getClient(), registry) with monitorCommands: true.
-  'db_client_operation_duration_seconds_bucket',
 ]);
 
 interface Panel {

@@ -4,7 +4,7 @@ import { JobProducer } from '@scimbridge/jobs';
 import { ensureStoreIndexes } from '@scimbridge/store';
 import { ensureTenancyIndexes } from '@scimbridge/tenancy';
 import { createLogger } from '@scimbridge/logger';
-import { createMetricsRegistry, handleShutdown, runMain } from '@scimbridge/telemetry';
+import { createMetricsRegistry, handleShutdown, observeMongoCommands, runMain } from '@scimbridge/telemetry';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { buildApp } from './app.js';
@@ -14,7 +14,7 @@ runMain('scim-api', async () => {
   const config = loadConfig(apiConfigSchema);
   const logger = createLogger({ service: 'scim-api', level: config.LOG_LEVEL });
   const connection = await mongoose
-    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000 })
+    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, monitorCommands: true })
     .asPromise();
   // The request path never waits on Redis reconnects: offline commands fail fast instead of queueing.
   const redis = new Redis(config.REDIS_URL, {
@@ -31,8 +31,10 @@ runMain('scim-api', async () => {
     enqueue: { timeoutMs: 250 },
   });
 
+  const registry = createMetricsRegistry('scim-api');
+  observeMongoCommands(connection.getClient(), registry);
   const app = await buildApp({
-    registry: createMetricsRegistry('scim-api'),
+    registry,
     logLevel: config.LOG_LEVEL,
     connection,
     redis,

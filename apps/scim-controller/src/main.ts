@@ -2,7 +2,13 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig } from '@scimbridge/config';
 import { createLogger, loggerOptions } from '@scimbridge/logger';
-import { createMetricsRegistry, handleShutdown, opsRoutes, runMain } from '@scimbridge/telemetry';
+import {
+  createMetricsRegistry,
+  handleShutdown,
+  observeMongoCommands,
+  opsRoutes,
+  runMain,
+} from '@scimbridge/telemetry';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
@@ -18,10 +24,15 @@ runMain('scim-controller', async () => {
   else kubeConfig.loadFromCluster();
   // Fail fast instead of buffering: an unreachable MongoDB becomes Ready=False MongoUnreachable at once.
   const connection = await mongoose
-    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, bufferCommands: false })
+    .createConnection(config.MONGODB_URI, {
+      serverSelectionTimeoutMS: 5_000,
+      bufferCommands: false,
+      monitorCommands: true,
+    })
     .asPromise();
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   const registry = createMetricsRegistry('scim-controller');
+  observeMongoCommands(connection.getClient(), registry);
   const backend = new TenancyBackend(connection, redis);
   await backend.ensureIndexes();
 

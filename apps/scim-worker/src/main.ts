@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { loadConfig } from '@scimbridge/config';
 import { createLogger, loggerOptions } from '@scimbridge/logger';
-import { createMetricsRegistry, handleShutdown, opsRoutes, runMain } from '@scimbridge/telemetry';
+import {
+  createMetricsRegistry,
+  handleShutdown,
+  observeMongoCommands,
+  opsRoutes,
+  runMain,
+} from '@scimbridge/telemetry';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
@@ -12,13 +18,14 @@ runMain('scim-worker', async () => {
   const config = loadConfig(workerConfigSchema);
   const logger = createLogger({ service: 'scim-worker', level: config.LOG_LEVEL });
   const connection = await mongoose
-    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000 })
+    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, monitorCommands: true })
     .asPromise();
   // BullMQ workers need maxRetriesPerRequest: null so blocking commands survive Redis restarts.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 
   const registry = createMetricsRegistry('scim-worker');
+  observeMongoCommands(connection.getClient(), registry);
   const worker = await startScimWorker({ mongo: connection, redis, settings: config, logger, registry });
 
   const ops = Fastify({ logger: loggerOptions({ service: 'scim-worker', level: config.LOG_LEVEL }) });
