@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/scim-tenant.js';
 import { mintToken } from '@scimbridge/tenancy';
@@ -33,13 +34,14 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(): Promise<TestController> {
+async function start(options: { resyncPeriodMs?: number } = {}): Promise<TestController> {
   namespace = await freshNamespace(kube.core, 'rec');
   running = await startTestController(kube, {
     namespace,
     mongoUri: inject('mongodbUri'),
     redisUrl: inject('redisUrl'),
     database: `ctl_${randomUUID().slice(0, 8)}`,
+    ...options,
   });
   return running;
 }
@@ -353,5 +355,63 @@ describe('reconciling a ScimTenant', () => {
     const fresh = await secretToken(kube, namespace, 'drift-scim-token');
     expect(await organisationOfToken(authenticator, fresh)).toBe(orgId);
     expect(await organisationOfToken(authenticator, token)).toBeNull();
+  });
+
+  it('repairs drift: a token edited into the Secret is replaced by a newly issued one', async () => {
+    const { authenticator } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'edit', { organisationId: orgId, displayName: 'Edit' }),
+    );
+    await waitForReady(kube, namespace, 'edit');
+    const original = await secretToken(kube, namespace, 'edit-scim-token');
+    const typed = mintToken();
+    await kube.core.patchNamespacedSecret(
+      {
+        namespace,
+        name: 'edit-scim-token',
+        body: { data: { token: Buffer.from(typed).toString('base64') } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await waitFor(
+      'a re-issued token',
+      async () => {
+        const current = await secretToken(kube, namespace, 'edit-scim-token');
+        return current !== typed && current !== original;
+      },
+      { timeoutMs: 15_000 },
+    );
+    const fresh = await secretToken(kube, namespace, 'edit-scim-token');
+    expect(await organisationOfToken(authenticator, fresh)).toBe(orgId);
+    expect(await organisationOfToken(authenticator, typed)).toBeNull();
+    expect(await organisationOfToken(authenticator, original)).toBeNull();
+  });
+
+  it('repairs drift in MongoDB on the periodic resync: settings and a lost token hash', async () => {
+    const { connection, authenticator } = await start({ resyncPeriodMs: 1_000 });
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'mdrift', { organisationId: orgId, displayName: 'M' }),
+    );
+    await waitForReady(kube, namespace, 'mdrift');
+    await connection
+      .collection('organisations')
+      .updateOne({ _id: orgId as never }, { $set: { 'settings.enabled': false } });
+    await connection.collection('tokens').deleteMany({ orgId });
+    await waitFor(
+      'settings restored and a token valid again',
+      async () => {
+        const organisation = await connection.collection('organisations').findOne({ _id: orgId as never });
+        const token = await secretToken(kube, namespace, 'mdrift-scim-token');
+        return (
+          organisation?.settings.enabled === true &&
+          (await organisationOfToken(authenticator, token)) === orgId
+        );
+      },
+      { timeoutMs: 15_000 },
+    );
   });
 });
