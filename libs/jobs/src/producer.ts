@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type QueueOptions } from 'bullmq';
 import {
   enqueueAccountLinked,
   enqueueAuditFanout,
@@ -21,21 +21,34 @@ export interface JobProducerOptions {
   enqueue?: EnqueueOptions;
 }
 
-/** Owns the two public queues; what the api holds for the lifetime of the process. */
+/**
+ * Owns the two public queues; what the api holds for the lifetime of the process. A BullMQ queue whose
+ * connection was not ready when it was created (e.g. an ioredis client with `enableOfflineQueue: false`
+ * during start-up or a reconnect) stays broken for good: its initialisation promise rejects once and every
+ * later add re-throws that error. So a queue that reported an error is replaced on the next enqueue once the
+ * connection is ready again.
+ */
 export class JobProducer {
-  readonly provisioning: Queue;
-  readonly audit: Queue;
+  private readonly slots: Record<'provisioning' | 'audit', ProducerQueue>;
   private readonly enqueueOptions: EnqueueOptions | undefined;
 
   constructor(options: JobProducerOptions) {
     const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
     // skipWaitingForReady: constructing the producer must not block start-up while Redis is down.
     const queueOptions = { connection: options.connection, prefix, skipWaitingForReady: true };
-    this.provisioning = new Queue(QueueName.provisioning, queueOptions);
-    this.audit = new Queue(QueueName.audit, queueOptions);
+    this.slots = {
+      provisioning: new ProducerQueue(QueueName.provisioning, queueOptions),
+      audit: new ProducerQueue(QueueName.audit, queueOptions),
+    };
     this.enqueueOptions = options.enqueue;
-    // Errors surface through each EnqueueResult; without a listener EventEmitter would throw them.
-    for (const queue of [this.provisioning, this.audit]) queue.on('error', () => undefined);
+  }
+
+  get provisioning(): Queue {
+    return this.slots.provisioning.current();
+  }
+
+  get audit(): Queue {
+    return this.slots.audit.current();
   }
 
   defaultGroup(input: EnqueueInput<DefaultGroupPayload>): Promise<EnqueueResult> {
@@ -56,6 +69,47 @@ export class JobProducer {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.provisioning.close(), this.audit.close()]);
+    await Promise.all([this.slots.provisioning.close(), this.slots.audit.close()]);
   }
+}
+
+class ProducerQueue {
+  private queue: Queue;
+  private failed = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly options: QueueOptions,
+  ) {
+    this.queue = this.open();
+  }
+
+  current(): Queue {
+    if (this.failed && isReady(this.options.connection)) {
+      const broken = this.queue;
+      broken.close().catch(() => undefined);
+      this.queue = this.open();
+    }
+    return this.queue;
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+
+  private open(): Queue {
+    this.failed = false;
+    const queue = new Queue(this.name, this.options);
+    // Errors surface through each EnqueueResult; the flag lets the next enqueue replace a broken queue.
+    queue.on('error', () => {
+      if (queue === this.queue) this.failed = true;
+    });
+    return queue;
+  }
+}
+
+/** A passed-in client reports its state; for connection options BullMQ owns (and heals) the client. */
+function isReady(connection: ConnectionOptions): boolean {
+  const status = (connection as { status?: unknown }).status;
+  return status === undefined || status === 'ready';
 }

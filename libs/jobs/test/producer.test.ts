@@ -69,3 +69,26 @@ describe('JobProducer against a real Redis', () => {
     down.disconnect();
   });
 });
+
+describe('JobProducer on a client that fails fast while disconnected', () => {
+  it('recovers once the connection is ready instead of staying broken', async () => {
+    // enableOfflineQueue: false is what a request path uses; a queue created before "ready" used to be dead.
+    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    connection.on('error', () => undefined);
+    const producer = new JobProducer({ connection, prefix, enqueue: { timeoutMs: 250 } });
+    try {
+      await producer.auditFanout({ orgId: 'o', eventId: 'early' });
+      await new Promise<void>((resolve) =>
+        connection.status === 'ready' ? resolve() : connection.once('ready', () => resolve()),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await producer.auditFanout({ orgId: 'o', eventId: 'after-ready' })).toEqual({
+        ok: true,
+        jobId: 'audit-after-ready',
+      });
+    } finally {
+      await producer.close();
+      connection.disconnect();
+    }
+  });
+});
