@@ -389,5 +389,19 @@ describe('the Helm chart', () => {
     expect(await helmFails(['template', 'bad', chart, '--kube-version', '1.36.0'])).toMatch(
       /MongoDB is required: set mongodb.existingSecret/,
     );
+    expect(
+      await helmFails([
+        'template',
+        'bad',
+        chart,
+        '--kube-version',
+        '1.36.0',
+        ...minimalValues,
+        '--set',
+        'shutdownTimeoutMs=30000',
+      ]),
+    ).toMatch(
+      /terminationGracePeriodSeconds \(30 s\) must exceed preStopSleepSeconds \+ shutdownTimeoutMs \(35000 ms\)/,
+    );
   });
 });

@@ -83,13 +83,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecret }}{{- else -}}{{ include "scimbridge.connectionSecretName" . }}{{- end -}}
 {{- end -}}
 
-{{/* Fails the render early, with the value to set, when a component lacks its connection settings. */}}
+{{/* Fails the render early, naming the value to set: missing connections, a grace period shorter than the shutdown. */}}
 {{- define "scimbridge.validateConnections" -}}
 {{- if not (or .Values.mongodb.uri .Values.mongodb.existingSecret) -}}
 {{- fail "MongoDB is required: set mongodb.existingSecret (a Secret with key mongodb.existingSecretKey) or mongodb.uri" -}}
 {{- end -}}
 {{- if not (or .Values.redis.url .Values.redis.existingSecret) -}}
 {{- fail "Redis is required: set redis.existingSecret (a Secret with key redis.existingSecretKey) or redis.url" -}}
+{{- end -}}
+{{- if le (mul (int .Values.terminationGracePeriodSeconds) 1000) (add (mul (int .Values.preStopSleepSeconds) 1000) (int .Values.shutdownTimeoutMs)) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d s) must exceed preStopSleepSeconds + shutdownTimeoutMs (%d ms), or Kubernetes kills pods mid-shutdown" (int .Values.terminationGracePeriodSeconds) (add (mul (int .Values.preStopSleepSeconds) 1000) (int .Values.shutdownTimeoutMs))) -}}
 {{- end -}}
 {{- end -}}
 
