@@ -32,13 +32,13 @@ describe('Group semantics', () => {
     const group = await c.post('/Groups', {
       schemas: [GROUP],
       displayName: 'Admins',
-      members: [{ value: user.id }],
+      members: [{ value: user.id, display: 'm@example.com' }],
     });
     expect(group.statusCode).toBe(201);
     expect(group.json().members).toEqual([
       {
         value: user.id,
-        display: 'Test User',
+        display: 'm@example.com',
         type: 'User',
         $ref: expect.stringMatching(new RegExp(`/Users/${user.id}$`)),
       },

@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const users = () => h.connection.collection('users');
+const users = () => h.connection.collection<{ _id: string; auth: { passwordHash?: string } }>('users');
 const events = (orgId: string) =>
   h.connection.collection('audit_events').find({ orgId }).sort({ _id: 1 }).toArray();
 

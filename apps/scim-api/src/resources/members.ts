@@ -22,28 +22,28 @@ export async function resolveMembers(
   orgId: string,
   refs: readonly MemberRef[],
 ): Promise<{ members: ResolvedMember[]; ignored: string[] }> {
-  const ids = [...new Set(refs.map((r) => r.value).filter((v) => typeof v === 'string' && v !== ''))];
+  const sent = new Map<string, MemberRef>();
+  for (const ref of refs)
+    if (typeof ref.value === 'string' && ref.value !== '' && !sent.has(ref.value)) sent.set(ref.value, ref);
+  const ids = [...sent.keys()];
   if (ids.length === 0) return { members: [], ignored: [] };
   const [users, groups] = await Promise.all([
     collections.users
-      .find(
-        { orgId, _id: { $in: ids }, ...SCIM_VISIBLE },
-        { projection: { _id: 1, userName: 1, displayName: 1 } },
-      )
+      .find({ orgId, _id: { $in: ids }, ...SCIM_VISIBLE }, { projection: { _id: 1 } })
       .toArray(),
-    collections.groups
-      .find({ orgId, _id: { $in: ids } }, { projection: { _id: 1, displayName: 1 } })
-      .toArray(),
+    collections.groups.find({ orgId, _id: { $in: ids } }, { projection: { _id: 1 } }).toArray(),
   ]);
-  const found = new Map<string, ResolvedMember>();
-  for (const u of users) {
-    const display = (u.displayName ?? u.userName) as string | undefined;
-    found.set(u._id, { id: u._id, type: 'User', ...(display ? { display } : {}) });
-  }
-  for (const g of groups) found.set(g._id, { id: g._id, type: 'Group', display: g.displayName as string });
+  const types = new Map<string, 'User' | 'Group'>();
+  for (const u of users) types.set(u._id, 'User');
+  for (const g of groups) types.set(g._id, 'Group');
+  // `display` is kept as the client sent it (round-trips exactly, as checkers and IdPs compare it).
   return {
-    members: ids.flatMap((id) => found.get(id) ?? []),
-    ignored: ids.filter((id) => !found.has(id)),
+    members: ids.flatMap((id) => {
+      const type = types.get(id);
+      const display = sent.get(id)?.display;
+      return type ? [{ id, type, ...(typeof display === 'string' ? { display } : {}) }] : [];
+    }),
+    ignored: ids.filter((id) => !types.has(id)),
   };
 }
 

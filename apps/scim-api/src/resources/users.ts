@@ -36,6 +36,7 @@ import { listResources } from './list.js';
 import { externalResolver, groupsOfUser } from './members.js';
 import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
 import { changedTopLevel } from './changes.js';
+import { withoutExtensionSchemas } from './patch-compat.js';
 
 export interface UserServiceDeps {
   type: ResourceType;
@@ -296,7 +297,7 @@ export class UserService {
     conditions: Preconditions = {},
   ): Promise<ScimOutcome> {
     return this.write(ctx, id, conditions, projection, (current) => {
-      const result = applyPatch(this.deps.type, current, body);
+      const result = applyPatch(this.deps.type, current, withoutExtensionSchemas(body));
       return { resource: result.resource, changed: result.changed };
     });
   }
