@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { identityProviderClient } from './client.js';
 
 /** OpenTelemetry semantic-convention buckets for http.server.request.duration, in seconds. */
 export const HTTP_DURATION_BUCKETS = [
@@ -35,6 +36,7 @@ export interface HttpMetricsOptions {
  * `http_server_active_requests{http_request_method}`, named as OTel semconv's http.server.* exported to Prometheus.
  * The route is the template (`/scim/v2/Users/:id`), never the raw URL; requests matching no route are `unmatched`.
  * The full status code (not its class) is kept so the SLO can tell 429 (tenant over quota) from 503 (load shedding).
+ * `http_server_client_requests_total{client}` counts the same requests by identity provider (from User-Agent).
  */
 export const httpMetrics: FastifyPluginAsync<HttpMetricsOptions> = async (app, options) => {
   // Registered once per instance even if both opsRoutes and the service register it.
@@ -66,6 +68,18 @@ export const httpMetrics: FastifyPluginAsync<HttpMetricsOptions> = async (app, o
       }),
   );
 
+  const clients = metric(
+    registry,
+    'http_server_client_requests_total',
+    () =>
+      new Counter({
+        name: 'http_server_client_requests_total',
+        help: 'HTTP requests by identity-provider client (okta, entra, onelogin, jumpcloud, google, none, other), from User-Agent.',
+        labelNames: ['client'],
+        registers: [registry],
+      }),
+  );
+
   const started = new WeakMap<FastifyRequest, bigint>();
   const finish = (request: FastifyRequest, statusCode: number | undefined) => {
     const start = started.get(request);
@@ -74,6 +88,7 @@ export const httpMetrics: FastifyPluginAsync<HttpMetricsOptions> = async (app, o
     const method = methodLabel(request.method);
     active.dec({ http_request_method: method });
     if (statusCode === undefined) return;
+    clients.inc({ client: identityProviderClient(request.headers['user-agent']) });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     duration.observe(
       {

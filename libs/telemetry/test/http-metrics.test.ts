@@ -1,6 +1,12 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { HTTP_DURATION_BUCKETS, createMetricsRegistry, httpMetrics, opsRoutes } from '../src/index.js';
+import {
+  HTTP_DURATION_BUCKETS,
+  createMetricsRegistry,
+  httpMetrics,
+  identityProviderClient,
+  opsRoutes,
+} from '../src/index.js';
 
 async function appWithMetrics() {
   const registry = createMetricsRegistry('test');
@@ -90,5 +96,31 @@ describe('httpMetrics (registered by opsRoutes, or on its own)', () => {
       s.metricName?.endsWith('_count'),
     );
     expect(count?.value).toBe(2);
+  });
+
+  it('counts requests by identity provider, from a bounded set of client names', async () => {
+    const { app, registry } = await appWithMetrics();
+    for (const ua of ['Okta SCIM Client 1.0.0', 'Okta SCIM Client 1.0.0', 'curl/8.5.0', '']) {
+      await app.inject({ method: 'GET', url: '/scim/v2/Users/x', headers: { 'user-agent': ua } });
+    }
+    await app.inject({ method: 'GET', url: '/healthz', headers: { 'user-agent': 'kube-probe/1.36' } });
+    const byClient = Object.fromEntries(
+      (await samples(registry, 'http_server_client_requests_total')).map((s) => [s.labels.client, s.value]),
+    );
+    expect(byClient).toEqual({ okta: 2, other: 1, none: 1 });
+  });
+});
+
+describe('identityProviderClient', () => {
+  it.each([
+    ['Okta SCIM Client 1.0.0', 'okta'],
+    ['Microsoft.Azure.SCIM.Provisioning/1.0', 'entra'],
+    ['OneLogin SCIM', 'onelogin'],
+    ['JumpCloud SCIM 2.0', 'jumpcloud'],
+    ['Google-Workspace-Provisioning', 'google'],
+    [undefined, 'none'],
+    ['python-requests/2.32', 'other'],
+  ])('%s → %s', (userAgent, client) => {
+    expect(identityProviderClient(userAgent)).toBe(client);
   });
 });
