@@ -119,8 +119,13 @@ async function main(): Promise<void> {
   const total = reconciles.reduce((sum, v) => sum + v.value, 0);
   const errors = reconciles.filter((v) => v.labels.result === 'error').reduce((sum, v) => sum + v.value, 0);
   const time = (await registry.getSingleMetric('controller_runtime_reconcile_time_seconds')!.get()).values;
-  const timeSum = time.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
-  const timeCount = time.find((v) => v.metricName?.endsWith('_count'))?.value ?? 1;
+  const timeSum = time.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value ?? 0;
+  const timeCount =
+    time.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 1;
+  const adds = (await registry.getSingleMetric('workqueue_adds_total')!.get()).values.reduce(
+    (sum, v) => sum + v.value,
+    0,
+  );
   const secrets = await core.listNamespacedSecret({
     namespace,
     labelSelector: 'app.kubernetes.io/managed-by=scim-controller',
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
         convergeSeconds: +(convergedMs / 1000).toFixed(1),
         reconciles: total,
         reconcileErrors: errors,
+        queueAdds: adds,
         reconcilesPerSecond: +(total / (convergedMs / 1000)).toFixed(1),
         meanReconcileMs: +((timeSum / timeCount) * 1000).toFixed(1),
         tenantsPerSecond: +(TENANTS / (convergedMs / 1000)).toFixed(1),

@@ -182,6 +182,13 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const enqueueForSecret = (secret: V1Secret) => {
     for (const key of tenantsOfSecret(secret)) queue.add(key);
   };
+  const enqueueForChangedSecret = (secret: V1Secret) => {
+    const id = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
+    const ours = reconciler.writtenSecrets.get(id);
+    if (ours !== undefined && ours === secret.metadata?.resourceVersion) return;
+    reconciler.writtenSecrets.delete(id);
+    enqueueForSecret(secret);
+  };
   const secrets = new ResilientInformer<V1Secret>({
     name: 'secrets',
     kubeConfig,
@@ -194,9 +201,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
     staleAfterMs: options.staleAfterMs ?? 120_000,
     onActivity: () => metrics.informerLastEvent.set({ resource: 'secrets' }, Date.now() / 1000),
     onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'secrets', reason }),
-    onAdd: enqueueForSecret,
-    onUpdate: enqueueForSecret,
-    onDelete: enqueueForSecret,
+    onAdd: enqueueForChangedSecret,
+    onUpdate: enqueueForChangedSecret,
+    onDelete: (secret) => {
+      reconciler.writtenSecrets.delete(`${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`);
+      enqueueForSecret(secret);
+    },
   });
 
   const gauges = setInterval(() => {

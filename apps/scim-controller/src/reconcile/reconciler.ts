@@ -71,6 +71,12 @@ const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideAppl
  * stale cache can never make it mint a second token.
  */
 export class Reconciler {
+  /**
+   * resourceVersion of each token Secret as this controller last wrote it (`namespace/name`), so the watch
+   * event of our own write does not queue a second, no-op reconcile (controller-runtime's "expectations").
+   */
+  readonly writtenSecrets = new Map<string, string>();
+
   constructor(private readonly o: ReconcilerOptions) {}
 
   async reconcile(namespace: string, name: string): Promise<HandlerResult> {
@@ -265,10 +271,11 @@ export class Reconciler {
       },
       data: { [TOKEN_KEY]: Buffer.from(token).toString('base64') },
     };
-    await this.o.core.patchNamespacedSecret(
+    const written = await this.o.core.patchNamespacedSecret(
       { name, namespace: tenant.metadata.namespace, body, fieldManager: FIELD_MANAGER, force: true },
       applyPatch,
     );
+    this.writtenSecrets.set(`${tenant.metadata.namespace}/${name}`, written.metadata?.resourceVersion ?? '');
   }
 
   private async snapshot(namespace: string, name: string, key: string): Promise<SecretSnapshot> {
