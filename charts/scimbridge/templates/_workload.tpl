@@ -41,13 +41,15 @@ spec:
         {{- with $v.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+      {{- $podAnnotations := deepCopy (default (dict) $v.podAnnotations) }}
+      {{- if not (and $root.Values.mongodb.existingSecret $root.Values.redis.existingSecret) }}
+      {{- /* Pods roll when the chart-rendered connection Secret changes. */}}
+      {{- $_ := set $podAnnotations "checksum/connections" (include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum) }}
+      {{- end }}
+      {{- with $podAnnotations }}
       annotations:
-        {{- if not (and $root.Values.mongodb.existingSecret $root.Values.redis.existingSecret) }}
-        checksum/connections: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
-        {{- end }}
-        {{- with $v.podAnnotations }}
         {{- toYaml . | nindent 8 }}
-        {{- end }}
+      {{- end }}
     spec:
       serviceAccountName: {{ include "scimbridge.serviceAccountName" $ctx }}
       automountServiceAccountToken: {{ eq .component "controller" }}
