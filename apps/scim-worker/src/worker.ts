@@ -76,6 +76,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
     auditStream: new AuditLogStream(options.auditDestination),
     auditQueue: queues.audit,
+    provisioningQueue: queues.provisioning,
     deliveryQueue: queues.delivery,
     slots: new SinkSlots(settings.AUDIT_SINK_CONCURRENCY),
     settings,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   connectMongo,
   startTestWorker,
+  storeAuditEvent,
   storeGroup,
   storeUser,
   uniqueName,
@@ -173,5 +174,32 @@ describe('account linked', () => {
     expect(await worker.registry.getSingleMetricAsString('scim_job_failures_total')).toContain(
       'reason="invalid_payload"',
     );
+  });
+});
+
+describe('the audit event as outbox of provisioning jobs', () => {
+  it('re-derives the default-group and account-linked jobs of a user.created event whose enqueue was lost', async () => {
+    const orgId = uniqueName('org');
+    const groupId = await group(orgId, 'Everyone');
+    const account = await createAccount(mongo, orgId, {
+      userName: 'grace',
+      email: 'grace@example.com',
+      passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+    });
+    // What the api stored; its enqueues of the provisioning jobs never reached Redis.
+    const event = await storeAuditEvent(collections, orgId, {
+      action: 'user.created',
+      actor: { type: 'token', id: 'tok-7' },
+      resourceId: account._id,
+      details: { linkedAccount: true, defaultGroup: 'Everyone', externalId: 'okta-7' },
+    });
+    await producer.auditFanout({ orgId, eventId: event._id });
+
+    await finished(jobIds.defaultGroup(event._id));
+    await finished(jobIds.accountLinked(event._id));
+    expect(await collections.memberships.countDocuments({ orgId, groupId, memberId: account._id })).toBe(1);
+    const user = await collections.users.findOne({ _id: account._id });
+    expect(user?.auth).toEqual({ ssoOnly: true });
+    expect(user?.scim).toMatchObject({ managed: true, externalId: 'okta-7', linkedBy: 'tok-7' });
   });
 });

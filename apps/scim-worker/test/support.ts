@@ -247,19 +247,24 @@ export class WebhookReceiver {
 export { workerCollections };
 
 /** The worker as its own process (`src/main.ts` through tsx), for crash and signal tests. */
-export async function spawnWorkerProcess(
+export function spawnWorkerProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  return spawnService('scim-worker', env, /scim-worker processing jobs/);
+}
+
+export type ServiceProcess = ChildProcess & { output: () => string; port: () => number };
+
+/** An app of this repository as its own process, from source (`apps/<app>/src/main.ts` through tsx). */
+export async function spawnService(
+  app: string,
   env: Record<string, string>,
-): Promise<ChildProcess & { output: () => string }> {
+  ready: RegExp,
+): Promise<ServiceProcess> {
+  const appDir = fileURLToPath(new URL(`../../${app}/`, import.meta.url));
   const child = spawn(
     process.execPath,
-    [
-      '--conditions=@scimbridge/source',
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('../src/main.ts', import.meta.url)),
-    ],
+    ['--conditions=@scimbridge/source', '--import', 'tsx', 'src/main.ts'],
     {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      cwd: appDir,
       env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -268,9 +273,9 @@ export async function spawnWorkerProcess(
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${app} did not start:\n${output}`)), 60_000);
     const check = () => {
-      if (output.includes('scim-worker processing jobs')) {
+      if (ready.test(output)) {
         clearTimeout(timer);
         resolve();
       }
@@ -278,10 +283,13 @@ export async function spawnWorkerProcess(
     child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`worker exited with ${code}:\n${output}`));
+      reject(new Error(`${app} exited with ${code}:\n${output}`));
     });
   });
-  return Object.assign(child, { output: () => output });
+  return Object.assign(child, {
+    output: () => output,
+    port: () => Number(/listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]),
+  });
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

@@ -1,4 +1,14 @@
-import { JobName, jobIds, type AuditDeliveryPayload, type AuditFanoutPayload } from '@scimbridge/jobs';
+import {
+  JobName,
+  defaultJobOptions,
+  jobIds,
+  type AccountLinkedPayload,
+  type AuditDeliveryPayload,
+  type AuditFanoutPayload,
+  type DefaultGroupPayload,
+  type TraceCarrier,
+} from '@scimbridge/jobs';
+import type { AuditEventDocument } from '../store/documents.js';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { markDispatched } from '../audit/dispatch.js';
 import { findInOrganisation } from '../store/collections.js';
@@ -12,13 +22,17 @@ import type { JobOutcome } from './outcome.js';
  * webhooks is dispatched here; otherwise the last delivery to settle marks it.
  */
 export async function fanOutAuditEvent(
-  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'auditStream' | 'deliveryQueue' | 'settings'>,
+  context: Pick<
+    ProcessorContext,
+    'collections' | 'sinks' | 'auditStream' | 'deliveryQueue' | 'provisioningQueue' | 'settings'
+  >,
   payload: AuditFanoutPayload,
 ): Promise<JobOutcome> {
   const event = await findInOrganisation(context.collections.auditEvents, payload.eventId, payload.orgId);
   if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
   if (event.dispatchedAt) return { outcome: 'skipped', reason: 'already-dispatched' };
 
+  await enqueueProvisioningOf(context, event, payload.trace);
   const sinks = await context.sinks.sinksOf(payload.orgId);
   const names = sinks.map((sink) => sink.name);
   if (names.length > 0) {
@@ -41,4 +55,53 @@ export async function fanOutAuditEvent(
   context.auditStream.write(publishedAuditEvent(event));
   if (names.length === 0) await markDispatched(context.collections, payload);
   return { outcome: 'done' };
+}
+
+/**
+ * The audit event is also the outbox of the provisioning jobs its request asked for: when the api's own enqueue
+ * was lost (Redis down, process killed), the relay's fan-out re-derives them here. Same job ids, so when the
+ * api's enqueue did land this is a no-op. `user.created` carries `details.defaultGroup` (the setting at
+ * provisioning time) and `details.linkedAccount` (an existing account was linked).
+ */
+async function enqueueProvisioningOf(
+  context: Pick<ProcessorContext, 'provisioningQueue'>,
+  event: AuditEventDocument,
+  trace: TraceCarrier,
+): Promise<void> {
+  if (event.action !== 'user.created' || !event.resourceId) return;
+  const jobs = [];
+  const defaultGroup = event.details?.defaultGroup;
+  if (typeof defaultGroup === 'string' && defaultGroup !== '') {
+    const data: DefaultGroupPayload = {
+      v: 1,
+      orgId: event.orgId,
+      userId: event.resourceId,
+      groupDisplayName: defaultGroup,
+      eventId: event._id,
+      trace,
+    };
+    jobs.push({
+      name: JobName.defaultGroup,
+      data,
+      opts: { ...defaultJobOptions, jobId: jobIds.defaultGroup(event._id) },
+    });
+  }
+  if (event.details?.linkedAccount === true && event.actor.type === 'token') {
+    const externalId = event.details.externalId;
+    const data: AccountLinkedPayload = {
+      v: 1,
+      orgId: event.orgId,
+      userId: event.resourceId,
+      tokenId: event.actor.id,
+      eventId: event._id,
+      trace,
+      ...(typeof externalId === 'string' && externalId !== '' ? { externalId } : {}),
+    };
+    jobs.push({
+      name: JobName.accountLinked,
+      data,
+      opts: { ...defaultJobOptions, jobId: jobIds.accountLinked(event._id) },
+    });
+  }
+  if (jobs.length > 0) await context.provisioningQueue.addBulk(jobs);
 }

@@ -14,6 +14,7 @@ export interface ProcessorContext {
   sinks: WebhookSinkDirectory;
   auditStream: AuditLogStream;
   auditQueue: Queue;
+  provisioningQueue: Queue;
   deliveryQueue: Queue;
   slots: SinkSlots;
   settings: WorkerSettings;
