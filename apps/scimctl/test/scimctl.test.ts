@@ -1,0 +1,136 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { AuditLog } from '@scimbridge/store';
+import { hashToken, verifyTokenFormat } from '@scimbridge/tenancy';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../src/index.js';
+
+let connection: Connection;
+let uri: string;
+let dir: string;
+
+beforeAll(async () => {
+  const url = new URL(inject('mongodbUri'));
+  url.pathname = `/scimctl_${randomUUID().slice(0, 8)}`;
+  uri = url.toString();
+  connection = await mongoose.createConnection(uri).asPromise();
+  dir = await mkdtemp(join(tmpdir(), 'scimctl-'));
+});
+afterAll(async () => {
+  await connection.dropDatabase();
+  await connection.close();
+});
+
+async function scimctl(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env: { MONGODB_URI: uri, REDIS_URL: inject('redisUrl') },
+  });
+  return { code, out, err, json: () => out.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+describe('scimctl', () => {
+  it('applies a ScimTenant manifest and shows the settings', async () => {
+    const file = join(dir, 'tenant.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: scimbridge.io/v1alpha1',
+        'kind: ScimTenant',
+        'metadata: { name: acme }',
+        'spec:',
+        '  organisationId: acme',
+        '  displayName: Acme Ltd',
+        '  plan: { scimIncluded: true, userLimit: 50 }',
+        '  defaultGroup: All Staff',
+        '  token: { rotation: 1 }',
+        '  audit: { webhooks: [{ name: siem, url: "https://siem.example/hook", secret: s3cret }] }',
+      ].join('\n'),
+    );
+    const applied = await scimctl('--json', 'apply', '-f', file);
+    expect(applied.code, applied.err.join()).toBe(0);
+    expect(applied.json()[0]).toMatchObject({
+      orgId: 'acme',
+      ignored: ['token'],
+      settings: { plan: { userLimit: 50 }, defaultGroup: 'All Staff' },
+    });
+    const shown = await scimctl('--json', 'show', 'acme');
+    expect(shown.json()[0]).toMatchObject({
+      orgId: 'acme',
+      settings: { displayName: 'Acme Ltd', audit: { webhooks: [{ name: 'siem', secret: '***' }] } },
+      counts: { users: 0, groups: 0 },
+      tokens: [],
+    });
+    const human = await scimctl('show', 'acme');
+    expect(human.out.join('\n')).toMatch(/default group All Staff/);
+  });
+
+  it('refuses a webhook secretRef with a message saying what to do', async () => {
+    const file = join(dir, 'ref.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        organisationId: 'ref',
+        displayName: 'Ref',
+        audit: { webhooks: [{ name: 'x', url: 'https://x.example', secretRef: { name: 'a', key: 'b' } }] },
+      }),
+    );
+    const result = await scimctl('apply', '-f', file);
+    expect(result.code).toBe(1);
+    expect(result.err.join()).toMatch(/give the HMAC secret inline/);
+  });
+
+  it('issues, rotates and revokes tokens, printing each plaintext once and storing only its hash', async () => {
+    const issued = (await scimctl('--json', 'token', 'issue', 'acme')).json()[0]!;
+    expect(verifyTokenFormat(issued.token as string)).toBe(true);
+    const stored = await connection.collection('tokens').find({ orgId: 'acme' }).toArray();
+    expect(stored.map((t) => t.hash)).toEqual([hashToken(issued.token as string)]);
+    expect(JSON.stringify(stored)).not.toContain(issued.token);
+    const rotated = await scimctl('token', 'rotate', 'acme');
+    expect(rotated.out[0]).toMatch(/^scimb_/);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'acme' })).toBe(1);
+    const shown = (await scimctl('--json', 'show', 'acme')).json()[0]!;
+    expect(JSON.stringify(shown)).not.toContain(rotated.out[0]);
+    expect((await scimctl('--json', 'token', 'revoke', 'acme')).json()[0]!.revoked).toHaveLength(1);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'acme' })).toBe(0);
+    expect((await scimctl('token', 'issue', 'nobody')).err.join()).toMatch(/not found/);
+  });
+
+  it('creates a pre-existing account and tails the audit log', async () => {
+    const created = (
+      await scimctl(
+        '--json',
+        'account',
+        'create',
+        'acme',
+        '--user-name',
+        'ann@acme.example',
+        '--email',
+        'ann@acme.example',
+        '--password-hash',
+        'x',
+      )
+    ).json()[0]!;
+    expect(await connection.collection('users').findOne({ _id: created.id as never })).toMatchObject({
+      scim: { managed: false },
+      auth: { ssoOnly: false },
+    });
+    const log = new AuditLog(connection);
+    await log.record({
+      orgId: 'acme',
+      action: 'user.created',
+      actor: { type: 'token', id: 't' },
+      resourceType: 'User',
+      resourceId: 'u1',
+      changedAttributes: ['userName'],
+    });
+    const tail = await scimctl('audit', 'tail', 'acme', '-n', '5');
+    expect(tail.out.join('\n')).toMatch(/user\.created User u1 \[userName\] by token:t/);
+  });
+});
