@@ -12,6 +12,7 @@ import {
 import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
+import { registerAuditDeadLetters } from './commands/audit-dead-letters.js';
 import { readTenantFile } from './tenant-file.js';
 
 export interface CliIo {
@@ -250,6 +251,7 @@ export function buildProgram(io: CliIo): Command {
       }),
     );
 
+  registerAuditDeadLetters(program, io);
   return program;
 }
 

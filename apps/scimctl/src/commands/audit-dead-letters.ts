@@ -1,0 +1,29 @@
+import { runAuditDeadLettersCommand } from '@scimbridge/scim-worker';
+import { CommanderError, type Command } from 'commander';
+import type { CliIo } from '../cli.js';
+
+/**
+ * `scimctl audit dead-letters list|redrive …`: the worker owns dead letters and their re-drive, so the command's
+ * logic is the worker's exported function (docs/worker.md "Dead letters"); this only mounts it under `audit`.
+ */
+export function registerAuditDeadLetters(program: Command, io: CliIo): void {
+  const audit = program.commands.find((command) => command.name() === 'audit');
+  if (!audit) throw new Error('scimctl has no audit command to mount dead-letters under');
+  audit
+    .command('dead-letters')
+    .description('list or re-drive audit webhook deliveries that used up their retries (--help for options)')
+    .argument('[args...]', 'list|redrive and their options')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(async (args: string[]) => {
+      const globals = program.opts<{ json?: boolean; mongodbUri?: string; redisUrl?: string }>();
+      const env = {
+        ...io.env,
+        ...(globals.mongodbUri ? { MONGODB_URI: globals.mongodbUri } : {}),
+        ...(globals.redisUrl ? { REDIS_URL: globals.redisUrl } : {}),
+      };
+      const argv = globals.json && args[0] === 'list' ? [...args, '--json'] : args;
+      const code = await runAuditDeadLettersCommand(argv.length ? argv : ['--help'], env, io.out, io.err);
+      if (code !== 0) throw new CommanderError(code, 'commander.scimctl.dead-letters', '');
+    });
+}
