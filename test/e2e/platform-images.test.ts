@@ -125,7 +125,16 @@ let context: { dir: string; sent: string[] };
 beforeAll(async () => {
   context = await buildContext();
   // The build stage's commands, in the Dockerfile's order (pnpm fetch only warms the store, already warm here).
-  await pnpm(context.dir, ['install', '--frozen-lockfile', '--offline', '--reporter=append-only']);
+  // The repository's store, even if the temporary directory is on another filesystem (pnpm keeps one per disk).
+  const store = (await pnpm(root, ['store', 'path'])).stdout.trim();
+  await pnpm(context.dir, [
+    'install',
+    '--frozen-lockfile',
+    '--offline',
+    '--store-dir',
+    store,
+    '--reporter=append-only',
+  ]);
   await pnpm(context.dir, [
     'exec',
     'turbo',

@@ -202,9 +202,7 @@ describe('tracing across the running services', () => {
     await waitFor(
       'a worker span in the same trace',
       async () => inTrace().some((s) => s.service === 'scim-worker'),
-      {
-        timeoutMs: 20_000,
-      },
+      { timeoutMs: 40_000 },
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${JSON.stringify(inTrace(), null, 1)}`);
     });
@@ -233,5 +231,5 @@ describe('tracing across the running services', () => {
       .map((l) => JSON.parse(l) as { trace_id?: string })
       .filter((l) => l.trace_id === server.traceId);
     expect(logged.length, api.lines.slice(-20).join('\n')).toBeGreaterThan(0);
-  });
+  }, 90_000);
 });
