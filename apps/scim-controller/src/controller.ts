@@ -15,7 +15,7 @@ import { LeaderElector } from './leader/lease.js';
 import { CONTROLLER_NAME, createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { defaultControllerRateLimiter } from './queue/rate-limiter.js';
 import { WorkQueue, type HandlerResult } from './queue/work-queue.js';
-import { Reconciler, RetryLaterError } from './reconcile/reconciler.js';
+import { Reconciler, RetryLaterError, secretDigest } from './reconcile/reconciler.js';
 import type { TenantBackend } from './tenancy/backend.js';
 
 export interface ControllerOptions {
@@ -185,8 +185,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const enqueueForChangedSecret = (secret: V1Secret) => {
     const id = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
     const ours = reconciler.writtenSecrets.get(id);
-    if (ours !== undefined && ours === secret.metadata?.resourceVersion) return;
-    reconciler.writtenSecrets.delete(id);
+    if (ours !== undefined && ours === secretDigest(secret)) return;
     enqueueForSecret(secret);
   };
   const secrets = new ResilientInformer<V1Secret>({

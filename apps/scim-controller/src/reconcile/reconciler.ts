@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   PatchStrategy,
   setHeaderOptions,
@@ -72,8 +73,9 @@ const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideAppl
  */
 export class Reconciler {
   /**
-   * resourceVersion of each token Secret as this controller last wrote it (`namespace/name`), so the watch
-   * event of our own write does not queue a second, no-op reconcile (controller-runtime's "expectations").
+   * The content of each token Secret as this controller last wrote it (`namespace/name` → secretDigest), so
+   * the watch event of our own write does not queue a second, no-op reconcile (controller-runtime's
+   * "expectations"). Recorded before the write: the event can arrive before the response.
    */
   readonly writtenSecrets = new Map<string, string>();
 
@@ -271,11 +273,17 @@ export class Reconciler {
       },
       data: { [TOKEN_KEY]: Buffer.from(token).toString('base64') },
     };
-    const written = await this.o.core.patchNamespacedSecret(
-      { name, namespace: tenant.metadata.namespace, body, fieldManager: FIELD_MANAGER, force: true },
-      applyPatch,
-    );
-    this.writtenSecrets.set(`${tenant.metadata.namespace}/${name}`, written.metadata?.resourceVersion ?? '');
+    const id = `${tenant.metadata.namespace}/${name}`;
+    this.writtenSecrets.set(id, secretDigest(body));
+    try {
+      await this.o.core.patchNamespacedSecret(
+        { name, namespace: tenant.metadata.namespace, body, fieldManager: FIELD_MANAGER, force: true },
+        applyPatch,
+      );
+    } catch (error) {
+      this.writtenSecrets.delete(id);
+      throw error;
+    }
   }
 
   private async snapshot(namespace: string, name: string, key: string): Promise<SecretSnapshot> {
@@ -432,6 +440,23 @@ export class Reconciler {
       else if (ready.status === 'True') await this.o.events.record(tenant, 'Normal', 'Ready', ready.message);
     }
   }
+}
+
+/** What the controller controls in a token Secret: equal digests mean an event carries nothing new. */
+export function secretDigest(secret: V1Secret): string {
+  const m = secret.metadata;
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        secret.data?.[TOKEN_KEY] ?? null,
+        m?.labels?.[LABEL_MANAGED_BY] ?? null,
+        m?.labels?.[LABEL_TENANT] ?? null,
+        m?.annotations?.[ANNOTATION_ROTATION] ?? null,
+        m?.annotations?.[ANNOTATION_FINGERPRINT] ?? null,
+        (m?.ownerReferences ?? []).map((r) => r.uid),
+      ]),
+    )
+    .digest('hex');
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
