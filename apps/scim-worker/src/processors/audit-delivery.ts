@@ -8,8 +8,9 @@ import { deliveryKey } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
 import { RetryableJobError, type JobOutcome } from './outcome.js';
 
-/** How long a delivery waits when its sink's slots are taken; jittered so deferred jobs spread out. */
+/** How long a delivery first waits when its sink's slots are taken; doubles per deferral up to the cap. */
 const DEFER_MS = 200;
+const MAX_DEFER_MS = 5_000;
 
 /**
  * Delivers one event to one webhook sink. A delivery record (`${eventId}:${sink}`, unique) is written after the
@@ -25,7 +26,7 @@ export async function deliverAuditEvent(
 ): Promise<JobOutcome> {
   const release = context.slots.tryAcquire(`${payload.orgId}/${payload.sink}`);
   if (!release) {
-    await job.moveToDelayed(Date.now() + DEFER_MS + Math.floor(Math.random() * DEFER_MS), token);
+    await job.moveToDelayed(Date.now() + deferral(job), token);
     throw new DelayedError();
   }
   try {
@@ -142,4 +143,15 @@ async function deadLetter(
     { upsert: true },
   );
   await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
+}
+
+/**
+ * A deferral does not count as an attempt, but it does count as a start: the backlog of a sink that stays
+ * saturated sleeps longer each time, instead of being fetched and put back in a tight loop. Jittered so
+ * deferred jobs spread out.
+ */
+function deferral(job: Job): number {
+  const deferrals = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
+  const base = Math.min(MAX_DEFER_MS, DEFER_MS * 2 ** Math.min(deferrals, 5));
+  return Math.floor((base * (1 + Math.random())) / 2 + base / 2);
 }
