@@ -1,4 +1,11 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import {
+  ApiextensionsV1Api,
+  KubeConfig,
+  loadYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@scimbridge/testing';
 import { describe, expect, inject, it } from 'vitest';
@@ -7,7 +14,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function startApp(app: string, env: Record<string, string>) {
   const child = spawn(process.execPath, [`${root}/apps/${app}/dist/main.js`], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '5000', ...env },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -17,15 +24,34 @@ function startApp(app: string, env: Record<string, string>) {
   return { child, exit, output: () => output };
 }
 
+// The controller is ready only once its ScimTenant informer has listed, which needs the CRD.
+async function installCrd(): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(inject('kubeconfig'));
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const crd = loadYaml<V1CustomResourceDefinition>(
+    readFileSync(`${root}/k8s/crd/scimtenants.scimbridge.io.yaml`, 'utf8'),
+  );
+  await api.createCustomResourceDefinition({ body: crd }).catch((error: { code?: number }) => {
+    if (error.code !== 409) throw error;
+  });
+}
+
 describe.each([
   { app: 'scim-api', env: () => ({ MONGODB_URI: inject('mongodbUri'), REDIS_URL: inject('redisUrl') }) },
   { app: 'scim-worker', env: () => ({ MONGODB_URI: inject('mongodbUri'), REDIS_URL: inject('redisUrl') }) },
   {
     app: 'scim-controller',
-    env: () => ({ MONGODB_URI: inject('mongodbUri'), KUBECONFIG: inject('kubeconfig') }),
+    env: () => ({
+      MONGODB_URI: inject('mongodbUri'),
+      REDIS_URL: inject('redisUrl'),
+      KUBECONFIG: inject('kubeconfig'),
+      LEASE_NAME: `smoke-${Date.now().toString(36)}`,
+    }),
   },
 ])('$app process', ({ app, env }) => {
   it('starts from its package, serves /healthz, /readyz and /metrics, and exits 0 on SIGTERM', async () => {
+    if (app === 'scim-controller') await installCrd();
     const port = await freePort();
     const proc = startApp(app, { ...env(), HOST: '127.0.0.1', PORT: String(port) });
     const base = `http://127.0.0.1:${port}`;
