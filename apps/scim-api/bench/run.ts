@@ -69,31 +69,25 @@ async function seedGroup(
 ): Promise<string> {
   const now = new Date();
   const id = uuidv7();
-  await db
-    .collection('groups')
-    .insertOne({
-      _id: id,
-      orgId,
-      displayName: name,
-      [keyFieldName('displayName')]: normaliseKey(name),
-      meta: { resourceType: 'Group', created: now, lastModified: now, version: 1 },
-    } as never);
+  await db.collection('groups').insertOne({
+    _id: id,
+    orgId,
+    displayName: name,
+    [keyFieldName('displayName')]: normaliseKey(name),
+    meta: { resourceType: 'Group', created: now, lastModified: now, version: 1 },
+  } as never);
   for (let start = 0; start < memberIds.length; start += 10_000) {
-    await db
-      .collection('memberships')
-      .insertMany(
-        memberIds
-          .slice(start, start + 10_000)
-          .map((m) => ({
-            _id: `${id}:${m}`,
-            orgId,
-            groupId: id,
-            memberId: m,
-            memberType: 'User',
-            addedAt: now,
-          })) as never[],
-        { ordered: false },
-      );
+    await db.collection('memberships').insertMany(
+      memberIds.slice(start, start + 10_000).map((m) => ({
+        _id: `${id}:${m}`,
+        orgId,
+        groupId: id,
+        memberId: m,
+        memberType: 'User',
+        addedAt: now,
+      })) as never[],
+      { ordered: false },
+    );
   }
   return id;
 }
