@@ -99,3 +99,23 @@ describe('Group semantics', () => {
     expect(patched.headers.etag).not.toBe(group.headers.etag);
   });
 });
+
+describe('atomic group PATCH', () => {
+  it('a rename refused with 409 does not apply the membership changes of the same PATCH', async () => {
+    const { token } = await h.organisation();
+    const c = client(h.app, token);
+    const user = (await c.post('/Users', newUser('atomic@example.com'))).json();
+    await c.post('/Groups', { schemas: [GROUP], displayName: 'Taken' });
+    const group = (await c.post('/Groups', { schemas: [GROUP], displayName: 'Mine' })).json();
+    const response = await c.patch(
+      `/Groups/${group.id}`,
+      patchOp(
+        { op: 'add', path: 'members', value: [{ value: user.id }] },
+        { op: 'replace', path: 'displayName', value: 'TAKEN' },
+      ),
+    );
+    expect(response.statusCode).toBe(409);
+    expect((await c.get(`/Groups/${group.id}`)).json()).toMatchObject({ displayName: 'Mine' });
+    expect((await c.get(`/Groups/${group.id}`)).json().members ?? []).toEqual([]);
+  });
+});

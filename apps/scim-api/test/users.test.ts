@@ -226,3 +226,21 @@ describe('User semantics', () => {
     expect(root.json().totalResults).toBe(1);
   });
 });
+
+describe('uniqueness on update', () => {
+  it("renaming a user to another user's userName is 409 uniqueness and changes nothing", async () => {
+    const { token } = await h.organisation();
+    const c = client(h.app, token);
+    await c.post('/Users', newUser('first@example.com'));
+    const second = (await c.post('/Users', newUser('second@example.com'))).json();
+    const patched = await c.patch(
+      `/Users/${second.id}`,
+      patchOp({ op: 'replace', path: 'userName', value: 'FIRST@example.com' }),
+    );
+    expect(patched.statusCode).toBe(409);
+    expect(patched.json().scimType).toBe('uniqueness');
+    const put = await c.put(`/Users/${second.id}`, { ...second, userName: 'first@example.com' });
+    expect(put.statusCode).toBe(409);
+    expect((await c.get(`/Users/${second.id}`)).json().userName).toBe('second@example.com');
+  });
+});

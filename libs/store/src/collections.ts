@@ -35,10 +35,22 @@ export async function ensureStoreIndexes(connection: Connection): Promise<void> 
   await auditEvents.createIndex({ orgId: 1, occurredAt: 1 });
 }
 
+/**
+ * A unique-index violation. MongoDB reports code 11000 for inserts and updates alike; FerretDB v1 does for
+ * inserts, but an update that violates an index fails with its SQLite message and no such code.
+ */
 export function isDuplicateKey(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, writeErrors } = error as { code?: unknown; writeErrors?: { code?: unknown }[] };
-  return code === 11000 || (Array.isArray(writeErrors) && writeErrors.every((e) => e.code === 11000));
+  const { code, writeErrors, message } = error as {
+    code?: unknown;
+    writeErrors?: { code?: unknown }[];
+    message?: unknown;
+  };
+  return (
+    code === 11000 ||
+    (Array.isArray(writeErrors) && writeErrors.every((e) => e.code === 11000)) ||
+    (typeof message === 'string' && /UNIQUE constraint failed/.test(message))
+  );
 }
 
 /** SCIM sees an account iff it is SCIM-managed and not deleted by SCIM. */

@@ -194,7 +194,10 @@ export class GroupService {
   ): Promise<ScimOutcome> {
     return this.write(ctx, id, conditions, projection, (current) => {
       const { resource, members } = validateReplace(this.deps.type, body, current);
-      return { resource, changed: changedTopLevel(current, resource), ...(members ? { members } : {}) };
+      // PUT replaces the membership whenever it is given (always, for a group): count it as a change.
+      const changed = changedTopLevel(current, resource);
+      if (members) changed.push('members');
+      return { resource, changed, ...(members ? { members } : {}) };
     });
   }
 
@@ -261,7 +264,6 @@ export class GroupService {
         const current = fromStored(this.deps.type, existing);
         const { resource, changed, members } = compute(current);
         const attributesChanged = changed.filter((c) => c !== 'members');
-        const ignored = await this.applyMembers(ctx, id, members);
         if (attributesChanged.length === 0 && !changed.includes('members'))
           return this.outcome(ctx, existing, projection, 200, true);
         const now = new Date();
@@ -292,6 +294,8 @@ export class GroupService {
             throw preconditionFailed('The group was changed by another request; retry.');
           continue;
         }
+        // Members change after the document: a refused rename (409) or a lost version race changes nothing.
+        const ignored = await this.applyMembers(ctx, id, members);
         const action = attributesChanged.length === 0 ? 'group.members.changed' : 'group.updated';
         await this.deps.audit.record(ctx, {
           action,
