@@ -44,14 +44,19 @@ export async function closedLoop(
   return summarise(latencies, errors, performance.now() - start);
 }
 
-/** Open loop: requests start at a fixed rate whatever the latency (p99 at a given load). */
+/**
+ * Open loop: requests start at a fixed rate whatever the latency (p99 at a given load). A request that would
+ * exceed `maxInflight` is not sent and counts as an error, so an overloaded server is reported, not buried.
+ */
 export async function openLoop(
   rate: number,
   durationMs: number,
   request: (i: number) => Promise<boolean>,
+  maxInflight = 256,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
+  let active = 0;
   const total = Math.round((rate * durationMs) / 1000);
   const start = performance.now();
   const inflight: Promise<void>[] = [];
@@ -59,6 +64,11 @@ export async function openLoop(
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (active >= maxInflight) {
+      errors += 1;
+      continue;
+    }
+    active += 1;
     inflight.push(
       (async () => {
         const t = performance.now();
@@ -66,6 +76,7 @@ export async function openLoop(
         // Latency from the scheduled start: a stalled generator does not hide queueing (coordinated omission).
         latencies.push(performance.now() - Math.min(t, due));
         if (!ok) errors += 1;
+        active -= 1;
       })(),
     );
   }
