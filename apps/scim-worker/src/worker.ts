@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
+import { DispatchMarks } from './audit/dispatch.js';
 import { AuditLogStream } from './audit/log-stream.js';
 import { WebhookSinkDirectory } from './audit/sinks.js';
 import type { WorkerSettings } from './config.js';
@@ -73,6 +74,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
   const context: ProcessorContext = {
     mongo: options.mongo,
     collections,
+    dispatchMarks: new DispatchMarks(collections.auditEvents),
     sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
     auditStream: new AuditLogStream(options.auditDestination),
     auditQueue: queues.audit,
@@ -168,6 +170,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
       await relay.stop();
       // worker.close() waits for active jobs; a job cut off by a hard kill is retried after its lock expires.
       await Promise.all(workers.map((worker) => worker.close()));
+      await context.dispatchMarks.close();
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
     },
   };

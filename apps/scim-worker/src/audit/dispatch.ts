@@ -7,7 +7,8 @@ import type { WorkerCollections } from '../store/collections.js';
  * finishing together may both set it, which is harmless.
  */
 export async function markDispatchedIfSettled(
-  collections: Pick<WorkerCollections, 'auditEvents' | 'auditDeliveries' | 'auditDeadLetters'>,
+  collections: Pick<WorkerCollections, 'auditDeliveries' | 'auditDeadLetters'>,
+  marks: DispatchMarks,
   event: { orgId: string; eventId: string },
   sinks: string[],
   /** The sink the caller has just recorded; not read back. */
@@ -22,14 +23,55 @@ export async function markDispatchedIfSettled(
       (await collections.auditDeadLetters.findOne({ _id: key }, { projection: { _id: 1 } }));
     if (!settled) return false;
   }
-  await markDispatched(collections, event);
+  marks.mark(event.eventId);
   return true;
 }
 
-export async function markDispatched(
-  collections: Pick<WorkerCollections, 'auditEvents'>,
-  event: { orgId: string; eventId: string },
-): Promise<void> {
-  // `_id` alone (see findInOrganisation); a second settle moves dispatchedAt by a few ms, which is harmless.
-  await collections.auditEvents.updateOne({ _id: event.eventId }, { $set: { dispatchedAt: new Date() } });
+/**
+ * Buffers `dispatchedAt` marks and writes them with one `updateMany` per flush. FerretDB v1 applies an update as
+ * a scan of the collection (measured: `updateOne` by `_id` 5 ms at 500 events, 23 ms at 5 000), so one update
+ * per event made fan-out slower as `audit_events` grew. A mark lost in a crash only means the relay hands the
+ * event to the fan-out again, which finds every sink settled and marks it then.
+ */
+export class DispatchMarks {
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly auditEvents: WorkerCollections['auditEvents'],
+    private readonly flushMs = 50,
+  ) {}
+
+  mark(eventId: string): void {
+    this.pending.add(eventId);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, this.flushMs);
+  }
+
+  /** Writes the marks buffered so far; on failure they stay buffered for the next flush. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const ids = [...this.pending];
+    this.pending = new Set();
+    try {
+      await this.auditEvents.updateMany({ _id: { $in: ids } }, { $set: { dispatchedAt: new Date() } });
+    } catch {
+      for (const id of ids) this.pending.add(id);
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.flushing = this.flushing.then(() => this.flush());
+      }, this.flushMs * 10);
+    }
+  }
+
+  /** Flushes what is buffered; part of the worker's graceful shutdown. */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.flush();
+  }
 }

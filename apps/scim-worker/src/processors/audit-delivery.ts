@@ -19,7 +19,10 @@ const MAX_DEFER_MS = 5_000;
  * response that retrying cannot fix, writes a dead letter instead of failing the job.
  */
 export async function deliverAuditEvent(
-  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'slots' | 'settings' | 'logger'>,
+  context: Pick<
+    ProcessorContext,
+    'collections' | 'sinks' | 'slots' | 'settings' | 'logger' | 'dispatchMarks'
+  >,
   job: Job<AuditDeliveryPayload>,
   token: string | undefined,
   payload: AuditDeliveryPayload,
@@ -37,7 +40,7 @@ export async function deliverAuditEvent(
 }
 
 async function deliver(
-  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'settings' | 'logger'>,
+  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'settings' | 'logger' | 'dispatchMarks'>,
   job: Job<AuditDeliveryPayload>,
   payload: AuditDeliveryPayload,
 ): Promise<JobOutcome> {
@@ -50,7 +53,13 @@ async function deliver(
       { projection: { _id: 1 } },
     )
   ) {
-    await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
+    await markDispatchedIfSettled(
+      context.collections,
+      context.dispatchMarks,
+      payload,
+      payload.sinks,
+      payload.sink,
+    );
     return { outcome: 'skipped', reason: 'already-delivered' };
   }
   const sink = await context.sinks.sink(payload.orgId, payload.sink);
@@ -85,7 +94,7 @@ async function deliver(
 }
 
 async function recordDelivery(
-  context: Pick<ProcessorContext, 'collections'>,
+  context: Pick<ProcessorContext, 'collections' | 'dispatchMarks'>,
   payload: AuditDeliveryPayload,
   outcome: 'delivered' | 'skipped',
   attempts: number,
@@ -111,11 +120,17 @@ async function recordDelivery(
       { $set: { status: 'redelivered', resolvedAt: new Date() } },
     );
   }
-  await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
+  await markDispatchedIfSettled(
+    context.collections,
+    context.dispatchMarks,
+    payload,
+    payload.sinks,
+    payload.sink,
+  );
 }
 
 async function deadLetter(
-  context: Pick<ProcessorContext, 'collections'>,
+  context: Pick<ProcessorContext, 'collections' | 'dispatchMarks'>,
   payload: AuditDeliveryPayload,
   attempts: number,
   reason: string,
@@ -142,7 +157,13 @@ async function deadLetter(
     },
     { upsert: true },
   );
-  await markDispatchedIfSettled(context.collections, payload, payload.sinks, payload.sink);
+  await markDispatchedIfSettled(
+    context.collections,
+    context.dispatchMarks,
+    payload,
+    payload.sinks,
+    payload.sink,
+  );
 }
 
 /**

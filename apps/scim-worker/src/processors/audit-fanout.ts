@@ -10,7 +10,6 @@ import {
 } from '@scimbridge/jobs';
 import type { AuditEventDocument } from '../store/documents.js';
 import { publishedAuditEvent } from '../audit/event-body.js';
-import { markDispatched } from '../audit/dispatch.js';
 import { findInOrganisation } from '../store/collections.js';
 import { deliveryJobOptions } from './delivery-options.js';
 import type { ProcessorContext } from './context.js';
@@ -24,7 +23,13 @@ import type { JobOutcome } from './outcome.js';
 export async function fanOutAuditEvent(
   context: Pick<
     ProcessorContext,
-    'collections' | 'sinks' | 'auditStream' | 'deliveryQueue' | 'provisioningQueue' | 'settings'
+    | 'collections'
+    | 'sinks'
+    | 'auditStream'
+    | 'deliveryQueue'
+    | 'provisioningQueue'
+    | 'settings'
+    | 'dispatchMarks'
   >,
   payload: AuditFanoutPayload,
 ): Promise<JobOutcome> {
@@ -53,7 +58,7 @@ export async function fanOutAuditEvent(
   }
   // Written after the deliveries are enqueued: a retry of this job then repeats at most the log line.
   context.auditStream.write(publishedAuditEvent(event));
-  if (names.length === 0) await markDispatched(context.collections, payload);
+  if (names.length === 0) context.dispatchMarks.mark(payload.eventId);
   return { outcome: 'done' };
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '@scimbridge/logger';
 import type { Queue } from 'bullmq';
 import type { Connection } from 'mongoose';
+import type { DispatchMarks } from '../audit/dispatch.js';
 import type { AuditLogStream } from '../audit/log-stream.js';
 import type { WebhookSinkDirectory } from '../audit/sinks.js';
 import type { WorkerSettings } from '../config.js';
@@ -11,6 +12,7 @@ import type { WorkerCollections } from '../store/collections.js';
 export interface ProcessorContext {
   mongo: Connection;
   collections: WorkerCollections;
+  dispatchMarks: DispatchMarks;
   sinks: WebhookSinkDirectory;
   auditStream: AuditLogStream;
   auditQueue: Queue;
