@@ -170,7 +170,6 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
       await relay.stop();
       // worker.close() waits for active jobs; a job cut off by a hard kill is retried after its lock expires.
       await Promise.all(workers.map((worker) => worker.close()));
-      await context.dispatchMarks.close();
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
     },
   };

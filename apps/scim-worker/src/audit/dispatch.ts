@@ -23,55 +23,49 @@ export async function markDispatchedIfSettled(
       (await collections.auditDeadLetters.findOne({ _id: key }, { projection: { _id: 1 } }));
     if (!settled) return false;
   }
-  marks.mark(event.eventId);
+  await marks.mark(event.eventId);
   return true;
 }
 
 /**
- * Buffers `dispatchedAt` marks and writes them with one `updateMany` per flush. FerretDB v1 applies an update as
- * a scan of the collection (measured: `updateOne` by `_id` 5 ms at 500 events, 23 ms at 5 000), so one update
- * per event made fan-out slower as `audit_events` grew. A mark lost in a crash only means the relay hands the
- * event to the fan-out again, which finds every sink settled and marks it then.
+ * Batches `dispatchedAt` writes: `mark` resolves once a single `updateMany` carrying every mark of the last
+ * 50 ms has been written. FerretDB v1 applies an update as a scan of the collection (measured: `updateOne` by
+ * `_id` 5 ms at 500 audit events, 23 ms at 5 000), so one update per event made the fan-out slower as
+ * `audit_events` grew. Jobs await their mark, so a crash before the write leaves the job to run again.
  */
 export class DispatchMarks {
-  private pending = new Set<string>();
+  private pending = new Map<string, { resolve: () => void; reject: (error: unknown) => void }[]>();
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly auditEvents: WorkerCollections['auditEvents'],
     private readonly flushMs = 50,
   ) {}
 
-  mark(eventId: string): void {
-    this.pending.add(eventId);
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
-    }, this.flushMs);
+  mark(eventId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.pending.get(eventId) ?? [];
+      waiting.push({ resolve, reject });
+      this.pending.set(eventId, waiting);
+      this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+    });
   }
 
-  /** Writes the marks buffered so far; on failure they stay buffered for the next flush. */
+  /** Writes the marks buffered so far and settles their callers. */
   async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const ids = [...this.pending];
-    this.pending = new Set();
-    try {
-      await this.auditEvents.updateMany({ _id: { $in: ids } }, { $set: { dispatchedAt: new Date() } });
-    } catch {
-      for (const id of ids) this.pending.add(id);
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        this.flushing = this.flushing.then(() => this.flush());
-      }, this.flushMs * 10);
-    }
-  }
-
-  /** Flushes what is buffered; part of the worker's graceful shutdown. */
-  async close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flushing;
-    await this.flush();
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.auditEvents.updateMany(
+        { _id: { $in: [...batch.keys()] } },
+        { $set: { dispatchedAt: new Date() } },
+      );
+      for (const waiting of batch.values()) for (const { resolve } of waiting) resolve();
+    } catch (error) {
+      for (const waiting of batch.values()) for (const { reject } of waiting) reject(error);
+    }
   }
 }
