@@ -141,6 +141,13 @@ describe('through the api', () => {
     );
     expect(await groupsOf(late)).toEqual([staff]);
     expect(await groupsOf(early)).toEqual([everyone]);
+    // The event records the setting, so the relay can re-derive the job if the api's enqueue was lost.
+    const created = await collections.auditEvents.findOne({
+      orgId,
+      action: 'user.created',
+      resourceId: late,
+    });
+    expect(created?.details).toMatchObject({ defaultGroup: 'Staff' });
     const res = await scim('GET', `/Groups/${everyone}`);
     expect(res.body.members?.map((m: { value: string }) => m.value)).toContain(early);
   });

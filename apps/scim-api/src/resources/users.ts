@@ -212,6 +212,8 @@ export class UserService {
       resourceType: 'User',
       resourceId: id,
       changedAttributes: Object.keys(resource).filter((k) => k !== 'schemas' && k !== 'id'),
+      // The event is also the outbox of its provisioning jobs: the worker's relay re-derives a lost enqueue from it.
+      details: defaultGroupDetail(ctx),
     });
     await this.deps.audit.assignDefaultGroup(ctx, id, event._id);
     return this.outcome(ctx, doc, projection, 201);
@@ -269,7 +271,13 @@ export class UserService {
       resourceType: 'User',
       resourceId: existing._id,
       changedAttributes: Object.keys(resource).filter((k) => k !== 'schemas' && k !== 'id'),
-      details: { linkedAccount: true, matchedBy, revived },
+      details: {
+        linkedAccount: true,
+        matchedBy,
+        revived,
+        ...defaultGroupDetail(ctx),
+        ...(doc.scim.externalId ? { externalId: doc.scim.externalId } : {}),
+      },
     });
     await this.deps.audit.accountLinked(ctx, existing._id, event._id, doc.scim.externalId);
     await this.deps.audit.assignDefaultGroup(ctx, existing._id, event._id);
@@ -412,4 +420,10 @@ export class UserService {
       return { status: 204 };
     });
   }
+}
+
+/** The default group as configured at provisioning time, recorded so a lost default-group job can be re-derived. */
+function defaultGroupDetail(ctx: ScimContext): { defaultGroup?: string } {
+  const group = ctx.organisation.settings.defaultGroup;
+  return group ? { defaultGroup: group } : {};
 }
