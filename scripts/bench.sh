@@ -9,7 +9,7 @@ cd "$here/.."
 use_tools
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 packages=("$@")
-[ ${#packages[@]} -gt 0 ] || packages=(@scimbridge/scim-core @scimbridge/scim-api @scimbridge/scim-worker @scimbridge/scim-controller)
+[ ${#packages[@]} -gt 0 ] || packages=(@scimbridge/testing @scimbridge/scim-core @scimbridge/scim-api @scimbridge/scim-worker @scimbridge/scim-controller)
 for p in "${packages[@]}"; do
   log "benchmark $p"
   pnpm --filter "$p" bench

@@ -67,11 +67,14 @@ step_node() {
 go_log() { echo "$SCIMBRIDGE_CACHE/build/$1.log"; }
 
 step_go_ferretdb() {
-  local out="$SCIMBRIDGE_BIN/ferretdb-$FERRETDB_VERSION"
-  if [ -x "$out" ]; then echo "cached $FERRETDB_VERSION"; return; fi
+  # The binary is keyed by the wrapper's source too, so a change to scripts/go/ferretdb rebuilds it.
+  local sum
+  sum=$(cat "$here"/go/ferretdb/*.go | sha256sum | cut -c1-10)
+  local out="$SCIMBRIDGE_BIN/ferretdb-$FERRETDB_VERSION-$sum"
+  if [ -x "$out" ]; then ln -sf "$out" "$SCIMBRIDGE_BIN/ferretdb"; echo "cached $FERRETDB_VERSION ($sum)"; return; fi
   local src="$SCIMBRIDGE_CACHE/build/ferretdb"
   rm -rf "$src"; mkdir -p "$src"
-  cp "$here/go/ferretdb/main.go" "$src/main.go"
+  cp "$here"/go/ferretdb/*.go "$src/"
   (
     cd "$src"
     go mod init scimbridge.local/ferretdb >/dev/null 2>&1

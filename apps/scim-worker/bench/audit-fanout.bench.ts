@@ -4,10 +4,13 @@
  * For each event it does what the api does (store the audit event in MongoDB, enqueue `audit.fanout`), with
  * BENCH_WRITERS (default 8) writers in parallel; the worker (in this process, default settings unless overridden by the
  * worker's environment variables) fans it out and POSTs it to a local HTTP receiver. Latency is receiver
- * arrival minus the event's `occurredAt`; throughput is events over first write → last arrival.
+ * arrival minus the event's `occurredAt`; throughput is events over first write → last arrival. Unpaced, the
+ * writers outrun the worker and the latency figures measure the backlog; BENCH_RATE (events/s) paces them to
+ * measure latency below saturation.
  *
  *   pnpm --filter @scimbridge/scim-worker bench           # starts FerretDB and Redis itself
  *   MONGODB_URI=... REDIS_URL=... BENCH_EVENTS=2000 pnpm --filter @scimbridge/scim-worker bench
+ *   BENCH_RATE=150 pnpm --filter @scimbridge/scim-worker bench
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -26,6 +29,7 @@ import { workerCollections } from '../src/store/collections.js';
 
 const total = Number(process.env.BENCH_EVENTS ?? 10_000);
 const writers = Number(process.env.BENCH_WRITERS ?? 8);
+const rate = Number(process.env.BENCH_RATE ?? 0);
 
 const stops: (() => Promise<unknown>)[] = [];
 const mongoUri = process.env.MONGODB_URI ?? (await started(startFerretDB(), (s) => s.uri));
@@ -76,6 +80,10 @@ await Promise.all(
   Array.from({ length: writers }, async () => {
     while (next < total) {
       next++;
+      if (rate > 0) {
+        const due = startedAt + (next / rate) * 1000;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      }
       const id = uuidv7();
       const at = Date.now();
       occurred.set(id, at);
@@ -116,6 +124,7 @@ const seconds = (lastArrival - startedAt) / 1000;
 const report = {
   events: total,
   writers,
+  paced: rate > 0 ? `${rate}/s` : 'no',
   deliveryConcurrency: settings.AUDIT_DELIVERY_CONCURRENCY,
   sinkConcurrency: settings.AUDIT_SINK_CONCURRENCY,
   writeSeconds: (writtenAt - startedAt) / 1000,

@@ -17,6 +17,8 @@ export const workerEnv = z.object({
   AUDIT_DELIVERY_CONCURRENCY: count(32, 1024),
   /** Deliveries in flight per replica to one sink: a slow sink of one organisation cannot take every slot. */
   AUDIT_SINK_CONCURRENCY: count(8, 1024),
+  /** How long a delivery waits in-process for a busy sink's slot before it is deferred (0: defer at once). */
+  AUDIT_SINK_WAIT_MS: millis(250, 0),
   AUDIT_WEBHOOK_TIMEOUT_MS: millis(5_000, 100),
   /** Attempts per delivery before it is dead-lettered. */
   AUDIT_WEBHOOK_ATTEMPTS: count(12, 100),

@@ -80,7 +80,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     auditQueue: queues.audit,
     provisioningQueue: queues.provisioning,
     deliveryQueue: queues.delivery,
-    slots: new SinkSlots(settings.AUDIT_SINK_CONCURRENCY),
+    slots: new SinkSlots(settings.AUDIT_SINK_CONCURRENCY, settings.AUDIT_SINK_WAIT_MS),
     settings,
     logger,
   };

@@ -11,6 +11,7 @@ describe('worker configuration', () => {
       QUEUE_PREFIX: 'scimbridge',
       AUDIT_DELIVERY_CONCURRENCY: 32,
       AUDIT_SINK_CONCURRENCY: 8,
+      AUDIT_SINK_WAIT_MS: 250,
       AUDIT_WEBHOOK_ATTEMPTS: 12,
     });
   });

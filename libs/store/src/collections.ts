@@ -55,3 +55,18 @@ export function isDuplicateKey(error: unknown): boolean {
 
 /** SCIM sees an account iff it is SCIM-managed and not deleted by SCIM. */
 export const SCIM_VISIBLE = { 'scim.managed': true, 'scim.deletedAt': null } as const;
+
+/**
+ * A document by id, only if it belongs to the organisation. The filter is `_id` alone and the organisation is
+ * checked on the result: that is MongoDB's primary-index lookup, and the only filter FerretDB v1 pushes down to
+ * SQL (`{ _id, orgId }` is filtered in FerretDB's Go code after reading every row). Ids are UUIDs, unique across
+ * organisations, so the result is the same as with the organisation in the filter.
+ */
+export async function findInOrganisation<T extends { _id: string; orgId: string }>(
+  collection: mongo.Collection<T>,
+  id: string,
+  orgId: string,
+): Promise<mongo.WithId<T> | null> {
+  const doc = await collection.findOne({ _id: id } as mongo.Filter<T>);
+  return doc && doc.orgId === orgId ? doc : null;
+}

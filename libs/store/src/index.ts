@@ -5,6 +5,7 @@ export {
   storeCollections,
   ensureStoreIndexes,
   isDuplicateKey,
+  findInOrganisation,
   SCIM_VISIBLE,
   type StoreCollections,
 } from './collections.js';

@@ -6,6 +6,8 @@ import { waitFor } from './wait.js';
 export interface MongoServer {
   /** mongodb:// URI without a database name. */
   uri: string;
+  /** FerretDB's SQLite directory (one `<database>.sqlite` file per database). */
+  dataDir: string;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export async function startFerretDB(name = 'ferretdb'): Promise<MongoServer> {
   );
   return {
     uri,
+    dataDir: dir,
     process: proc,
     async stop() {
       await proc.stop();

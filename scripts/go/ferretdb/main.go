@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -61,6 +62,9 @@ func main() {
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
+
+	// See idindex.go: the `_id` index FerretDB's own queries can use.
+	go newIDIndexer(abs, logger).run(ctx, 100*time.Millisecond)
 
 	// MongoDBURI blocks until the listener is bound, so the printed port is the real one.
 	fmt.Println(f.MongoDBURI())

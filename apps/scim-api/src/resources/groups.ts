@@ -22,6 +22,7 @@ import {
   type SearchParams,
 } from '@scimbridge/scim-core';
 import {
+  findInOrganisation,
   isDuplicateKey,
   uuidv7,
   type GroupDocument,
@@ -100,7 +101,7 @@ export class GroupService {
   }
 
   private async load(ctx: ScimContext, id: string): Promise<GroupDocument> {
-    const doc = await this.groups.findOne({ _id: id, orgId: ctx.orgId });
+    const doc = await findInOrganisation(this.groups, id, ctx.orgId);
     if (!doc) throw notFound(`Group ${id} not found.`);
     return doc;
   }
@@ -317,7 +318,8 @@ export class GroupService {
         throw preconditionFailed(
           `The group has changed: its version is ${etagFromVersion(existing.meta.version ?? 1)}.`,
         );
-      await this.groups.deleteOne({ _id: id, orgId: ctx.orgId });
+      // `load` checked the organisation; `_id` alone is the primary-key delete on every server.
+      await this.groups.deleteOne({ _id: id });
       await this.deps.memberships.removeGroup(ctx.orgId, id);
       await this.deps.audit.record(ctx, { action: 'group.deleted', resourceType: 'Group', resourceId: id });
       return { status: 204 };

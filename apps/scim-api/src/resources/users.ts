@@ -22,6 +22,7 @@ import {
   type SearchParams,
 } from '@scimbridge/scim-core';
 import {
+  findInOrganisation,
   isDuplicateKey,
   SCIM_VISIBLE,
   uuidv7,
@@ -110,8 +111,8 @@ export class UserService {
   }
 
   private async load(ctx: ScimContext, id: string): Promise<UserDocument> {
-    const doc = await this.users.findOne({ _id: id, orgId: ctx.orgId, ...SCIM_VISIBLE });
-    if (!doc) throw notFound(`User ${id} not found.`);
+    const doc = await findInOrganisation(this.users, id, ctx.orgId);
+    if (!doc || !isVisible(doc)) throw notFound(`User ${id} not found.`);
     return doc;
   }
 
@@ -393,8 +394,9 @@ export class UserService {
           `The user has changed: its version is ${etagFromVersion(existing.meta.version ?? 1)}.`,
         );
       const now = new Date();
+      // `load` checked the organisation; `_id` alone is the primary-key update on every server.
       await this.users.updateOne(
-        { _id: id, orgId: ctx.orgId },
+        { _id: id },
         {
           $set: {
             'scim.deletedAt': now,

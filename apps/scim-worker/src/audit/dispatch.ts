@@ -28,10 +28,11 @@ export async function markDispatchedIfSettled(
 }
 
 /**
- * Batches `dispatchedAt` writes: `mark` resolves once a single `updateMany` carrying every mark of the last
- * 50 ms has been written. FerretDB v1 applies an update as a scan of the collection (measured: `updateOne` by
- * `_id` 5 ms at 500 audit events, 23 ms at 5 000), so one update per event made the fan-out slower as
- * `audit_events` grew. Jobs await their mark, so a crash before the write leaves the job to run again.
+ * Batches `dispatchedAt` writes: `mark` resolves once one unordered `bulkWrite` carrying every mark of the last
+ * 50 ms has been written (one round trip). Each mark is an `updateOne` by `_id` alone — MongoDB's primary key, and
+ * the only filter FerretDB v1 answers from an index; an `updateMany` with `_id: {$in}` read the whole of
+ * `audit_events` on FerretDB per batch (10k events: 2,639 delivered in 8 minutes). Jobs await their mark, so a
+ * crash before the write leaves the job to run again.
  */
 export class DispatchMarks {
   private pending = new Map<string, { resolve: () => void; reject: (error: unknown) => void }[]>();
@@ -59,9 +60,12 @@ export class DispatchMarks {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      await this.auditEvents.updateMany(
-        { _id: { $in: [...batch.keys()] } },
-        { $set: { dispatchedAt: new Date() } },
+      const at = new Date();
+      await this.auditEvents.bulkWrite(
+        [...batch.keys()].map((_id) => ({
+          updateOne: { filter: { _id }, update: { $set: { dispatchedAt: at } } },
+        })),
+        { ordered: false },
       );
       for (const waiting of batch.values()) for (const { resolve } of waiting) resolve();
     } catch (error) {

@@ -27,23 +27,6 @@ export async function deliverAuditEvent(
   token: string | undefined,
   payload: AuditDeliveryPayload,
 ): Promise<JobOutcome> {
-  const release = context.slots.tryAcquire(`${payload.orgId}/${payload.sink}`);
-  if (!release) {
-    await job.moveToDelayed(Date.now() + deferral(job), token);
-    throw new DelayedError();
-  }
-  try {
-    return await deliver(context, job, payload);
-  } finally {
-    release();
-  }
-}
-
-async function deliver(
-  context: Pick<ProcessorContext, 'collections' | 'sinks' | 'settings' | 'logger' | 'dispatchMarks'>,
-  job: Job<AuditDeliveryPayload>,
-  payload: AuditDeliveryPayload,
-): Promise<JobOutcome> {
   const { auditEvents, auditDeliveries } = context.collections;
   const attempt = job.attemptsMade + 1;
   const redrive = job.id?.includes('-redrive-') ?? false;
@@ -70,13 +53,24 @@ async function deliver(
   const event = await findInOrganisation(auditEvents, payload.eventId, payload.orgId);
   if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
 
-  const result = await postWebhook({
-    sink,
-    eventId: payload.eventId,
-    body: JSON.stringify(publishedAuditEvent(event)),
-    attempt,
-    timeoutMs: context.settings.AUDIT_WEBHOOK_TIMEOUT_MS,
-  });
+  // Only the request holds one of the sink's slots (src/fairness.ts); the bookkeeping around it does not.
+  const release = await context.slots.acquire(`${payload.orgId}/${payload.sink}`);
+  if (!release) {
+    await job.moveToDelayed(Date.now() + deferral(job), token);
+    throw new DelayedError();
+  }
+  let result: Awaited<ReturnType<typeof postWebhook>>;
+  try {
+    result = await postWebhook({
+      sink,
+      eventId: payload.eventId,
+      body: JSON.stringify(publishedAuditEvent(event)),
+      attempt,
+      timeoutMs: context.settings.AUDIT_WEBHOOK_TIMEOUT_MS,
+    });
+  } finally {
+    release();
+  }
   if (result.ok) {
     await recordDelivery(context, payload, 'delivered', attempt, redrive);
     return { outcome: 'done' };
