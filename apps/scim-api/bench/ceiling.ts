@@ -13,5 +13,10 @@ app.get<{ Querystring: { org: string; key: string } }>('/ceiling', async (reques
   const doc = await users.findOne({ orgId: request.query.org, userNameKey: request.query.key });
   return { found: doc !== null };
 });
+// For context: a point read by `_id`, the only lookup FerretDB v1 answers from an index (docs/testing.md).
+app.get<{ Querystring: { id: string } }>('/ceiling-id', async (request) => {
+  const doc = await users.findOne({ _id: request.query.id as never });
+  return { found: doc !== null };
+});
 await app.listen({ host: '127.0.0.1', port: Number(port) });
 process.stdout.write('ready\n');

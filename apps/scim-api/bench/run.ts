@@ -225,6 +225,16 @@ async function main(): Promise<void> {
         return response.ok;
       }),
     );
+    await phase('(context) bare findOne by _id', () =>
+      closedLoop(CONCURRENCY, duration, async (i) => {
+        const org = orgAt(i);
+        const response = await fetch(
+          `http://127.0.0.1:${ceilingPort}/ceiling-id?id=${org.users[Math.floor(Math.random() * org.users.length)]}`,
+        );
+        await response.text();
+        return response.ok;
+      }),
+    );
     const lookup = (i: number) => {
       const org = orgAt(i);
       const name =

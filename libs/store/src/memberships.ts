@@ -80,9 +80,10 @@ export class MembershipRepository {
     return docs.map((d) => d.memberId);
   }
 
-  /** The group's members in insertion order, as SCIM renders them (`$ref` is computed on output). */
-  async members(orgId: string, groupId: string): Promise<MemberRef[]> {
-    const docs = await this.collections.memberships.find({ orgId, groupId }).toArray();
+  /** The group's members, at most `limit` of them, as SCIM renders them (`$ref` is computed on output). */
+  async members(orgId: string, groupId: string, limit?: number): Promise<MemberRef[]> {
+    const cursor = this.collections.memberships.find({ orgId, groupId });
+    const docs = await (limit === undefined ? cursor : cursor.limit(limit)).toArray();
     return docs.map((d) => ({
       value: d.memberId,
       type: d.memberType,
@@ -117,9 +118,5 @@ export class MembershipRepository {
     if (docs.length === 0) return [];
     await this.collections.memberships.deleteMany({ orgId, memberId });
     return docs.map((d) => d.groupId);
-  }
-
-  async count(orgId: string, groupId: string): Promise<number> {
-    return this.collections.memberships.countDocuments({ orgId, groupId });
   }
 }

@@ -59,18 +59,29 @@ export class GroupService {
     return this.deps.collections.groups;
   }
 
+  /**
+   * `memberLimit`: a write response lists members only up to this many and omits `members` beyond it; one query
+   * reads at most limit + 1 rows, so the answer to a PATCH of a 100k-member group does not read them all.
+   */
   async render(
     ctx: ScimContext,
     docs: GroupDocument[],
     projection: Projection,
-    membersAllowed = true,
+    memberLimit?: number,
   ): Promise<ScimResource[]> {
     const { type, memberships } = this.deps;
     // excludedAttributes=members (Entra) never touches the membership collection.
-    const withMembers = membersAllowed && isAttributeReturned(type, 'members', projection);
+    const withMembers = isAttributeReturned(type, 'members', projection);
     const out: ScimResource[] = [];
     for (const doc of docs) {
-      const members = withMembers ? await memberships.members(ctx.orgId, doc._id) : undefined;
+      let members = withMembers
+        ? await memberships.members(
+            ctx.orgId,
+            doc._id,
+            memberLimit === undefined ? undefined : memberLimit + 1,
+          )
+        : undefined;
+      if (members && memberLimit !== undefined && members.length > memberLimit) members = undefined;
       out.push(
         projectResource(
           type,
@@ -89,9 +100,12 @@ export class GroupService {
     status: 200 | 201,
     write = false,
   ): Promise<ScimOutcome> {
-    const membersAllowed =
-      !write || (await this.deps.memberships.count(ctx.orgId, doc._id)) <= MAX_MEMBERS_IN_WRITE_RESPONSE;
-    const [resource] = await this.render(ctx, [doc], projection, membersAllowed);
+    const [resource] = await this.render(
+      ctx,
+      [doc],
+      projection,
+      write ? MAX_MEMBERS_IN_WRITE_RESPONSE : undefined,
+    );
     return {
       status,
       resource: resource!,

@@ -16,6 +16,7 @@ import {
   uniqueness,
   validateCreate,
   validateReplace,
+  type GroupRef,
   type ListResponse,
   type ResourceType,
   type ScimResource,
@@ -48,6 +49,8 @@ export interface UserServiceDeps {
 }
 
 const USER_NAME_KEY = keyFieldName('userName');
+const VALUE_KEY = keyFieldName('value');
+const EMAIL_KEY_FIELD = `emails.${VALUE_KEY}`;
 
 function workEmail(resource: ScimResource): string | undefined {
   const emails = Array.isArray(resource.emails) ? (resource.emails as Record<string, unknown>[]) : [];
@@ -73,16 +76,23 @@ export class UserService {
     return this.deps.collections.users;
   }
 
-  async render(ctx: ScimContext, docs: UserDocument[], projection: Projection): Promise<ScimResource[]> {
+  /** `knownGroups` spares the membership query when the caller knows the answer (a user just inserted has none). */
+  async render(
+    ctx: ScimContext,
+    docs: UserDocument[],
+    projection: Projection,
+    knownGroups?: Map<string, GroupRef[]>,
+  ): Promise<ScimResource[]> {
     const { type, collections, memberships } = this.deps;
-    const groups = isAttributeReturned(type, 'groups', projection)
-      ? await groupsOfUser(
+    const groups = !isAttributeReturned(type, 'groups', projection)
+      ? undefined
+      : (knownGroups ??
+        (await groupsOfUser(
           collections,
           memberships,
           ctx.orgId,
           docs.map((d) => d._id),
-        )
-      : undefined;
+        )));
     return docs.map((doc) =>
       projectResource(
         type,
@@ -100,8 +110,9 @@ export class UserService {
     doc: UserDocument,
     projection: Projection,
     status: 200 | 201,
+    knownGroups?: Map<string, GroupRef[]>,
   ): Promise<ScimOutcome> {
-    const [resource] = await this.render(ctx, [doc], projection);
+    const [resource] = await this.render(ctx, [doc], projection, knownGroups);
     return {
       status,
       resource: resource!,
@@ -147,25 +158,47 @@ export class UserService {
     const key = normaliseKey(userName);
     // Creates of one userName are serialised: Okta retries a create after a timeout and must get 409, not a twin.
     return this.deps.locks.run(`${ctx.orgId}:userName:${key}`, async () => {
-      const sameName = await this.users.findOne({ orgId: ctx.orgId, [USER_NAME_KEY]: key });
+      const { sameName, sameEmail } = await this.accountsMatching(ctx, key, workEmail(resource));
       if (sameName && isVisible(sameName))
         throw uniqueness(`A user with userName "${userName}" already exists.`);
-      const candidate = sameName ?? (await this.linkCandidate(ctx, resource));
+      const candidate = sameName ?? sameEmail;
       if (resource.active !== false) await this.checkUserLimit(ctx);
       if (candidate) return this.link(ctx, candidate, resource, projection, sameName ? 'userName' : 'email');
       return this.insert(ctx, resource, projection);
     });
   }
 
-  /** An account the host application created (or SCIM deleted earlier) with the same work email. */
-  private async linkCandidate(ctx: ScimContext, resource: ScimResource): Promise<UserDocument | null> {
-    const email = workEmail(resource);
-    if (!email) return null;
+  /**
+   * The account with this userName, and an account the host application created (or SCIM deleted earlier) with
+   * this work email, in one query: MongoDB answers each branch of the `$or` from its index, and a server without
+   * those indexes (FerretDB) reads the collection once instead of twice.
+   */
+  private async accountsMatching(
+    ctx: ScimContext,
+    userNameKey: string,
+    email: string | undefined,
+  ): Promise<{ sameName?: UserDocument; sameEmail?: UserDocument }> {
+    const emailKey = email === undefined ? undefined : normaliseKey(email);
     const docs = await this.users
-      .find({ orgId: ctx.orgId, [`emails.${keyFieldName('value')}`]: normaliseKey(email) })
-      .limit(20)
+      .find({
+        orgId: ctx.orgId,
+        $or: [
+          { [USER_NAME_KEY]: userNameKey },
+          ...(emailKey === undefined ? [] : [{ [EMAIL_KEY_FIELD]: emailKey }]),
+        ],
+      })
       .toArray();
-    return docs.find((d) => !isVisible(d)) ?? null;
+    const sameName = docs.find((d) => (d as Record<string, unknown>)[USER_NAME_KEY] === userNameKey);
+    const sameEmail = docs.find(
+      (d) =>
+        d !== sameName &&
+        !isVisible(d) &&
+        emailKey !== undefined &&
+        (Array.isArray(d.emails) ? (d.emails as Record<string, unknown>[]) : []).some(
+          (e) => e[VALUE_KEY] === emailKey,
+        ),
+    );
+    return { ...(sameName ? { sameName } : {}), ...(sameEmail ? { sameEmail } : {}) };
   }
 
   private async checkUserLimit(ctx: ScimContext): Promise<void> {
@@ -217,7 +250,8 @@ export class UserService {
       details: defaultGroupDetail(ctx),
     });
     await this.deps.audit.assignDefaultGroup(ctx, id, event._id);
-    return this.outcome(ctx, doc, projection, 201);
+    // A new id has no memberships yet (the default group is the worker's, after this response).
+    return this.outcome(ctx, doc, projection, 201, new Map());
   }
 
   /**
