@@ -13,6 +13,7 @@ import { authHook } from './http/auth.js';
 import { registerScimContentTypes } from './http/content-types.js';
 import { registerErrorHandling, sendScimError } from './http/errors.js';
 import { KeyedLock } from './http/keyed-lock.js';
+import { UserLimitLock } from './resources/user-limit.js';
 import { apiMetrics } from './http/metrics.js';
 import { OrganisationRateLimiter } from './http/rate-limit.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
@@ -80,6 +81,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     memberships,
     audit,
     locks,
+    userLimit: new UserLimitLock(deps.redis, locks, {
+      warn: (details, message) => app.log.warn(details, message),
+    }),
   });
   const groups = new GroupService({
     type: registry.resourceType('Group'),

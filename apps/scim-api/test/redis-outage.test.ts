@@ -11,7 +11,7 @@ import { buildApp } from '../src/index.js';
 import { client, newUser } from './harness.js';
 
 describe('Redis outage', () => {
-  it('writes still succeed and their audit events wait undispatched for the relay', async () => {
+  it('writes still succeed (the user limit too) and their audit events wait undispatched for the relay', async () => {
     const server = await startRedis('redis-outage');
     const connection = await mongoose
       .createConnection(inject('mongodbUri'), { dbName: `api_outage_${randomUUID().slice(0, 8)}` })
@@ -34,7 +34,13 @@ describe('Redis outage', () => {
       jobs,
     });
     try {
-      await applyOrganisation(connection, 'org-outage', { displayName: 'Outage' }, redis);
+      await applyOrganisation(
+        connection,
+        'org-outage',
+        // With a user limit the create also takes the cross-replica limit lock, which needs Redis.
+        { displayName: 'Outage', plan: { scimIncluded: true, userLimit: 1 } },
+        redis,
+      );
       const { token } = await issueToken(connection, redis, 'org-outage');
       const c = client(app, token);
       expect((await c.get('/Users')).statusCode).toBe(200);
@@ -50,6 +56,9 @@ describe('Redis outage', () => {
       expect(events).toEqual([
         expect.objectContaining({ resourceId: created.json().id, dispatchedAt: null }),
       ]);
+      // The limit still holds on this replica without Redis.
+      const beyond = await c.post('/Users', newUser('beyond-limit@example.com'));
+      expect(beyond.statusCode).toBe(403);
     } finally {
       await app.close();
       await jobs.close().catch(() => undefined);

@@ -34,6 +34,7 @@ import {
 import type { AuditRecorder } from '../audit.js';
 import type { ScimContext } from '../http/context.js';
 import type { KeyedLock } from '../http/keyed-lock.js';
+import type { UserLimitLock } from './user-limit.js';
 import { listResources } from './list.js';
 import { externalResolver, groupsOfUser } from './members.js';
 import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
@@ -46,6 +47,7 @@ export interface UserServiceDeps {
   memberships: MembershipRepository;
   audit: AuditRecorder;
   locks: KeyedLock;
+  userLimit: UserLimitLock;
 }
 
 const USER_NAME_KEY = keyFieldName('userName');
@@ -162,9 +164,17 @@ export class UserService {
       if (sameName && isVisible(sameName))
         throw uniqueness(`A user with userName "${userName}" already exists.`);
       const candidate = sameName ?? sameEmail;
-      if (resource.active !== false) await this.checkUserLimit(ctx);
-      if (candidate) return this.link(ctx, candidate, resource, projection, sameName ? 'userName' : 'email');
-      return this.insert(ctx, resource, projection);
+      const write = () =>
+        candidate
+          ? this.link(ctx, candidate, resource, projection, sameName ? 'userName' : 'email')
+          : this.insert(ctx, resource, projection);
+      const limit = ctx.organisation.settings.plan.userLimit;
+      if (limit === null || resource.active === false) return write();
+      // Count and write under one lock per organisation across replicas, or parallel creates pass the limit.
+      return this.deps.userLimit.run(ctx.orgId, async () => {
+        await this.checkUserLimit(ctx, limit);
+        return write();
+      });
     });
   }
 
@@ -201,9 +211,7 @@ export class UserService {
     return { ...(sameName ? { sameName } : {}), ...(sameEmail ? { sameEmail } : {}) };
   }
 
-  private async checkUserLimit(ctx: ScimContext): Promise<void> {
-    const limit = ctx.organisation.settings.plan.userLimit;
-    if (limit === null) return;
+  private async checkUserLimit(ctx: ScimContext, limit: number): Promise<void> {
     const active = await this.users.countDocuments({
       orgId: ctx.orgId,
       ...SCIM_VISIBLE,

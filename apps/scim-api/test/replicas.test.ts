@@ -10,6 +10,7 @@ import {
 } from '@scimbridge/tenancy';
 import { freePort, waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
+import { Mutex } from 'redis-semaphore';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -96,5 +97,63 @@ describe('token rotation across two api processes', () => {
     for (const api of apis) expect(await status(api, second.token)).toBe(200);
     await revokeTokens(connection, redis, orgId);
     expect(await refusedWithin(second.token, 1_000)).toBeLessThan(1_000);
+  });
+});
+
+describe('plan user limit across two api processes', () => {
+  async function limitedOrganisation(userLimit: number) {
+    const orgId = `org-${randomUUID().slice(0, 8)}`;
+    await applyOrganisation(
+      connection,
+      orgId,
+      { displayName: 'Limited', plan: { scimIncluded: true, userLimit } },
+      redis,
+    );
+    return { orgId, token: (await issueToken(connection, redis, orgId)).token };
+  }
+
+  it("a create waits while another replica holds the organisation's user-limit lock in Redis", async () => {
+    const { orgId, token } = await limitedOrganisation(5);
+    const elsewhere = new Mutex(redis, `scimbridge:user-limit:${orgId}`, { lockTimeout: 10_000 });
+    await elsewhere.acquire();
+    let settled = false;
+    const created = fetch(`${apis[0]!.base}/scim/v2/Users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'wait@example.com',
+      }),
+    }).then((r) => {
+      settled = true;
+      return r.status;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(settled).toBe(false);
+    await elsewhere.release();
+    expect(await created).toBe(201);
+  });
+
+  it('parallel creates through both processes stop exactly at the limit', async () => {
+    const { orgId, token } = await limitedOrganisation(10);
+    const create = (i: number) =>
+      fetch(`${apis[i % 2]!.base}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `parallel${i}@example.com`,
+          active: true,
+        }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { detail?: string } }));
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => create(i)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(30);
+    expect(results.find((r) => r.status === 403)?.body.detail).toMatch(/allows 10 active users/);
+    const active = await connection
+      .collection('users')
+      .countDocuments({ orgId, 'scim.managed': true, 'scim.deletedAt': null, active: { $ne: false } });
+    expect(active).toBe(10);
   });
 });
