@@ -1,7 +1,7 @@
 // What one lookup costs on the project's MongoDB-wire server as its collection grows: `findOne` by `_id` alone,
 // by `{_id, orgId}`, and by `{orgId, userNameKey}` (a declared unique index). Prints ms per lookup; asserts
 // nothing. docs/testing.md explains the figures (FerretDB v1 answers only `_id` alone from an index, and only
-// with the wrapper's index). Sizes: BENCH_SIZES (comma-separated, default 1000,10000,30000); MONGODB_URI to
+// as bootstrap builds it). Sizes: BENCH_SIZES (comma-separated, default 1000,10000,30000); MONGODB_URI to
 // measure another server.
 import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
@@ -39,7 +39,6 @@ for (const size of sizes) {
     });
     await users.insertMany(docs);
   }
-  await new Promise((r) => setTimeout(r, 300)); // the wrapper indexes new tables within 100 ms
   const row: Record<string, string | number> = { documents: size };
   for (const [label, filter] of Object.entries(shapes)) {
     const started = performance.now();

@@ -4,6 +4,9 @@
 // start-up when built with `go install` (build/version/version.txt is not in the module). Embedded
 // FerretDB never reports telemetry. With -listen 127.0.0.1:0 it binds a free port and prints the
 // connection URI on stdout as its first line, so a test harness can start it without racing for ports.
+//
+// scripts/bootstrap.sh builds it against FerretDB with one expression changed so that SQLite can use the
+// `_id` index FerretDB creates (docs/testing.md, "Known limits of the test server").
 package main
 
 import (
@@ -15,7 +18,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -62,9 +64,6 @@ func main() {
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
-
-	// See idindex.go: the `_id` index FerretDB's own queries can use.
-	go newIDIndexer(abs, logger).run(ctx, 100*time.Millisecond)
 
 	// MongoDBURI blocks until the listener is bound, so the printed port is the real one.
 	fmt.Println(f.MongoDBURI())
