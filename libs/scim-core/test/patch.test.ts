@@ -686,3 +686,26 @@ describe('member filters beyond value', () => {
     expect(result.members).toEqual({ add: [], remove: ['g1', 'g2'] });
   });
 });
+
+describe('extension objects carrying their own "schemas" (scim2-models / scim2-tester)', () => {
+  it('PATCH add with an extension path and with no path ignores the inner "schemas"', () => {
+    const byPath = applyPatch(
+      users,
+      user(),
+      patch({ op: 'add', path: ENTERPRISE, value: { schemas: [], employeeNumber: '701984' } }),
+    );
+    expect(byPath.resource[ENTERPRISE]).toEqual({ employeeNumber: '701984' });
+    const noPath = applyPatch(
+      users,
+      user(),
+      patch({ op: 'replace', value: { [ENTERPRISE]: { schemas: [ENTERPRISE], department: 'Tour' } } }),
+    );
+    expect(noPath.resource[ENTERPRISE]).toEqual({ department: 'Tour' });
+  });
+
+  it('an unknown attribute inside the extension is still refused', () => {
+    expect(() =>
+      applyPatch(users, user(), patch({ op: 'add', path: ENTERPRISE, value: { schemas: [], nope: 1 } })),
+    ).toThrow(/"nope" is not an attribute of the extension/);
+  });
+});

@@ -387,3 +387,14 @@ describe('registry', () => {
     ).toThrow(/not a valid SCIM attribute name/);
   });
 });
+
+describe('extension objects carrying their own "schemas"', () => {
+  it('a create keeps the extension attributes and drops the inner "schemas"', () => {
+    const { resource } = validateCreate(users, {
+      schemas: [USER, ENTERPRISE],
+      userName: 'ext@example.com',
+      [ENTERPRISE]: { schemas: [ENTERPRISE], employeeNumber: '42' },
+    });
+    expect(resource[ENTERPRISE]).toEqual({ employeeNumber: '42' });
+  });
+});

@@ -39,7 +39,6 @@ import { listResources } from './list.js';
 import { externalResolver, groupsOfUser } from './members.js';
 import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
 import { changedTopLevel } from './changes.js';
-import { withoutExtensionSchemas } from './patch-compat.js';
 
 export interface UserServiceDeps {
   type: ResourceType;
@@ -348,7 +347,7 @@ export class UserService {
     conditions: Preconditions = {},
   ): Promise<ScimOutcome> {
     return this.write(ctx, id, conditions, projection, (current) => {
-      const result = applyPatch(this.deps.type, current, withoutExtensionSchemas(body));
+      const result = applyPatch(this.deps.type, current, body);
       return { resource: result.resource, changed: result.changed };
     });
   }

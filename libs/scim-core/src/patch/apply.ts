@@ -15,7 +15,7 @@ import {
 } from '../resource/normalise.js';
 import type { MemberRef, MembershipDelta, ScimResource } from '../resource/types.js';
 import { checkRequired, containerFor, orderResource, schemasOf } from '../resource/validate.js';
-import { cloneJson, deepEqual } from '../resource/values.js';
+import { cloneJson, deepEqual, extensionEntries } from '../resource/values.js';
 import { MembershipChanges } from './members.js';
 import { equalityTerms, parsePatchPath, type PatchPath } from './path.js';
 import { parsePatchRequest, type PatchOperation } from './request.js';
@@ -218,7 +218,7 @@ class PatchEngine {
       throw invalidValue(
         `"${extension.schema.id}" must be an object of extension attributes, but ${describe(value)} was sent.`,
       );
-    for (const [key, item] of Object.entries(value)) {
+    for (const [key, item] of extensionEntries(value)) {
       const attribute = this.type.extensionAttribute(extension, key);
       if (!attribute)
         throw invalidValue(`"${key}" is not an attribute of the extension ${extension.schema.id}.`);

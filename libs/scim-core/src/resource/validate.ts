@@ -4,7 +4,7 @@ import type { ExtensionBinding, ResourceType } from '../schema/registry.js';
 import type { AttributeDefinition } from '../schema/types.js';
 import { describe, isPlainObject, normaliseMembers, normaliseValue } from './normalise.js';
 import type { MembershipDelta, ScimResource } from './types.js';
-import { deepEqual } from './values.js';
+import { deepEqual, extensionEntries } from './values.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -114,7 +114,7 @@ function assignExtension(
     throw invalidValue(
       `"${extension.schema.id}" must be an object of extension attributes, but ${describe(value)} was sent.`,
     );
-  for (const [key, raw] of Object.entries(value)) {
+  for (const [key, raw] of extensionEntries(value)) {
     const attribute = type.extensionAttribute(extension, key);
     if (!attribute)
       throw invalidValue(`"${key}" is not an attribute of the extension ${extension.schema.id}.`);

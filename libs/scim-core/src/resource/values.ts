@@ -30,3 +30,12 @@ export function cloneJson<T>(value: T): T {
   }
   return out as T;
 }
+
+/**
+ * The attributes of an extension object as sent. A `schemas` member inside it is not an attribute and is left
+ * out: scim2-models (scim2-tester) serialise extension objects with their own `"schemas": []`, also inside PATCH
+ * values, and `schemas` is never data of an extension.
+ */
+export function extensionEntries(value: Record<string, unknown>): [string, unknown][] {
+  return Object.entries(value).filter(([key]) => key.toLowerCase() !== 'schemas');
+}
