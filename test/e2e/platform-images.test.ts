@@ -168,20 +168,24 @@ describe('the Docker build context', () => {
   });
 });
 
-describe.each(apps)('%s image', (app) => {
-  const dockerfile = readFileSync(join(root, `apps/${app}/Dockerfile`), 'utf8');
+describe('the Dockerfile', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 
-  it('is multi-stage on node:24-slim, runs as non-root, and starts node directly', () => {
+  it('is multi-stage on node:24-slim, builds the APP it is given, runs as non-root, and starts node directly', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime$/m);
+    expect(dockerfile).toMatch(/^ARG APP$/m);
+    for (const app of apps) expect(dockerfile).toContain(app); // the APP check names every service
     expect(dockerfile).toMatch(/pnpm install --frozen-lockfile --offline/);
-    expect(dockerfile).toContain(`pnpm exec turbo run build --filter=@scimbridge/${app}...`);
-    expect(dockerfile).toContain(`pnpm --filter @scimbridge/${app} deploy --prod --legacy /out`);
+    expect(dockerfile).toContain('pnpm exec turbo run build --filter=@scimbridge/${APP}...');
+    expect(dockerfile).toContain('pnpm --filter @scimbridge/${APP} deploy --prod --legacy /out');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/main\.js"\]$/m);
   });
+});
 
+describe.each(apps)('%s image', (app) => {
   it("deploys to a self-contained directory that starts with the chart's NODE_OPTIONS and serves /healthz", async () => {
     const out = join(context.dir, 'out', app);
     // Production dependencies only, and workspace packages copied in, not linked back to the repository.
