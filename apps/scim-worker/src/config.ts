@@ -27,6 +27,8 @@ export const workerEnv = z.object({
   RELAY_INTERVAL_MS: millis(5_000, 100),
   /** The relay leaves younger undispatched events to the api's own enqueue. */
   RELAY_MIN_AGE_MS: millis(5_000, 0),
+  /** Undispatched events one relay pass enqueues at most; the next pass continues after them. */
+  RELAY_MAX_PER_PASS: count(5_000, 1_000_000),
   /** How long organisation settings (webhook sinks) are cached. */
   SETTINGS_CACHE_MS: millis(5_000, 0),
   /** BullMQ job lock; a crashed replica's jobs are retried once it expires. */

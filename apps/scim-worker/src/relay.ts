@@ -10,7 +10,15 @@ export interface RelayOptions {
   minAgeMs: number;
   logger: Logger;
   batchSize?: number;
+  /**
+   * Events one pass hands to the queue at most. A pass resumes after the last event of the previous one and
+   * wraps to the oldest once it reaches the newest, so a large backlog (a sink down for hours keeps its events
+   * undispatched) costs each pass a bounded amount of work while every event is still reached.
+   */
+  maxPerPass?: number;
 }
+
+type Position = { occurredAt: Date; id: string };
 
 /**
  * Enqueues audit events that were stored but never dispatched (Redis was down, or the api stopped between its
@@ -21,6 +29,7 @@ export class AuditRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private resumeAfter: Position | undefined;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -36,17 +45,31 @@ export class AuditRelay {
     await this.running;
   }
 
-  /** One scan; returns how many events were handed to the queue. */
+  /** One pass; returns how many events were handed to the queue. */
   async scanOnce(now = Date.now()): Promise<number> {
-    const { auditEvents, auditQueue, minAgeMs, batchSize = 500 } = this.options;
+    const { auditEvents, auditQueue, minAgeMs, batchSize = 500, maxPerPass = 5_000 } = this.options;
+    const after = this.resumeAfter;
     const cursor = auditEvents
       .find(
-        { dispatchedAt: null, occurredAt: { $lte: new Date(now - minAgeMs) } },
-        { projection: { _id: 1, orgId: 1, traceId: 1 } },
+        {
+          dispatchedAt: null,
+          occurredAt: { $lte: new Date(now - minAgeMs) },
+          ...(after
+            ? {
+                $or: [
+                  { occurredAt: { $gt: after.occurredAt } },
+                  { occurredAt: after.occurredAt, _id: { $gt: after.id } },
+                ],
+              }
+            : {}),
+        },
+        { projection: { _id: 1, orgId: 1, traceId: 1, occurredAt: 1 } },
       )
       .sort({ occurredAt: 1, _id: 1 })
-      .batchSize(batchSize);
+      .limit(maxPerPass)
+      .batchSize(Math.min(batchSize, maxPerPass));
     let relayed = 0;
+    let last: Position | undefined;
     let batch: { _id: string; orgId: string; traceId: string | null }[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
@@ -68,12 +91,15 @@ export class AuditRelay {
     try {
       for await (const event of cursor) {
         batch.push(event);
+        last = { occurredAt: event.occurredAt, id: event._id };
         if (batch.length >= batchSize) await flush();
       }
       await flush();
     } finally {
       await cursor.close();
     }
+    // A full pass stops where it is; a short one reached the newest event, so the next starts from the oldest.
+    this.resumeAfter = relayed >= maxPerPass ? last : undefined;
     return relayed;
   }
 

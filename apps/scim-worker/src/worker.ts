@@ -156,6 +156,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     auditQueue: queues.audit,
     intervalMs: settings.RELAY_INTERVAL_MS,
     minAgeMs: settings.RELAY_MIN_AGE_MS,
+    maxPerPass: settings.RELAY_MAX_PER_PASS,
     logger,
   });
   if (options.relay !== false) relay.start();
