@@ -261,6 +261,7 @@ describe('the load', () => {
     expect(await value('sum(scim_job_duration_seconds_count)')).toBeGreaterThan(0);
     expect(await value('sum(controller_runtime_reconcile_total)')).toBeGreaterThan(0);
     expect(await value('sum(leader_election_master_status)')).toBe(1);
+    expect(await value('count(scim_tenant_ready == 1)')).toBeGreaterThan(0);
   });
 });
 

@@ -15,6 +15,7 @@ import { LeaderElector } from './leader/lease.js';
 import { CONTROLLER_NAME, createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { defaultControllerRateLimiter } from './queue/rate-limiter.js';
 import { WorkQueue, type HandlerResult } from './queue/work-queue.js';
+import { findCondition } from './reconcile/conditions.js';
 import { Reconciler, RetryLaterError, secretDigest } from './reconcile/reconciler.js';
 import type { TenantBackend } from './tenancy/backend.js';
 
@@ -207,6 +208,18 @@ export async function startController(options: ControllerOptions): Promise<Contr
       enqueueForSecret(secret);
     },
   });
+
+  metrics.readTenantsFrom(() =>
+    tenants.list().map((t) => {
+      const ready = findCondition(t.status?.conditions, 'Ready');
+      return {
+        namespace: t.metadata.namespace,
+        name: t.metadata.name,
+        // Ready for an older generation means the current spec is not applied yet.
+        ready: ready?.status === 'True' && ready.observedGeneration === t.metadata.generation,
+      };
+    }),
+  );
 
   const gauges = setInterval(() => {
     metrics.unfinishedWork.set(queueLabels, queue.unfinishedWorkSeconds());

@@ -20,6 +20,16 @@ export interface ControllerMetrics {
   leaderStatus: Gauge<'name'>;
   informerLastEvent: Gauge<'resource'>;
   informerRestarts: Counter<'resource' | 'reason'>;
+  tenantReady: Gauge<'tenant_namespace' | 'tenant'>;
+  /** Where `scim_tenant_ready` reads the tenants from at each scrape (the informer's cache). */
+  readTenantsFrom(source: () => readonly TenantReadiness[]): void;
+}
+
+/** One ScimTenant as the readiness gauge reports it. */
+export interface TenantReadiness {
+  namespace: string;
+  name: string;
+  ready: boolean;
 }
 
 // controller-runtime's buckets (pkg/internal/controller/metrics and workqueue metrics).
@@ -31,7 +41,24 @@ const queueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100,
 
 export function createControllerMetrics(registry: Registry): ControllerMetrics {
   const registers = [registry];
+  let tenants: () => readonly TenantReadiness[] = () => [];
   return {
+    // Computed at scrape time from the informer's cache, so deleted tenants drop out and every replica (leader or
+    // not) reports the same cluster state; alerts take `max by (tenant_namespace, tenant)`.
+    tenantReady: new Gauge({
+      name: 'scim_tenant_ready',
+      help: 'Whether a ScimTenant is Ready (1) for its current generation, or not (0), from its status',
+      labelNames: ['tenant_namespace', 'tenant'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of tenants())
+          this.set({ tenant_namespace: t.namespace, tenant: t.name }, t.ready ? 1 : 0);
+      },
+    }),
+    readTenantsFrom(source) {
+      tenants = source;
+    },
     reconcileTotal: new Counter({
       name: 'controller_runtime_reconcile_total',
       help: 'Total number of reconciliations per controller',

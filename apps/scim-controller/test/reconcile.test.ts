@@ -415,3 +415,42 @@ describe('reconciling a ScimTenant', () => {
     );
   });
 });
+
+describe('scim_tenant_ready', () => {
+  async function readiness(registry: TestController['registry']) {
+    const metric = await registry.getSingleMetric('scim_tenant_ready')!.get();
+    return Object.fromEntries(
+      metric.values.map((v) => [`${v.labels.tenant_namespace}/${v.labels.tenant}`, v.value]),
+    );
+  }
+
+  it('reports 1 for a Ready tenant, 0 for one that is not, and drops a deleted tenant', async () => {
+    const { registry } = await start();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'fine', { organisationId: org(), displayName: 'Fine' }),
+    );
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'off', { organisationId: org(), displayName: 'Off', enabled: false }),
+    );
+    await waitForReady(kube, namespace, 'fine');
+    await waitForReady(kube, namespace, 'off', 'False', 'ProvisioningDisabled');
+    await waitFor('the gauge to follow the statuses', async () => {
+      const values = await readiness(registry);
+      return values[`${namespace}/fine`] === 1 && values[`${namespace}/off`] === 0;
+    });
+    await kube.custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name: 'fine',
+    });
+    await waitFor(
+      'the deleted tenant to leave the gauge',
+      async () => !(`${namespace}/fine` in (await readiness(registry))),
+    );
+    expect((await readiness(registry))[`${namespace}/off`]).toBe(0);
+  });
+});
