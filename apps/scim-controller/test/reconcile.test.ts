@@ -454,3 +454,95 @@ describe('scim_tenant_ready', () => {
     expect((await readiness(registry))[`${namespace}/off`]).toBe(0);
   });
 });
+
+describe('one ScimTenant per organisation', () => {
+  const remove = (name: string) =>
+    kube.custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+    });
+  const gone = (name: string) =>
+    waitFor(`${name} deleted`, async () => {
+      try {
+        await getTenant(kube, namespace, name);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+
+  it('refuses a second tenant for the same organisation without touching it, and hands over when the first goes', async () => {
+    const { connection, authenticator } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'first', { organisationId: orgId, displayName: 'First' }),
+    );
+    await waitForReady(kube, namespace, 'first');
+    const token = await secretToken(kube, namespace, 'first-scim-token');
+
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'copy', { organisationId: orgId, displayName: 'Copy' }),
+    );
+    const copy = await waitForReady(kube, namespace, 'copy', 'False', 'OrganisationConflict');
+    expect(condition(copy, 'Ready')?.message).toContain(`ScimTenant ${namespace}/first`);
+    // Nothing of the copy reached the organisation: its settings, its token and its Secret stay the first's.
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      displayName: 'First',
+      settings: { enabled: true },
+    });
+    await expect(kube.core.readNamespacedSecret({ namespace, name: 'copy-scim-token' })).rejects.toThrow();
+    expect(await organisationOfToken(authenticator, token)).toBe(orgId);
+
+    // Deleting the copy must not disable the first's organisation or revoke its token.
+    await remove('copy');
+    await gone('copy');
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      settings: { enabled: true },
+    });
+    expect(await organisationOfToken(authenticator, token)).toBe(orgId);
+    expect(condition(await getTenant(kube, namespace, 'first'), 'Ready')?.status).toBe('True');
+
+    // A duplicate waiting for the organisation takes it over once its owner is deleted.
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'next', { organisationId: orgId, displayName: 'Next' }),
+    );
+    await waitForReady(kube, namespace, 'next', 'False', 'OrganisationConflict');
+    await remove('first');
+    await gone('first');
+    await waitForReady(kube, namespace, 'next');
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      displayName: 'Next',
+      settings: { enabled: true },
+    });
+  });
+
+  it('takes over a claim whose ScimTenant no longer exists', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    // Left by a tenant deleted while no controller ran its finalizer.
+    await connection.collection('organisation_claims').insertOne({
+      _id: orgId as never,
+      uid: 'gone-uid',
+      namespace,
+      name: 'vanished',
+      claimedAt: new Date(),
+    });
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'heir', { organisationId: orgId, displayName: 'Heir' }),
+    );
+    const heir = await waitForReady(kube, namespace, 'heir');
+    expect(await connection.collection('organisation_claims').findOne({ _id: orgId as never })).toMatchObject(
+      {
+        uid: heir.metadata.uid,
+        name: 'heir',
+      },
+    );
+  });
+});

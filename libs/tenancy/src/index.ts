@@ -27,6 +27,12 @@ export {
   type AccessDenial,
 } from './organisations.js';
 export {
+  claimOrganisation,
+  organisationOwner,
+  releaseOrganisationClaim,
+  type OrganisationOwner,
+} from './claims.js';
+export {
   TOKEN_PREFIX,
   TOKEN_LENGTH,
   mintToken,

@@ -93,6 +93,17 @@ export class Reconciler {
     const outcome: ReconcileOutcome = {};
     let requeueAfterMs: number | undefined;
     try {
+      const conflict = await this.claimOrganisation(tenant);
+      if (conflict) {
+        outcome.settings = { applied: false, reason: 'OrganisationConflict', message: conflict };
+        outcome.token = { issued: false, reason: 'OrganisationConflict', message: conflict };
+        await this.writeStatus(
+          tenant,
+          computeStatus(tenant, outcome, { now: new Date(), ...this.scimBaseUrl() }),
+        );
+        // Checked again later: once the owner is deleted, this tenant takes the organisation over.
+        return { requeueAfterMs: this.o.dependencyRequeueMs };
+      }
       requeueAfterMs = await this.applySettings(tenant, outcome);
       requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
       outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
@@ -107,6 +118,29 @@ export class Reconciler {
     );
     if (outcome.unavailable) throw new RetryLaterError(outcome.unavailable.message);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /**
+   * One ScimTenant per organisation: claims it for this tenant, and returns why not when another ScimTenant holds
+   * it. A claim whose ScimTenant no longer exists (deleted while no controller ran its finalizer, or re-created
+   * with a new uid) is released and taken over.
+   */
+  private async claimOrganisation(tenant: ScimTenant): Promise<string | undefined> {
+    const orgId = tenant.spec.organisationId;
+    const me = {
+      uid: tenant.metadata.uid ?? '',
+      namespace: tenant.metadata.namespace,
+      name: tenant.metadata.name,
+    };
+    let owner = await this.o.backend.claim(orgId, me);
+    if (owner.uid === me.uid) return undefined;
+    const holder = await this.read(owner.namespace, owner.name);
+    if (!holder || holder.metadata.uid !== owner.uid) {
+      await this.o.backend.releaseClaim(orgId, owner.uid);
+      owner = await this.o.backend.claim(orgId, me);
+      if (owner.uid === me.uid) return undefined;
+    }
+    return `organisation ${orgId} is managed by ScimTenant ${owner.namespace}/${owner.name}; an organisation has one ScimTenant, so delete this one (organisationId cannot change)`;
   }
 
   private scimBaseUrl(): { scimBaseUrl?: string } {
@@ -323,6 +357,15 @@ export class Reconciler {
     const orgId = tenant.spec.organisationId;
     const { namespace } = tenant.metadata;
     try {
+      // A tenant refused as a duplicate never wrote anything, and deleting it must not touch the owner's organisation.
+      const owner = await this.o.backend.owner(orgId);
+      if (owner && owner.uid !== tenant.metadata.uid) {
+        await this.patchFinalizers(
+          tenant,
+          finalizers.filter((f) => f !== FINALIZER),
+        );
+        return {};
+      }
       await this.o.backend.disable(orgId);
       if (tenant.spec.token?.existingSecretRef) {
         await this.o.backend.revokeTokens(orgId);
@@ -359,6 +402,12 @@ export class Reconciler {
       'ProvisioningDisabled',
       `organisation ${orgId} disabled; its users and groups are kept`,
     );
+    try {
+      await this.o.backend.releaseClaim(orgId, tenant.metadata.uid ?? '');
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      throw new RetryLaterError(error.message);
+    }
     await this.patchFinalizers(
       tenant,
       finalizers.filter((f) => f !== FINALIZER),

@@ -24,7 +24,20 @@ export interface IssuedToken extends TokenRecord {
   token: string;
 }
 
+/** The ScimTenant that manages an organisation. */
+export interface OrganisationOwner {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
 export interface TenantBackend {
+  /** Claims the organisation for `owner` unless another owner holds it; returns the holder. */
+  claim(orgId: string, owner: OrganisationOwner): Promise<OrganisationOwner>;
+  /** The organisation's current owner, if any. */
+  owner(orgId: string): Promise<OrganisationOwner | undefined>;
+  /** Drops `uid`'s claim (its ScimTenant is gone); another holder's claim stays. */
+  releaseClaim(orgId: string, uid: string): Promise<void>;
   /** Creates or updates the organisation with these settings (idempotent). */
   applySettings(orgId: string, settings: OrganisationSettings): Promise<void>;
   /** Whether a group with this displayName exists in the organisation (case-insensitive, as SCIM). */

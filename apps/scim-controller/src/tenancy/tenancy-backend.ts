@@ -4,6 +4,7 @@ import {
   TokenInUseError as TenancyTokenInUseError,
   adoptToken,
   applyOrganisation,
+  claimOrganisation,
   countUsersAndGroups,
   disableOrganisation,
   ensureTenancyIndexes,
@@ -11,6 +12,8 @@ import {
   hashToken,
   issueToken,
   listTokens,
+  organisationOwner,
+  releaseOrganisationClaim,
   revokeTokens,
 } from '@scimbridge/tenancy';
 import type { Redis } from 'ioredis';
@@ -19,6 +22,7 @@ import {
   BackendUnavailableError,
   TokenInUseError,
   type IssuedToken,
+  type OrganisationOwner,
   type OrganisationSettings,
   type TenantBackend,
   type TokenRecord,
@@ -50,6 +54,18 @@ export class TenancyBackend implements TenantBackend {
         throw new BackendUnavailableError('MongoDB', error);
       throw error;
     }
+  }
+
+  claim(orgId: string, owner: OrganisationOwner): Promise<OrganisationOwner> {
+    return this.call(() => claimOrganisation(this.connection, orgId, owner));
+  }
+
+  owner(orgId: string): Promise<OrganisationOwner | undefined> {
+    return this.call(() => organisationOwner(this.connection, orgId));
+  }
+
+  async releaseClaim(orgId: string, uid: string): Promise<void> {
+    await this.call(() => releaseOrganisationClaim(this.connection, orgId, uid));
   }
 
   async applySettings(orgId: string, settings: OrganisationSettings): Promise<void> {
