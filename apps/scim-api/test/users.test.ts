@@ -117,7 +117,7 @@ describe('User semantics', () => {
     ]);
   });
 
-  it('the plan user limit refuses the create beyond it with 403 naming the limit', async () => {
+  it('the plan user limit refuses a create or reactivation beyond it with 403 naming the limit', async () => {
     const { token } = await h.organisation({ plan: { scimIncluded: true, userLimit: 2 } });
     const c = client(h.app, token);
     expect((await c.post('/Users', newUser('l1@example.com'))).statusCode).toBe(201);
@@ -127,6 +127,20 @@ describe('User semantics', () => {
     expect(third.json().detail).toMatch(/2 active users/);
     await c.patch(`/Users/${second.id}`, patchOp({ op: 'replace', path: 'active', value: false }));
     expect((await c.post('/Users', newUser('l3@example.com'))).statusCode).toBe(201);
+    // Reactivating adds an active user too: refused at the limit, and the user stays inactive.
+    const reactivate = await c.patch(
+      `/Users/${second.id}`,
+      patchOp({ op: 'replace', path: 'active', value: true }),
+    );
+    expect(reactivate.statusCode).toBe(403);
+    expect(reactivate.json().detail).toMatch(/2 active users/);
+    expect((await c.get(`/Users/${second.id}`)).json().active).toBe(false);
+    // Other changes to an inactive user are not limited.
+    const renamed = await c.patch(
+      `/Users/${second.id}`,
+      patchOp({ op: 'replace', path: 'displayName', value: 'Still inactive' }),
+    );
+    expect(renamed.statusCode).toBe(200);
   });
 
   it('enterprise extension and the rest of the core attributes are stored and returned as sent', async () => {

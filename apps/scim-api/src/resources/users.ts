@@ -389,26 +389,36 @@ export class UserService {
           auth: existing.auth,
         };
         if (typeof resource.externalId !== 'string') delete doc.scim.externalId;
-        let matched: number;
-        try {
-          matched = (
-            await this.users.replaceOne(
-              { _id: id, orgId: ctx.orgId, 'meta.version': existing.meta.version },
-              doc,
-            )
-          ).matchedCount;
-        } catch (error) {
-          if (isDuplicateKey(error))
-            throw uniqueness(`A user with userName "${String(resource.userName)}" already exists.`);
-          throw error;
-        }
+        const wasActive = existing.active !== false;
+        const isActive = resource.active !== false;
+        const replace = async () => {
+          try {
+            return (
+              await this.users.replaceOne(
+                { _id: id, orgId: ctx.orgId, 'meta.version': existing.meta.version },
+                doc,
+              )
+            ).matchedCount;
+          } catch (error) {
+            if (isDuplicateKey(error))
+              throw uniqueness(`A user with userName "${String(resource.userName)}" already exists.`);
+            throw error;
+          }
+        };
+        // Reactivating adds an active user, so the plan's active-user limit applies as it does to creates.
+        const limit = ctx.organisation.settings.plan.userLimit;
+        const matched =
+          !wasActive && isActive && limit !== null
+            ? await this.deps.userLimit.run(ctx.orgId, async () => {
+                await this.checkUserLimit(ctx, limit);
+                return replace();
+              })
+            : await replace();
         if (matched === 0) {
           if (conditions.ifMatch || attempt >= 3)
             throw preconditionFailed('The user was changed by another request; retry.');
           continue;
         }
-        const wasActive = existing.active !== false;
-        const isActive = resource.active !== false;
         const action =
           wasActive && !isActive
             ? 'user.deactivated'
