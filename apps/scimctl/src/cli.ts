@@ -6,6 +6,7 @@ import {
   getOrganisation,
   issueToken,
   listTokens,
+  organisationOwner,
   revokeTokens,
   rotateToken,
 } from '@scimbridge/tenancy';
@@ -68,6 +69,26 @@ function printer(io: CliIo, json: boolean) {
   return (value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
 }
 
+/**
+ * An organisation a ScimTenant manages is changed through that resource: the controller would overwrite settings
+ * applied here on its next reconcile, and a token minted here would replace the one in the tenant's Secret.
+ * `--force` is for when the cluster is gone.
+ */
+async function refuseIfManagedByKubernetes(
+  connection: Connection,
+  orgId: string,
+  force: boolean | undefined,
+) {
+  const owner = await organisationOwner(connection, orgId);
+  if (owner && !force)
+    throw new Error(
+      `organisation ${orgId} is managed by ScimTenant ${owner.namespace}/${owner.name}; change it there (kubectl -n ${owner.namespace} edit scimtenant ${owner.name}), or pass --force`,
+    );
+}
+
+const forceOption = () =>
+  new Option('--force', 'act even though a Kubernetes ScimTenant manages the organisation');
+
 /** The scimctl command tree; `io` makes it testable in-process. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('scimctl')
@@ -98,9 +119,11 @@ export function buildProgram(io: CliIo): Command {
     .command('apply')
     .description('create or update an organisation from a ScimTenant manifest or spec (YAML or JSON)')
     .requiredOption('-f, --file <path>', 'the manifest')
+    .addOption(forceOption())
     .action(
-      run(async (session, print, options: { file: string }) => {
+      run(async (session, print, options: { file: string; force?: boolean }) => {
         const file = await readTenantFile(options.file);
+        await refuseIfManagedByKubernetes(await session.mongo(), file.orgId, options.force);
         const organisation = await applyOrganisation(
           await session.mongo(),
           file.orgId,
@@ -133,11 +156,20 @@ export function buildProgram(io: CliIo): Command {
           }),
         );
         const counts = await countUsersAndGroups(connection, orgId);
+        const owner = await organisationOwner(connection, orgId);
         const { settings } = organisation;
         print(
-          { orgId, settings: redactWebhooks(settings), deleting: organisation.deleting, tokens, counts },
+          {
+            orgId,
+            settings: redactWebhooks(settings),
+            deleting: organisation.deleting,
+            tokens,
+            counts,
+            managedBy: owner ? { namespace: owner.namespace, name: owner.name } : null,
+          },
           [
             `organisation  ${orgId} (${settings.displayName})`,
+            `managed by    ${owner ? `ScimTenant ${owner.namespace}/${owner.name}` : 'scimctl (no ScimTenant)'}`,
             `enabled       ${settings.enabled}   plan includes SCIM: ${settings.plan.scimIncluded}   user limit: ${settings.plan.userLimit ?? 'none'}`,
             `default group ${settings.defaultGroup ?? 'none'}   rate limit: ${settings.rateLimit.requestsPerSecond}/s burst ${settings.rateLimit.burst}`,
             `webhooks      ${settings.audit.webhooks.map((w) => `${w.name} → ${w.url}`).join(', ') || 'none'}`,
@@ -157,11 +189,13 @@ export function buildProgram(io: CliIo): Command {
       .command(name)
       .description(description)
       .argument('<orgId>')
+      .addOption(forceOption())
       .action(
-        run(async (session, print, orgId: string) => {
+        run(async (session, print, orgId: string, options: { force?: boolean }) => {
           const connection = await session.mongo();
           if (!(await getOrganisation(connection, orgId)))
             throw new Error(`organisation ${orgId} not found; apply its settings first`);
+          await refuseIfManagedByKubernetes(connection, orgId, options.force);
           const issued = await mint(connection, await session.pubsub(), orgId);
           print(
             {
@@ -180,8 +214,10 @@ export function buildProgram(io: CliIo): Command {
     .command('revoke')
     .description('leave the organisation without a valid token')
     .argument('<orgId>')
+    .addOption(forceOption())
     .action(
-      run(async (session, print, orgId: string) => {
+      run(async (session, print, orgId: string, options: { force?: boolean }) => {
+        await refuseIfManagedByKubernetes(await session.mongo(), orgId, options.force);
         const revoked = await revokeTokens(await session.mongo(), await session.pubsub(), orgId);
         print({ orgId, revoked }, `revoked ${revoked.length} token(s) of ${orgId}`);
       }),

@@ -133,4 +133,32 @@ describe('scimctl', () => {
     const tail = await scimctl('audit', 'tail', 'acme', '-n', '5');
     expect(tail.out.join('\n')).toMatch(/user\.created User u1 \[userName\] by token:t/);
   });
+
+  it('refuses to change an organisation a ScimTenant manages unless --force', async () => {
+    const file = join(dir, 'managed.yaml');
+    await writeFile(file, 'spec: { organisationId: managed, displayName: Managed }\n');
+    expect((await scimctl('apply', '-f', file)).code).toBe(0);
+    await connection.collection('organisation_claims').insertOne({
+      _id: 'managed' as never,
+      uid: 'uid-1',
+      namespace: 'team-a',
+      name: 'managed',
+      claimedAt: new Date(),
+    });
+    for (const args of [
+      ['apply', '-f', file],
+      ['token', 'rotate', 'managed'],
+      ['token', 'revoke', 'managed'],
+    ]) {
+      const refused = await scimctl(...args);
+      expect(refused.code, args.join(' ')).not.toBe(0);
+      expect(refused.err.join('')).toContain('managed by ScimTenant team-a/managed');
+    }
+    expect((await scimctl('--json', 'show', 'managed')).json()[0]).toMatchObject({
+      managedBy: { namespace: 'team-a', name: 'managed' },
+    });
+    const forced = await scimctl('--json', 'token', 'rotate', 'managed', '--force');
+    expect(forced.code, forced.err.join()).toBe(0);
+    expect(forced.json()[0]).toMatchObject({ orgId: 'managed' });
+  });
 });
