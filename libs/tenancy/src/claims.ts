@@ -26,15 +26,16 @@ export async function claimOrganisation(
   orgId: string,
   owner: OrganisationOwner,
 ): Promise<OrganisationOwner> {
+  // Read first: every reconcile of the owner claims again, and the claim is usually there already.
   for (let attempt = 0; attempt < 3; attempt += 1) {
+    const holder = await organisationOwner(connection, orgId);
+    if (holder) return holder;
     try {
       await claims(connection).insertOne({ _id: orgId, ...owner, claimedAt: new Date() });
       return owner;
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      if (!isDuplicateKey(error)) throw error; // claimed meanwhile: read the winner
     }
-    const holder = await organisationOwner(connection, orgId);
-    if (holder) return holder; // else released between the insert and the read: try again
   }
   throw new Error(`the claim on organisation ${orgId} keeps changing`);
 }

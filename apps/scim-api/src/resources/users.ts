@@ -167,13 +167,7 @@ export class UserService {
         candidate
           ? this.link(ctx, candidate, resource, projection, sameName ? 'userName' : 'email')
           : this.insert(ctx, resource, projection);
-      const limit = ctx.organisation.settings.plan.userLimit;
-      if (limit === null || resource.active === false) return write();
-      // Count and write under one lock per organisation across replicas, or parallel creates pass the limit.
-      return this.deps.userLimit.run(ctx.orgId, async () => {
-        await this.checkUserLimit(ctx, limit);
-        return write();
-      });
+      return resource.active === false ? write() : this.addingActiveUser(ctx, write);
     });
   }
 
@@ -208,6 +202,19 @@ export class UserService {
         ),
     );
     return { ...(sameName ? { sameName } : {}), ...(sameEmail ? { sameEmail } : {}) };
+  }
+
+  /**
+   * Runs a write that adds an active user: with a plan limit, the count and the write run under one lock per
+   * organisation across replicas, or parallel writes through several replicas could pass the limit together.
+   */
+  private addingActiveUser<T>(ctx: ScimContext, write: () => Promise<T>): Promise<T> {
+    const limit = ctx.organisation.settings.plan.userLimit;
+    if (limit === null) return write();
+    return this.deps.userLimit.run(ctx.orgId, async () => {
+      await this.checkUserLimit(ctx, limit);
+      return write();
+    });
   }
 
   private async checkUserLimit(ctx: ScimContext, limit: number): Promise<void> {
@@ -406,14 +413,7 @@ export class UserService {
           }
         };
         // Reactivating adds an active user, so the plan's active-user limit applies as it does to creates.
-        const limit = ctx.organisation.settings.plan.userLimit;
-        const matched =
-          !wasActive && isActive && limit !== null
-            ? await this.deps.userLimit.run(ctx.orgId, async () => {
-                await this.checkUserLimit(ctx, limit);
-                return replace();
-              })
-            : await replace();
+        const matched = !wasActive && isActive ? await this.addingActiveUser(ctx, replace) : await replace();
         if (matched === 0) {
           if (conditions.ifMatch || attempt >= 3)
             throw preconditionFailed('The user was changed by another request; retry.');

@@ -95,18 +95,15 @@ export class Reconciler {
     try {
       const conflict = await this.claimOrganisation(tenant);
       if (conflict) {
+        // Nothing is written; checked again later, so it takes the organisation over once the owner is deleted.
         outcome.settings = { applied: false, reason: 'OrganisationConflict', message: conflict };
         outcome.token = { issued: false, reason: 'OrganisationConflict', message: conflict };
-        await this.writeStatus(
-          tenant,
-          computeStatus(tenant, outcome, { now: new Date(), ...this.scimBaseUrl() }),
-        );
-        // Checked again later: once the owner is deleted, this tenant takes the organisation over.
-        return { requeueAfterMs: this.o.dependencyRequeueMs };
+        requeueAfterMs = this.o.dependencyRequeueMs;
+      } else {
+        requeueAfterMs = await this.applySettings(tenant, outcome);
+        requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
+        outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
       }
-      requeueAfterMs = await this.applySettings(tenant, outcome);
-      requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
-      outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;
       outcome.unavailable = { dependency: error.dependency, message: error.message };
