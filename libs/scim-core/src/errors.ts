@@ -33,19 +33,46 @@ export class ScimError extends Error {
   readonly status: number;
   readonly scimType: ScimErrorType | undefined;
   readonly detail: string;
+  /** Set when the request was refused by a cost limit (docs/api.md "Limits"): the metric label and the docs' name. */
+  readonly refusal: RefusalReason | undefined;
 
-  constructor(status: number, detail: string, scimType?: ScimErrorType) {
+  constructor(status: number, detail: string, scimType?: ScimErrorType, refusal?: RefusalReason) {
     super(scimType ? `${status} ${scimType}: ${detail}` : `${status}: ${detail}`);
     this.name = 'ScimError';
     this.status = status;
     this.scimType = scimType;
     this.detail = detail;
+    this.refusal = refusal;
   }
 
   /** A copy with more context prepended to the detail (used to name the failing PATCH operation or bulk op). */
   withDetailPrefix(prefix: string): ScimError {
-    return new ScimError(this.status, `${prefix}${this.detail}`, this.scimType);
+    return new ScimError(this.status, `${prefix}${this.detail}`, this.scimType, this.refusal);
   }
+}
+
+/**
+ * Why a request was refused before (or instead of) doing its work: one name per cost limit, shared by the
+ * error, the `scim_refused_requests_total{reason}` metric, the docs and the tests.
+ */
+export type RefusalReason =
+  | 'filter_too_complex'
+  | 'filter_too_broad'
+  | 'patch_too_many_operations'
+  | 'patch_too_many_values'
+  | 'attribute_too_many_values'
+  | 'patch_too_costly'
+  | 'payload_too_large'
+  | 'too_many_candidates';
+
+/** A refusal by a cost limit: `status`/`scimType` as RFC 7644 asks, `detail` naming the figure and the limit. */
+export function limitExceeded(
+  refusal: RefusalReason,
+  status: 400 | 413,
+  scimType: ScimErrorType | undefined,
+  detail: string,
+): ScimError {
+  return new ScimError(status, detail, scimType, refusal);
 }
 
 export function isScimError(value: unknown): value is ScimError {
@@ -73,4 +100,5 @@ export const invalidCursor = (detail: string): ScimError => new ScimError(400, d
 export const expiredCursor = (detail: string): ScimError => new ScimError(400, detail, 'expiredCursor');
 export const notFound = (detail: string): ScimError => new ScimError(404, detail);
 export const preconditionFailed = (detail: string): ScimError => new ScimError(412, detail);
-export const payloadTooLarge = (detail: string): ScimError => new ScimError(413, detail);
+export const payloadTooLarge = (detail: string): ScimError =>
+  new ScimError(413, detail, undefined, 'payload_too_large');

@@ -21,6 +21,8 @@ export {
   notFound,
   preconditionFailed,
   payloadTooLarge,
+  limitExceeded,
+  type RefusalReason,
   type ScimErrorType,
   type ScimErrorBody,
 } from './errors.js';
@@ -97,7 +99,14 @@ export {
   type PatchOperation,
   type PatchOperationName,
 } from './patch/request.js';
-export { applyPatch, patchNeedsMembers, type ApplyPatchOptions, type PatchResult } from './patch/apply.js';
+export {
+  applyPatch,
+  patchNeedsMembers,
+  checkAttributeSizes,
+  checkMemberChanges,
+  type ApplyPatchOptions,
+  type PatchResult,
+} from './patch/apply.js';
 
 export {
   projectResource,
@@ -108,7 +117,19 @@ export {
 
 export { listResponse, type ListResponse, type ListResponseInput } from './messages/list.js';
 export { parsePagination, type Pagination, type PaginationLimits } from './messages/pagination.js';
-export { parseSearchQuery, parseSearchRequest, type SearchParams } from './messages/search.js';
+export {
+  parseSearchQuery,
+  parseSearchRequest,
+  type SearchParams,
+  type SearchLimits,
+} from './messages/search.js';
+export { deepEqual } from './resource/values.js';
+export {
+  DEFAULT_FILTER_LIMITS,
+  DEFAULT_PATCH_LIMITS,
+  type FilterLimits,
+  type PatchLimits,
+} from './limits.js';
 export { sortSpec, parseSortOrder, type SortSpec, type SortOrder } from './messages/sort.js';
 export {
   encodeCursor,

@@ -1,4 +1,5 @@
-import { invalidFilter, type ScimError } from '../errors.js';
+import { invalidFilter, limitExceeded, type ScimError } from '../errors.js';
+import { DEFAULT_FILTER_LIMITS } from '../limits.js';
 import { COMPARE_OPERATORS, type CompareOperator, type FilterLiteral, type FilterNode } from './ast.js';
 
 export interface ParseFilterOptions {
@@ -6,6 +7,8 @@ export interface ParseFilterOptions {
   maxLength?: number;
   /** Deepest accepted nesting of parentheses / `not`. Default 32 (keeps recursion bounded). */
   maxDepth?: number;
+  /** Most attribute expressions (terms) accepted; default `DEFAULT_FILTER_LIMITS.maxTerms`. */
+  maxTerms?: number;
 }
 
 /**
@@ -23,7 +26,16 @@ export function parseFilter(text: string, options: ParseFilterOptions = {}): Fil
   if (text.length > maxLength)
     throw invalidFilter(`The filter is ${text.length} characters long; at most ${maxLength} are accepted.`);
   const parser = new FilterParser(text, options.maxDepth ?? 32);
-  return parser.parseWhole();
+  const node = parser.parseWhole();
+  const maxTerms = options.maxTerms ?? DEFAULT_FILTER_LIMITS.maxTerms;
+  if (parser.terms > maxTerms)
+    throw limitExceeded(
+      'filter_too_complex',
+      400,
+      'invalidFilter',
+      `Filter too complex: ${parser.terms} terms, limit ${maxTerms}. Split it into several requests.`,
+    );
+  return node;
 }
 
 /**
@@ -80,6 +92,8 @@ const ATTRNAME = /^(?:[A-Za-z][A-Za-z0-9_-]*|\$ref)$/;
 class FilterParser {
   private pos = 0;
   private depth = 0;
+  /** Attribute expressions parsed so far (the cost model's "terms"). */
+  terms = 0;
 
   constructor(
     private readonly text: string,
@@ -159,6 +173,7 @@ class FilterParser {
 
   private parseAttributeExpression(inValuePath: boolean): FilterNode {
     const start = this.pos;
+    this.terms++;
     const attribute = this.readAttributePath();
     if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === Ch.OpenBracket) {
       if (inValuePath) throw this.error('value filters cannot be nested ("[" inside "[...]")');

@@ -1,6 +1,7 @@
-import { invalidFilter } from '../errors.js';
+import { invalidFilter, limitExceeded } from '../errors.js';
+import { DEFAULT_FILTER_LIMITS } from '../limits.js';
 import type { ResourceType } from '../schema/registry.js';
-import type { FilterNode } from './ast.js';
+import { formatFilter, type FilterNode } from './ast.js';
 import { compileFilter, type CompiledFilter, type Target } from './compile.js';
 
 /** A MongoDB query document over the stored shape. Plain data: this library never imports a driver. */
@@ -25,6 +26,8 @@ export type ExternalFilterResolver = (request: ExternalFilterRequest) => Promise
 
 export interface FilterToMongoOptions {
   resolveExternal?: ExternalFilterResolver;
+  /** Distinct external look-ups one filter may need (identical sub-filters count once); default 4. */
+  maxExternalLookups?: number;
   /**
    * Use `$elemMatch` on sub-documents for value filters (`emails[type eq "work" and value co "@x"]`). MongoDB
    * supports it; FerretDB v1 (the test server) does not, so the default writes a superset query instead and
@@ -64,13 +67,32 @@ export async function filterToMongo(
   collectExternal(compiled, requests);
   const resolve = options.resolveExternal;
   if (requests.length === 0 || !resolve) return compiledToMongo(compiled, options);
-  const answers = await Promise.all(
-    requests.map((r) =>
-      resolve({ attribute: r.attribute.name, filter: r.element, compiled: r.compiledElement }),
-    ),
-  );
-  const byNode = new Map<CompiledFilter, MongoFilter>(requests.map((r, i) => [r, answers[i] as MongoFilter]));
-  return compiledToMongo(compiled, options, (node) => byNode.get(node) as MongoFilter);
+  // `members pr or members pr or …` asks one question many times: each distinct one is answered once, in turn,
+  // so one filter never fans out into parallel reads of the membership collection.
+  const distinct = new Map<string, ExternalNode>();
+  for (const r of requests) {
+    const key = externalKey(r);
+    if (!distinct.has(key)) distinct.set(key, r);
+  }
+  const max = options.maxExternalLookups ?? DEFAULT_FILTER_LIMITS.maxMembershipLookups;
+  if (distinct.size > max)
+    throw limitExceeded(
+      'filter_too_complex',
+      400,
+      'invalidFilter',
+      `Filter too complex: ${distinct.size} distinct conditions on members or groups, limit ${max}.`,
+    );
+  const answers = new Map<string, MongoFilter>();
+  for (const [key, r] of distinct)
+    answers.set(
+      key,
+      await resolve({ attribute: r.attribute.name, filter: r.element, compiled: r.compiledElement }),
+    );
+  return compiledToMongo(compiled, options, (node) => answers.get(externalKey(node)) as MongoFilter);
+}
+
+function externalKey(node: ExternalNode): string {
+  return `${node.attribute.name}\u0000${node.element ? formatFilter(node.element) : ''}`;
 }
 
 /**

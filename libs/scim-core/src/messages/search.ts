@@ -1,10 +1,15 @@
 import { invalidSyntax, invalidValue } from '../errors.js';
 import type { FilterNode } from '../filter/ast.js';
-import { parseFilter } from '../filter/parse.js';
+import { parseFilter, type ParseFilterOptions } from '../filter/parse.js';
 import { isPlainObject } from '../resource/normalise.js';
 import { URN } from '../urns.js';
 import { parsePagination, type PaginationLimits } from './pagination.js';
 import { parseSortOrder, type SortOrder } from './sort.js';
+
+/** Pagination limits, plus the filter's length/depth/term limits (defaults of `parseFilter` where absent). */
+export interface SearchLimits extends PaginationLimits {
+  filter?: ParseFilterOptions;
+}
 
 /** The query of a list or search request, from GET parameters or a SearchRequest body alike. */
 export interface SearchParams {
@@ -26,7 +31,7 @@ export interface SearchParams {
  */
 export function parseSearchQuery(
   query: Readonly<Record<string, unknown>>,
-  limits: PaginationLimits,
+  limits: SearchLimits,
 ): SearchParams {
   const get = (name: string): unknown => {
     const key = Object.keys(query).find((k) => k.toLowerCase() === name.toLowerCase());
@@ -52,7 +57,7 @@ export function parseSearchQuery(
  * Validates a SearchRequest body of `POST /.search` (RFC 7644 §3.4.3): the SearchRequest schema URN, then the
  * same parameters as a GET, with `attributes` / `excludedAttributes` as arrays (a comma-separated string is accepted).
  */
-export function parseSearchRequest(body: unknown, limits: PaginationLimits): SearchParams {
+export function parseSearchRequest(body: unknown, limits: SearchLimits): SearchParams {
   if (!isPlainObject(body)) throw invalidSyntax('A search request body must be a JSON object.');
   const schemas = body.schemas;
   if (
@@ -91,7 +96,7 @@ interface RawSearch {
   cursor: unknown;
 }
 
-function build(raw: RawSearch, limits: PaginationLimits): SearchParams {
+function build(raw: RawSearch, limits: SearchLimits): SearchParams {
   const { startIndex, count } = parsePagination({ startIndex: raw.startIndex, count: raw.count }, limits);
   const params: SearchParams = {
     attributes: nameList(raw.attributes, 'attributes'),
@@ -101,7 +106,7 @@ function build(raw: RawSearch, limits: PaginationLimits): SearchParams {
     count,
   };
   const filter = optionalString(raw.filter, 'filter');
-  if (filter !== undefined && filter.trim() !== '') params.filter = parseFilter(filter);
+  if (filter !== undefined && filter.trim() !== '') params.filter = parseFilter(filter, limits.filter);
   const sortBy = optionalString(raw.sortBy, 'sortBy');
   if (sortBy) params.sortBy = sortBy;
   const cursor = optionalString(raw.cursor, 'cursor');

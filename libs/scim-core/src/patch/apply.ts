@@ -1,4 +1,5 @@
-import { invalidValue, isScimError, mutability, noTarget } from '../errors.js';
+import { invalidValue, isScimError, limitExceeded, mutability, noTarget } from '../errors.js';
+import { DEFAULT_PATCH_LIMITS, type PatchLimits } from '../limits.js';
 import type { FilterNode } from '../filter/ast.js';
 import { evaluateCompiled } from '../filter/evaluate.js';
 import { hasUrnPrefix, resolveAttributePath, type ResolvedPath } from '../schema/attribute-path.js';
@@ -28,6 +29,8 @@ export interface ApplyPatchOptions {
    * something other than `value`); otherwise membership changes are computed as deltas without them.
    */
   members?: readonly MemberRef[];
+  /** The cost limits (docs/api.md "Limits"); default `DEFAULT_PATCH_LIMITS`. */
+  limits?: PatchLimits;
 }
 
 export interface PatchResult {
@@ -56,11 +59,12 @@ export function applyPatch(
   request: unknown,
   options: ApplyPatchOptions = {},
 ): PatchResult {
-  const patch = parsePatchRequest(request);
+  const limits = options.limits ?? DEFAULT_PATCH_LIMITS;
+  const patch = parsePatchRequest(request, limits);
   const resource = cloneJson(current);
   const attachedMembers = extractExternal(type, resource);
   const membership = new MembershipChanges(options.members ?? attachedMembers);
-  const engine = new PatchEngine(type, resource, membership);
+  const engine = new PatchEngine(type, resource, membership, new VisitBudget(limits.maxValueVisits));
   patch.Operations.forEach((operation, index) => {
     try {
       engine.apply(operation);
@@ -72,7 +76,9 @@ export function applyPatch(
     }
   });
   resource.schemas = schemasOf(type, resource);
+  checkAttributeSizes(type, resource, limits.maxAttributeValues);
   const delta = membership.toDelta();
+  if (delta) checkMemberChanges(delta, limits.maxMemberChanges);
   const changed = changedAttributes(type, current, resource);
   if (delta && membersChanged(delta, options.members ?? attachedMembers)) changed.push('members');
   return { resource: orderResource(resource), changed, ...(delta ? { members: delta } : {}) };
@@ -82,8 +88,12 @@ export function applyPatch(
  * True when applying this PATCH needs the group's current members: a `remove` whose member filter cannot be
  * reduced to a list of ids (`members[display co "x"]`, `members[type eq "Group"]`). The api loads members only then.
  */
-export function patchNeedsMembers(type: ResourceType, request: unknown): boolean {
-  const patch = parsePatchRequest(request);
+export function patchNeedsMembers(
+  type: ResourceType,
+  request: unknown,
+  limits: PatchLimits = DEFAULT_PATCH_LIMITS,
+): boolean {
+  const patch = parsePatchRequest(request, limits);
   return patch.Operations.some((operation) => {
     if (operation.op !== 'remove' || !operation.path) return false;
     const open = operation.path.indexOf('[');
@@ -138,6 +148,63 @@ function membersChanged(delta: MembershipDelta, current: readonly MemberRef[] | 
   return delta.add.some((m) => !ids.has(m.value)) || delta.remove.some((id) => ids.has(id));
 }
 
+/**
+ * RFC 7644 leaves sizes to the service provider: a multi-valued attribute holds at most `max` values after a write,
+ * so one organisation cannot grow a document (and every later read and PATCH of it) without bound.
+ */
+export function checkAttributeSizes(type: ResourceType, resource: ScimResource, max: number): void {
+  const check = (
+    container: JsonObject | undefined,
+    attributes: readonly AttributeDefinition[],
+    prefix: string,
+  ) => {
+    if (!container) return;
+    for (const attribute of attributes) {
+      const value = container[attribute.name];
+      if (attribute.multiValued && Array.isArray(value) && value.length > max)
+        throw limitExceeded(
+          'attribute_too_many_values',
+          400,
+          'invalidValue',
+          `"${prefix}${attribute.name}" would hold ${value.length} values; at most ${max} are accepted.`,
+        );
+    }
+  };
+  check(resource, type.coreAttributes, '');
+  for (const extension of type.extensions)
+    check(containerFor(resource, extension, false), extension.schema.attributes, `${extension.schema.id}:`);
+}
+
+/** Members added plus removed by one request, at most `max` (advertised in docs/api.md "Limits"). */
+export function checkMemberChanges(delta: MembershipDelta, max: number): void {
+  const changes = (delta.replaceAll?.length ?? 0) + delta.add.length + delta.remove.length;
+  if (changes > max)
+    throw limitExceeded(
+      'patch_too_many_values',
+      413,
+      undefined,
+      `The request changes ${changes} members; at most ${max} are accepted per request. Send several requests.`,
+    );
+}
+
+/** Counts the values of multi-valued attributes that operations visit (`PatchLimits.maxValueVisits`). */
+class VisitBudget {
+  private used = 0;
+
+  constructor(private readonly max: number) {}
+
+  charge(values: number): void {
+    this.used += values;
+    if (this.used > this.max)
+      throw limitExceeded(
+        'patch_too_costly',
+        400,
+        'invalidValue',
+        `The PATCH would visit more than ${this.max} attribute values (filtered operations visit every value); send fewer filtered operations per request.`,
+      );
+  }
+}
+
 /** Ids named by a member filter made only of `value eq "…"` joined by `or`; undefined for anything else. */
 function memberIds(filter: FilterNode): string[] | undefined {
   if (filter.type === 'or') {
@@ -157,10 +224,14 @@ function memberIds(filter: FilterNode): string[] | undefined {
 }
 
 class PatchEngine {
+  /** Arrays this PATCH created, with the comparison keys of their values: appends stay linear in what they add. */
+  private readonly owned = new WeakMap<unknown[], Set<string>>();
+
   constructor(
     private readonly type: ResourceType,
     private readonly resource: ScimResource,
     private readonly membership: MembershipChanges,
+    private readonly budget: VisitBudget,
   ) {}
 
   apply(operation: PatchOperation): void {
@@ -273,9 +344,9 @@ class PatchEngine {
       if (attribute.multiValued && value !== undefined && value !== null && Array.isArray(before)) {
         // `remove` with a value list removes just those values (Entra's member-removal shape, generalised).
         const doomed = normaliseValue(this.type, attribute, value, path.text) as unknown[] | undefined;
-        const kept = (before as unknown[]).filter(
-          (element) => !(doomed ?? []).some((d) => sameElement(this.type, attribute, element, d)),
-        );
+        this.budget.charge(before.length);
+        const matcher = new ElementMatcher(this.type, attribute, doomed ?? []);
+        const kept = (before as unknown[]).filter((element) => !matcher.matches(element));
         this.checkImmutable(attribute, before, kept.length > 0 ? kept : undefined, path);
         set(container, name, kept.length > 0 ? kept : undefined);
         return;
@@ -292,11 +363,20 @@ class PatchEngine {
         next = incoming.length > 0 ? incoming : op === 'replace' ? undefined : before;
       } else {
         // RFC 7644 §3.5.2.1: add appends; an equal value already present is not duplicated.
-        const merged = [...(before as unknown[])];
-        for (const element of incoming) if (!merged.some((m) => deepEqual(m, element))) merged.push(element);
-        next = withSinglePrimary(merged, incoming);
+        const merged = this.appendable(before as unknown[], attribute.mutability === 'immutable');
+        const keys = this.owned.get(merged) as Set<string>;
+        for (const element of incoming) {
+          const key = canonicalJson(element);
+          if (keys.has(key)) continue;
+          keys.add(key);
+          merged.push(element);
+        }
+        // `incoming` was checked for a single primary when normalised; one new primary demotes the others.
+        next = incoming.some((e) => isPlainObject(e) && e.primary === true)
+          ? this.chargeAll(withSinglePrimary(merged, incoming))
+          : merged;
       }
-      if (Array.isArray(next)) checkSinglePrimary(next, path.text);
+      if (Array.isArray(next) && next !== before && op === 'replace') checkSinglePrimary(next, path.text);
     } else if (attribute.type === 'complex' && isPlainObject(before) && isPlainObject(normalised)) {
       // RFC 7644 §3.5.2.1/3: sub-attributes not in the value are left unchanged, for add and replace alike.
       next = { ...before, ...normalised };
@@ -332,6 +412,7 @@ class PatchEngine {
     }
     // A sub-attribute of every value of a multi-valued attribute.
     const elements = Array.isArray(before) ? (before as JsonObject[]) : [];
+    this.budget.charge(elements.length);
     if (op === 'remove') {
       const kept = elements.map((e) => withoutKey(e, sub.name)).filter((e) => Object.keys(e).length > 0);
       set(container, name, kept.length > 0 ? kept : undefined);
@@ -367,6 +448,7 @@ class PatchEngine {
       : isPlainObject(before)
         ? [before]
         : [];
+    this.budget.charge(elements.length);
     const matches = elements.map((e) => isPlainObject(e) && evaluateCompiled(filter.compiled, e));
     const sub = path.valueSub;
     if (op === 'remove') {
@@ -456,6 +538,24 @@ class PatchEngine {
     set(container, attribute.name, next);
   }
 
+  /**
+   * The array to append to: the one this PATCH already made (its keys kept), or a copy of the stored one, made
+   * once per attribute and PATCH, so a run of single-value adds costs what it adds, not size × operations.
+   */
+  private appendable(before: unknown[], copyAlways: boolean): unknown[] {
+    // An immutable attribute is compared with its value before the operation, so it is never appended in place.
+    if (this.owned.has(before) && !copyAlways) return before;
+    this.budget.charge(before.length);
+    const copy = [...before];
+    this.owned.set(copy, new Set(copy.map(canonicalJson)));
+    return copy;
+  }
+
+  private chargeAll<T extends unknown[]>(elements: T): T {
+    this.budget.charge(elements.length);
+    return elements;
+  }
+
   /** RFC 7643 §2.2 immutable: may be set once when unassigned, never changed or removed afterwards. */
   private checkImmutable(
     attribute: AttributeDefinition,
@@ -495,6 +595,7 @@ class PatchEngine {
           'applyPatch: this member filter needs the current members; check patchNeedsMembers() and pass options.members',
         );
       const compiled = path.filter.compiled;
+      this.budget.charge(current.length);
       this.membership.remove(
         current.filter((m) => evaluateCompiled(compiled, m as unknown as JsonObject)).map((m) => m.value),
       );
@@ -550,15 +651,46 @@ function withSinglePrimary(elements: unknown[], incoming: readonly unknown[]): u
   );
 }
 
-/** Two values of a multi-valued attribute are the same if their `value`s are equal (per caseExact), else if deeply equal. */
-function sameElement(type: ResourceType, attribute: AttributeDefinition, a: unknown, b: unknown): boolean {
-  const valueSub = attribute.type === 'complex' ? type.subAttribute(attribute, 'value') : undefined;
-  if (valueSub && isPlainObject(a) && isPlainObject(b) && b.value !== undefined) {
-    const x = a.value;
-    const y = b.value;
-    if (typeof x === 'string' && typeof y === 'string' && !valueSub.caseExact)
-      return x.toLowerCase() === y.toLowerCase();
-    return deepEqual(x, y);
+/**
+ * "Is this one of the values to remove?" in O(1) per element. Two values are the same if their `value`s are equal
+ * (case-insensitively unless caseExact) when the value to remove has one, else if they are deeply equal.
+ */
+class ElementMatcher {
+  private readonly byValue = new Set<string>();
+  private readonly whole = new Set<string>();
+  private readonly valueSub: AttributeDefinition | undefined;
+
+  constructor(type: ResourceType, attribute: AttributeDefinition, doomed: readonly unknown[]) {
+    this.valueSub = attribute.type === 'complex' ? type.subAttribute(attribute, 'value') : undefined;
+    for (const d of doomed) {
+      if (this.valueSub && isPlainObject(d) && d.value !== undefined)
+        this.byValue.add(this.valueKey(d.value));
+      else this.whole.add(canonicalJson(d));
+    }
   }
-  return deepEqual(a, b);
+
+  matches(element: unknown): boolean {
+    if (
+      this.byValue.size > 0 &&
+      isPlainObject(element) &&
+      element.value !== undefined &&
+      this.byValue.has(this.valueKey(element.value))
+    )
+      return true;
+    return this.whole.size > 0 && this.whole.has(canonicalJson(element));
+  }
+
+  private valueKey(value: unknown): string {
+    if (typeof value === 'string') return `s:${this.valueSub?.caseExact ? value : value.toLowerCase()}`;
+    return `j:${canonicalJson(value)}`;
+  }
+}
+
+/** JSON with object keys sorted: equal strings exactly when `deepEqual` holds, for hash-set membership. */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined';
+  if (value instanceof Date) return `D${value.getTime()}`;
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as JsonObject)[k])}`).join(',')}}`;
 }

@@ -1,4 +1,5 @@
-import { invalidSyntax, invalidValue } from '../errors.js';
+import { invalidSyntax, invalidValue, limitExceeded } from '../errors.js';
+import { DEFAULT_PATCH_LIMITS, type PatchLimits } from '../limits.js';
 import { isPlainObject } from '../resource/normalise.js';
 import { URN } from '../urns.js';
 
@@ -22,7 +23,10 @@ export interface PatchRequest {
  *
  * @throws ScimError 400 invalidSyntax for a body that is not a PatchOp message; invalidValue for an unknown op.
  */
-export function parsePatchRequest(body: unknown): PatchRequest {
+export function parsePatchRequest(
+  body: unknown,
+  limits: Pick<PatchLimits, 'maxOperations' | 'maxValuesPerOperation'> = DEFAULT_PATCH_LIMITS,
+): PatchRequest {
   if (isParsedPatchRequest(body)) return body;
   if (!isPlainObject(body))
     throw invalidSyntax('The PATCH body must be a JSON object with "schemas" and "Operations".');
@@ -36,7 +40,17 @@ export function parsePatchRequest(body: unknown): PatchRequest {
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
   const operations = key === undefined ? undefined : body[key];
   if (!Array.isArray(operations)) throw invalidSyntax('A PATCH body must have an "Operations" array.');
-  const request: PatchRequest = { schemas: [URN.PatchOp], Operations: operations.map(parseOperation) };
+  if (operations.length > limits.maxOperations)
+    throw limitExceeded(
+      'patch_too_many_operations',
+      413,
+      undefined,
+      `The PATCH has ${operations.length} operations; at most ${limits.maxOperations} are accepted per request. Send several PATCH requests.`,
+    );
+  const request: PatchRequest = {
+    schemas: [URN.PatchOp],
+    Operations: operations.map((raw, index) => parseOperation(raw, index, limits.maxValuesPerOperation)),
+  };
   parsed.add(request);
   return request;
 }
@@ -48,7 +62,7 @@ export function isParsedPatchRequest(value: unknown): value is PatchRequest {
   return typeof value === 'object' && value !== null && parsed.has(value);
 }
 
-function parseOperation(raw: unknown, index: number): PatchOperation {
+function parseOperation(raw: unknown, index: number, maxValues: number): PatchOperation {
   if (!isPlainObject(raw))
     throw invalidSyntax(`Operations[${index}] must be an object with "op", and "path" and/or "value".`);
   let op: unknown;
@@ -81,7 +95,17 @@ function parseOperation(raw: unknown, index: number): PatchOperation {
     throw invalidSyntax(`Operations[${index}]: "path" must be a string.`);
   const operation: PatchOperation = { op: name };
   if (typeof path === 'string' && path.trim() !== '') operation.path = path.trim();
-  if (hasValue) operation.value = value;
+  if (hasValue) {
+    const values = Array.isArray(value) ? value.length : isPlainObject(value) ? Object.keys(value).length : 1;
+    if (values > maxValues)
+      throw limitExceeded(
+        'patch_too_many_values',
+        413,
+        undefined,
+        `Operations[${index}] has ${values} values; at most ${maxValues} are accepted per operation. Split it into several operations or requests.`,
+      );
+    operation.value = value;
+  }
   if (name !== 'remove' && !hasValue) throw invalidValue(`Operations[${index}]: "${name}" needs a "value".`);
   return operation;
 }
