@@ -33,6 +33,14 @@ export const workerEnv = z.object({
   SETTINGS_CACHE_MS: millis(5_000, 0),
   /** BullMQ job lock; a crashed replica's jobs are retried once it expires. */
   JOB_LOCK_MS: millis(30_000, 500),
+  /** Days audit events (once dispatched), delivery records and dead letters are kept (docs/worker.md "Retention"). */
+  AUDIT_RETENTION_DAYS: count(400, 36_500),
+  RETENTION_INTERVAL_MS: millis(3_600_000, 1_000),
+  /** Documents one retention delete removes, and the pause between two deletes, so trimming never loads the database. */
+  RETENTION_BATCH_SIZE: count(500, 10_000),
+  RETENTION_PAUSE_MS: millis(200, 0),
+  /** Deletes per collection per pass; the next pass continues. */
+  RETENTION_MAX_BATCHES_PER_PASS: count(100, 100_000),
 });
 
 /** PORT serves the worker's ops endpoints (/healthz, /readyz, /metrics) only. */

@@ -31,6 +31,7 @@ import { assignDefaultGroup } from './processors/default-group.js';
 import { WEBHOOK_BACKOFF, webhookBackoff } from './processors/delivery-options.js';
 import { RetryableJobError, type JobOutcome } from './processors/outcome.js';
 import { AuditRelay } from './relay.js';
+import { AuditRetention } from './retention.js';
 import { ensureWorkerIndexes, workerCollections } from './store/collections.js';
 
 export interface ScimWorkerOptions {
@@ -44,11 +45,14 @@ export interface ScimWorkerOptions {
   auditDestination?: NodeJS.WritableStream;
   /** Run the relay loop (default true). */
   relay?: boolean;
+  /** Run the retention loop (default true). */
+  retention?: boolean;
 }
 
 export interface ScimWorker {
   queues: { provisioning: Queue; audit: Queue; delivery: Queue };
   relay: AuditRelay;
+  retention: AuditRetention;
   /** True while the workers take jobs (readiness). */
   isRunning(): boolean;
   /** Stops taking jobs, waits for the active ones to finish, then closes the queues. */
@@ -160,15 +164,27 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     logger,
   });
   if (options.relay !== false) relay.start();
+  const retention = new AuditRetention({
+    collections,
+    retentionDays: settings.AUDIT_RETENTION_DAYS,
+    intervalMs: settings.RETENTION_INTERVAL_MS,
+    batchSize: settings.RETENTION_BATCH_SIZE,
+    pauseMs: settings.RETENTION_PAUSE_MS,
+    maxBatchesPerPass: settings.RETENTION_MAX_BATCHES_PER_PASS,
+    logger,
+  });
+  if (options.retention !== false) retention.start();
 
   let closed = false;
   return {
     queues,
     relay,
+    retention,
     isRunning: () => !closed && workers.every((worker) => worker.isRunning()),
     async close() {
       closed = true;
       await relay.stop();
+      await retention.stop();
       // worker.close() waits for active jobs; a job cut off by a hard kill is retried after its lock expires.
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(Object.values(queues).map((queue) => queue.close()));

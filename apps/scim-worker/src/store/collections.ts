@@ -23,6 +23,9 @@ export function workerCollections(connection: Connection): WorkerCollections {
 export async function ensureWorkerIndexes(collections: WorkerCollections): Promise<void> {
   await collections.auditDeliveries.createIndex({ orgId: 1, eventId: 1 });
   await collections.auditDeadLetters.createIndex({ orgId: 1, status: 1, deadLetteredAt: 1 });
+  // Retention scans by date across organisations (a maintenance job, like the relay's `dispatchedAt` index).
+  await collections.auditDeliveries.createIndex({ at: 1 });
+  await collections.auditDeadLetters.createIndex({ deadLetteredAt: 1 });
 }
 
 export { isDuplicateKey } from '@scimbridge/store';
