@@ -128,7 +128,8 @@ async function tenantToken(kc: KubeConfig, name: string, spec: Record<string, un
 
 /**
  * A bounded load for about ten seconds: an IdP provisioning users, one over its rate limit, one with a
- * revoked-looking token, audit jobs on the worker's queue and edits to a ScimTenant.
+ * revoked-looking token, one sending a filter past the cost model's term limit, audit jobs on the worker's
+ * queue and edits to a ScimTenant.
  */
 async function load(kc: KubeConfig) {
   const api = `http://127.0.0.1:${ports.api}`;
@@ -170,6 +171,10 @@ async function load(kc: KubeConfig) {
       fetch(`${api}/scim/v2/Groups`, { headers: as(limitedToken) }),
       fetch(`${api}/scim/v2/Users`, { headers: as('scimb_not-a-real-token') }),
       fetch(`${api}/scim/v2/ServiceProviderConfig`, { headers: as(token) }),
+      fetch(
+        `${api}/scim/v2/Groups?filter=${encodeURIComponent(Array.from({ length: 101 }, () => 'members pr').join(' or '))}`,
+        { headers: as(token) },
+      ),
       audit.add('audit.fanout', { v: 1, eventId: randomUUID(), orgId: 'dashboards-org' }),
     ]);
     if (round % 10 === 0) {

@@ -1,6 +1,6 @@
 import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
-import { createRegistry, ScimError } from '@scimbridge/scim-core';
+import { createRegistry, ScimError, type RefusalReason } from '@scimbridge/scim-core';
 import { MembershipRepository, storeCollections } from '@scimbridge/store';
 import { TokenAuthenticator, type TokenAuthenticatorOptions } from '@scimbridge/tenancy';
 import { opsRoutes, type ReadinessCheck } from '@scimbridge/telemetry';
@@ -58,10 +58,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
-  registerErrorHandling(app);
+  const metrics = apiMetrics(deps.registry);
+  const countRefusal = (reason: RefusalReason) => metrics.refused.inc({ reason });
+  registerErrorHandling(app, countRefusal);
   registerScimContentTypes(app, limits.maxPayloadSize);
 
-  const metrics = apiMetrics(deps.registry);
   const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
   await authenticator.start();
   const failures = new AuthFailureAudit(deps.connection, app.log, deps.authFailureFlushMs);
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const audit = new AuditRecorder(deps.connection, deps.jobs, app.log);
   const locks = new KeyedLock();
   const users = new UserService({
+    limits,
     type: registry.resourceType('User'),
     collections,
     memberships,
@@ -91,6 +93,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     memberships,
     audit,
     locks,
+    limits,
   });
 
   await app.register(
@@ -116,7 +119,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       resourceRoutes(scim, 'Users', users, limits);
       resourceRoutes(scim, 'Groups', groups, limits);
       rootSearchRoute(scim, users, groups, limits);
-      bulkRoute(scim, { Users: users, Groups: groups }, limits);
+      bulkRoute(scim, { Users: users, Groups: groups }, limits, countRefusal);
       scim.all('/Me', { config: { resource: 'Me', operation: 'any' } }, async (_request, reply) =>
         sendScimError(
           reply,

@@ -1,5 +1,10 @@
 import { commonEnv, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
 import { z } from 'zod';
+import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
+
+const { filter, patch } = DEFAULT_LIMITS;
+
+const limit = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const apiConfigSchema = commonEnv
   .extend(httpEnv(8080).shape)
@@ -8,5 +13,42 @@ export const apiConfigSchema = commonEnv
   .extend({
     /** Absolute base URL IdPs use, for meta.location and Location headers, e.g. https://scim.example.com/scim/v2 */
     PUBLIC_BASE_URL: z.url().optional(),
+    // The cost model (docs/api.md "Limits"); defaults from DEFAULT_LIMITS.
+    SCIM_MAX_PAYLOAD_BYTES: limit(DEFAULT_LIMITS.maxPayloadSize),
+    SCIM_BULK_MAX_OPERATIONS: limit(DEFAULT_LIMITS.bulkMaxOperations),
+    SCIM_MAX_RESULTS: limit(DEFAULT_LIMITS.pagination.maxResults),
+    SCIM_FILTER_MAX_TERMS: limit(filter.maxTerms),
+    SCIM_FILTER_MAX_MEMBERSHIP_LOOKUPS: limit(filter.maxMembershipLookups),
+    SCIM_FILTER_MAX_MEMBERSHIP_ROWS: limit(filter.maxMembershipRows),
+    SCIM_PATCH_MAX_OPERATIONS: limit(patch.maxOperations),
+    SCIM_PATCH_MAX_VALUES_PER_OPERATION: limit(patch.maxValuesPerOperation),
+    SCIM_MAX_ATTRIBUTE_VALUES: limit(patch.maxAttributeValues),
+    SCIM_MAX_MEMBER_CHANGES: limit(patch.maxMemberChanges),
+    SCIM_PATCH_MAX_VALUE_VISITS: limit(patch.maxValueVisits),
+    SCIM_PATCH_MAX_MEMBERS_FOR_FILTER: limit(patch.maxMembersForFilter),
+    SCIM_MEMBERS_PER_PAGE: limit(DEFAULT_LIMITS.membersPerPage),
   });
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
+
+/** The limits as the environment sets them (every variable optional; defaults above). */
+export function limitsFromConfig(config: ApiConfig): ApiLimits {
+  return {
+    maxPayloadSize: config.SCIM_MAX_PAYLOAD_BYTES,
+    bulkMaxOperations: config.SCIM_BULK_MAX_OPERATIONS,
+    pagination: { defaultCount: DEFAULT_LIMITS.pagination.defaultCount, maxResults: config.SCIM_MAX_RESULTS },
+    filter: {
+      maxTerms: config.SCIM_FILTER_MAX_TERMS,
+      maxMembershipLookups: config.SCIM_FILTER_MAX_MEMBERSHIP_LOOKUPS,
+      maxMembershipRows: config.SCIM_FILTER_MAX_MEMBERSHIP_ROWS,
+    },
+    patch: {
+      maxOperations: config.SCIM_PATCH_MAX_OPERATIONS,
+      maxValuesPerOperation: config.SCIM_PATCH_MAX_VALUES_PER_OPERATION,
+      maxAttributeValues: config.SCIM_MAX_ATTRIBUTE_VALUES,
+      maxMemberChanges: config.SCIM_MAX_MEMBER_CHANGES,
+      maxValueVisits: config.SCIM_PATCH_MAX_VALUE_VISITS,
+      maxMembersForFilter: config.SCIM_PATCH_MAX_MEMBERS_FOR_FILTER,
+    },
+    membersPerPage: config.SCIM_MEMBERS_PER_PAGE,
+  };
+}

@@ -8,7 +8,7 @@ import { createMetricsRegistry, handleShutdown, observeMongoCommands, runMain } 
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { buildApp } from './app.js';
-import { apiConfigSchema } from './config.js';
+import { apiConfigSchema, limitsFromConfig } from './config.js';
 
 runMain('scim-api', async () => {
   const config = loadConfig(apiConfigSchema);
@@ -39,6 +39,7 @@ runMain('scim-api', async () => {
     connection,
     redis,
     jobs,
+    limits: limitsFromConfig(config),
     ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     readiness: [
       { name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 },

@@ -33,7 +33,11 @@ export interface Harness {
 /** An api instance on its own database and queue prefix, against the suite's real servers. */
 export async function startHarness(overrides: Partial<AppDependencies> = {}): Promise<Harness> {
   const connection = await mongoose
-    .createConnection(inject('mongodbUri'), { dbName: `api_${randomUUID().slice(0, 8)}` })
+    .createConnection(inject('mongodbUri'), {
+      dbName: `api_${randomUUID().slice(0, 8)}`,
+      // Lets tests count the database commands a request makes (the driver's command monitoring).
+      monitorCommands: true,
+    })
     .asPromise();
   await ensureTenancyIndexes(connection);
   await ensureStoreIndexes(connection);

@@ -19,7 +19,10 @@ export interface PatchLimits {
   maxOperations: number;
   /** Values in one operation's `value` (elements of a multi-valued attribute, or attributes of a no-path value). */
   maxValuesPerOperation: number;
-  /** Values a multi-valued attribute (e.g. `emails`) may hold after the PATCH. */
+  /**
+   * Values a multi-valued attribute (e.g. `emails`, `entitlements`) may hold after a write; an operation that
+   * brings more values than this is refused before any work. IdPs send a handful; 1 000 leaves room for roles.
+   */
   maxAttributeValues: number;
   /** Group members added or removed by one request (PATCH or PUT); Entra and Okta send at most a few hundred. */
   maxMemberChanges: number;
@@ -42,7 +45,7 @@ export const DEFAULT_FILTER_LIMITS: FilterLimits = {
 export const DEFAULT_PATCH_LIMITS: PatchLimits = {
   maxOperations: 1_000,
   maxValuesPerOperation: 10_000,
-  maxAttributeValues: 10_000,
+  maxAttributeValues: 1_000,
   maxMemberChanges: 20_000,
   maxValueVisits: 100_000,
   maxMembersForFilter: 10_000,

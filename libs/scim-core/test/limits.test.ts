@@ -91,6 +91,8 @@ describe('filter cost limits', () => {
 });
 
 describe('PATCH cost limits', () => {
+  /** Attributes of up to 20 000 values, to exercise the other limits on large attributes. */
+  const large = { ...DEFAULT_PATCH_LIMITS, maxAttributeValues: 20_000 };
   const addEmail = (i: number) => ({
     op: 'add',
     path: 'emails',
@@ -110,23 +112,31 @@ describe('PATCH cost limits', () => {
   it('refuses an operation with more values than allowed', () => {
     const values = (n: number) => Array.from({ length: n }, (_, i) => ({ value: `v${i}@x.test` }));
     expect(() =>
-      applyPatch(users, user(), patch({ op: 'add', path: 'emails', value: values(10_000) })),
+      applyPatch(users, user(), patch({ op: 'add', path: 'emails', value: values(10_000) }), {
+        limits: large,
+      }),
     ).not.toThrow();
     const error = refusal(() =>
-      applyPatch(users, user(), patch({ op: 'add', path: 'emails', value: values(10_001) })),
+      applyPatch(users, user(), patch({ op: 'add', path: 'emails', value: values(10_001) }), {
+        limits: large,
+      }),
     );
     expect(error).toMatchObject({ status: 413, refusal: 'patch_too_many_values' });
   });
 
-  it('refuses a result with more values in one attribute than allowed', () => {
-    const error = refusal(() => applyPatch(users, user(9_999), patch(addEmail(1), addEmail(2))));
+  it('refuses a result with more values in one attribute than allowed, and a value list longer than that at once', () => {
+    const max = DEFAULT_PATCH_LIMITS.maxAttributeValues;
+    const error = refusal(() => applyPatch(users, user(max - 1), patch(addEmail(1), addEmail(2))));
     expect(error).toMatchObject({
       status: 400,
       scimType: 'invalidValue',
       refusal: 'attribute_too_many_values',
     });
-    expect(error.detail).toContain('10001 values');
-    expect(applyPatch(users, user(9_999), patch(addEmail(1))).resource.emails).toHaveLength(10_000);
+    expect(error.detail).toContain(`${max + 1} values; at most ${max}`);
+    expect(applyPatch(users, user(max - 1), patch(addEmail(1))).resource.emails).toHaveLength(max);
+    const list = Array.from({ length: max + 1 }, (_, i) => ({ value: `l${i}@x.test` }));
+    const early = refusal(() => applyPatch(users, user(), patch({ op: 'add', path: 'emails', value: list })));
+    expect(early).toMatchObject({ refusal: 'attribute_too_many_values' });
   });
 
   it('appends linearly: 1,000 single-value adds to a 9,000-value attribute dedupe and finish quickly', () => {
@@ -136,7 +146,7 @@ describe('PATCH cost limits', () => {
       value: [{ value: `e${i % 500}@x.test`, type: 'work' }],
     }));
     const started = process.hrtime.bigint();
-    const result = applyPatch(users, user(9_000), patch(...ops));
+    const result = applyPatch(users, user(9_000), patch(...ops), { limits: large });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // Every added value already exists (e0..e499 are among e0..e8999): nothing is duplicated.
     expect(result.resource.emails).toHaveLength(9_000);
@@ -147,7 +157,9 @@ describe('PATCH cost limits', () => {
 
   it('removes by value list with hash matching, case-insensitively on value', () => {
     const doomed = Array.from({ length: 5_000 }, (_, i) => ({ value: `E${i}@X.TEST` }));
-    const result = applyPatch(users, user(10_000), patch({ op: 'remove', path: 'emails', value: doomed }));
+    const result = applyPatch(users, user(10_000), patch({ op: 'remove', path: 'emails', value: doomed }), {
+      limits: large,
+    });
     expect(result.resource.emails).toHaveLength(5_000);
     expect((result.resource.emails as { value: string }[])[0]!.value).toBe('e5000@x.test');
   });
@@ -161,8 +173,12 @@ describe('PATCH cost limits', () => {
       }));
     const perOp = 10_000;
     const allowed = Math.floor(DEFAULT_PATCH_LIMITS.maxValueVisits / perOp);
-    expect(() => applyPatch(users, user(perOp), patch(...filtered(allowed)))).not.toThrow();
-    const error = refusal(() => applyPatch(users, user(perOp), patch(...filtered(allowed + 1))));
+    expect(() =>
+      applyPatch(users, user(perOp), patch(...filtered(allowed)), { limits: large }),
+    ).not.toThrow();
+    const error = refusal(() =>
+      applyPatch(users, user(perOp), patch(...filtered(allowed + 1)), { limits: large }),
+    );
     expect(error).toMatchObject({ status: 400, refusal: 'patch_too_costly' });
   });
 

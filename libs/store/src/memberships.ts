@@ -3,6 +3,16 @@ import type { Connection } from 'mongoose';
 import { isDuplicateKey, storeCollections, type StoreCollections } from './collections.js';
 import type { MembershipDocument } from './documents.js';
 
+const MEMBER_FIELDS = { memberId: 1, memberType: 1, display: 1 } as const;
+
+function memberRef(d: Pick<MembershipDocument, 'memberId' | 'memberType' | 'display'>): MemberRef {
+  return {
+    value: d.memberId,
+    type: d.memberType,
+    ...(d.display === undefined ? {} : { display: d.display }),
+  };
+}
+
 /** A member the api has checked exists in the group's organisation. */
 export interface ResolvedMember {
   id: string;
@@ -81,14 +91,55 @@ export class MembershipRepository {
   }
 
   /** The group's members, at most `limit` of them, as SCIM renders them (`$ref` is computed on output). */
-  async members(orgId: string, groupId: string, limit?: number): Promise<MemberRef[]> {
-    const cursor = this.collections.memberships.find({ orgId, groupId });
-    const docs = await (limit === undefined ? cursor : cursor.limit(limit)).toArray();
-    return docs.map((d) => ({
-      value: d.memberId,
-      type: d.memberType,
-      ...(d.display === undefined ? {} : { display: d.display }),
-    }));
+  async members(orgId: string, groupId: string, limit: number): Promise<MemberRef[]> {
+    const docs = await this.collections.memberships
+      .find({ orgId, groupId }, { projection: MEMBER_FIELDS })
+      .limit(limit)
+      .toArray();
+    return docs.map(memberRef);
+  }
+
+  /**
+   * The members of several groups in one query, or undefined when together they have more than `limit`: a list
+   * page asks once for all its groups instead of once per group.
+   */
+  async membersOfGroups(
+    orgId: string,
+    groupIds: readonly string[],
+    limit: number,
+  ): Promise<Map<string, MemberRef[]> | undefined> {
+    const byGroup = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
+    if (groupIds.length === 0) return byGroup;
+    const docs = await this.collections.memberships
+      .find({ orgId, groupId: { $in: [...groupIds] } }, { projection: { ...MEMBER_FIELDS, groupId: 1 } })
+      .limit(limit + 1)
+      .toArray();
+    if (docs.length > limit) return undefined;
+    for (const d of docs) byGroup.get(d.groupId)?.push(memberRef(d));
+    return byGroup;
+  }
+
+  /**
+   * Every member of the group, read from one cursor in batches: memory stays at one batch whatever the group's
+   * size. Closing the iteration early (a client that went away) closes the cursor.
+   */
+  async *memberBatches(orgId: string, groupId: string, batchSize: number): AsyncGenerator<MemberRef[]> {
+    const cursor = this.collections.memberships
+      .find({ orgId, groupId }, { projection: MEMBER_FIELDS })
+      .batchSize(batchSize);
+    try {
+      let batch: MemberRef[] = [];
+      for await (const doc of cursor) {
+        batch.push(memberRef(doc));
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      await cursor.close();
+    }
   }
 
   /** Every membership of a member (a user's `groups`, or the groups a group belongs to). */
@@ -101,9 +152,19 @@ export class MembershipRepository {
     return this.collections.memberships.find({ orgId, memberId: { $in: [...memberIds] } }).toArray();
   }
 
-  /** Membership rows of the organisation matching a query on `memberId` / `groupId` (filters on members). */
-  async rows(orgId: string, query: { memberId?: string; groupId?: string }): Promise<MembershipDocument[]> {
-    return this.collections.memberships.find({ orgId, ...query }).toArray();
+  /**
+   * Membership rows of the organisation matching a query on `memberId` / `groupId` (filters on members), at most
+   * `limit` of them: the caller asks for one more than it accepts, and refuses a filter that reads past that.
+   */
+  async rows(
+    orgId: string,
+    query: { memberId?: string; groupId?: string },
+    limit: number,
+  ): Promise<MembershipDocument[]> {
+    return this.collections.memberships
+      .find({ orgId, ...query })
+      .limit(limit)
+      .toArray();
   }
 
   /** A deleted group takes its memberships with it, and leaves every group it was a member of. */

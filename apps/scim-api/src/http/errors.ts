@@ -1,4 +1,11 @@
-import { ScimError, invalidSyntax, isScimError, toScimErrorBody } from '@scimbridge/scim-core';
+import {
+  ScimError,
+  invalidSyntax,
+  isScimError,
+  limitExceeded,
+  toScimErrorBody,
+  type RefusalReason,
+} from '@scimbridge/scim-core';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -11,7 +18,12 @@ export function sendScimError(reply: FastifyReply, error: ScimError): FastifyRep
 function fromFastifyError(error: FastifyError): ScimError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ScimError(413, `The request body exceeds the maximum payload size. ${error.message}`);
+      return limitExceeded(
+        'payload_too_large',
+        413,
+        undefined,
+        `The request body exceeds the maximum payload size. ${error.message}`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ScimError(415, 'Send the request body as application/scim+json or application/json.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -33,10 +45,14 @@ function fromFastifyError(error: FastifyError): ScimError | undefined {
  * application/scim+json. Client mistakes are ScimErrors from the core or the api; anything else is a 500 whose
  * detail reveals nothing.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(
+  app: FastifyInstance,
+  onRefusal: (reason: RefusalReason) => void = () => {},
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const scim = isScimError(error) ? error : fromFastifyError(error);
     if (scim) {
+      if (scim.refusal) onRefusal(scim.refusal);
       if (scim.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendScimError(reply, scim);
     }

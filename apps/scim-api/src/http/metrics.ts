@@ -5,6 +5,7 @@ export interface ApiMetrics {
   operations: Counter<'resource' | 'operation' | 'outcome'>;
   authFailures: Counter<'reason'>;
   rateLimited: Counter;
+  refused: Counter<'reason'>;
 }
 
 export function apiMetrics(registry: Registry): ApiMetrics {
@@ -24,6 +25,12 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     rateLimited: new Counter({
       name: 'scim_rate_limited_total',
       help: 'SCIM requests refused with 429 by the per-organisation rate limit.',
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'scim_refused_requests_total',
+      help: 'SCIM requests (and Bulk operations) refused by a cost limit, by reason (docs/api.md "Limits").',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

@@ -1,5 +1,9 @@
 import {
   applyPatch,
+  checkAttributeSizes,
+  checkMemberChanges,
+  limitExceeded,
+  parsePatchRequest,
   etagFromVersion,
   fromStored,
   ifMatchSatisfied,
@@ -30,6 +34,8 @@ import {
   type StoreCollections,
 } from '@scimbridge/store';
 import type { AuditRecorder } from '../audit.js';
+import { StreamedArray } from '../http/streamed-json.js';
+import type { ApiLimits } from '../limits.js';
 import type { ScimContext } from '../http/context.js';
 import type { KeyedLock } from '../http/keyed-lock.js';
 import { changedTopLevel } from './changes.js';
@@ -43,6 +49,7 @@ export interface GroupServiceDeps {
   memberships: MembershipRepository;
   audit: AuditRecorder;
   locks: KeyedLock;
+  limits: ApiLimits;
 }
 
 /**
@@ -50,6 +57,18 @@ export interface GroupServiceDeps {
  * without members in a PATCH answer, Entra asks for none) so that a PATCH to a 100k-member group stays fast.
  */
 const MAX_MEMBERS_IN_WRITE_RESPONSE = 10_000;
+
+/** Members per cursor batch of a streamed member list: what a response holds in memory at a time. */
+const MEMBER_BATCH = 1_000;
+
+/**
+ * How members are rendered (docs/api.md "Large groups"):
+ * - `read`: a single group; all members, streamed from a cursor in batches when there are many;
+ * - `page`: a list or search page; at most `membersPerPage` rows per page, the page ending early (itemsPerPage <
+ *   count) before a group that would pass it, and a first group larger than that streamed on a page of its own;
+ * - `write`: a write response; members up to MAX_MEMBERS_IN_WRITE_RESPONSE, omitted beyond.
+ */
+type MemberMode = 'read' | 'page' | 'write';
 
 /** SCIM Groups; membership lives in its own collection and changes as set deltas. */
 export class GroupService {
@@ -60,37 +79,86 @@ export class GroupService {
   }
 
   /**
-   * `memberLimit`: a write response lists members only up to this many and omits `members` beyond it; one query
-   * reads at most limit + 1 rows, so the answer to a PATCH of a 100k-member group does not read them all.
+   * The groups as SCIM resources, in order; a `page` may render a prefix of `docs` only (never a group with part
+   * of its members): the caller pages on from the first group not rendered.
    */
   async render(
     ctx: ScimContext,
     docs: GroupDocument[],
     projection: Projection,
-    memberLimit?: number,
+    mode: MemberMode,
   ): Promise<ScimResource[]> {
-    const { type, memberships } = this.deps;
-    // excludedAttributes=members (Entra) never touches the membership collection.
-    const withMembers = isAttributeReturned(type, 'members', projection);
-    const out: ScimResource[] = [];
-    for (const doc of docs) {
-      let members = withMembers
-        ? await memberships.members(
-            ctx.orgId,
-            doc._id,
-            memberLimit === undefined ? undefined : memberLimit + 1,
-          )
-        : undefined;
-      if (members && memberLimit !== undefined && members.length > memberLimit) members = undefined;
-      out.push(
-        projectResource(
-          type,
-          fromStored(type, doc, { baseUrl: ctx.baseUrl, ...(members ? { members } : {}) }),
-          projection,
-        ),
+    const { type } = this.deps;
+    const resource = (doc: GroupDocument, members?: readonly MemberRef[]) =>
+      projectResource(
+        type,
+        fromStored(type, doc, { baseUrl: ctx.baseUrl, ...(members ? { members } : {}) }),
+        projection,
       );
+    // excludedAttributes=members (Entra) never touches the membership collection.
+    if (!isAttributeReturned(type, 'members', projection)) return docs.map((doc) => resource(doc));
+    if (mode === 'write') {
+      const doc = docs[0]!;
+      const members = await this.deps.memberships.members(
+        ctx.orgId,
+        doc._id,
+        MAX_MEMBERS_IN_WRITE_RESPONSE + 1,
+      );
+      return [resource(doc, members.length > MAX_MEMBERS_IN_WRITE_RESPONSE ? undefined : members)];
+    }
+    const budget = this.deps.limits.membersPerPage;
+    if (mode === 'page') {
+      const all = await this.deps.memberships.membersOfGroups(
+        ctx.orgId,
+        docs.map((d) => d._id),
+        budget,
+      );
+      if (all) return docs.map((doc) => resource(doc, all.get(doc._id)));
+    }
+    const out: ScimResource[] = [];
+    let remaining = budget;
+    for (const doc of docs) {
+      const members = await this.deps.memberships.members(
+        ctx.orgId,
+        doc._id,
+        Math.max(remaining, MEMBER_BATCH) + 1,
+      );
+      if (members.length <= remaining) {
+        out.push(resource(doc, members));
+        remaining -= members.length;
+        continue;
+      }
+      if (out.length === 0) out.push(this.streamed(ctx, doc, projection, members));
+      break;
     }
     return out;
+  }
+
+  /** One group whose members are written from a cursor as the response goes out (`StreamedArray`). */
+  private streamed(
+    ctx: ScimContext,
+    doc: GroupDocument,
+    projection: Projection,
+    firstBatch: readonly MemberRef[],
+  ): ScimResource {
+    const { type, memberships } = this.deps;
+    const render = (batch: readonly MemberRef[]): unknown[] =>
+      (projectResource(type, fromStored(type, doc, { baseUrl: ctx.baseUrl, members: batch }), projection)
+        .members as unknown[] | undefined) ?? [];
+    const { meta, ...rest } = projectResource(
+      type,
+      fromStored(type, doc, { baseUrl: ctx.baseUrl }),
+      projection,
+    );
+    const skip = new Set(firstBatch.map((m) => m.value));
+    async function* more(): AsyncGenerator<unknown[]> {
+      // The cursor starts again from the first member: those already sent are skipped, the rest follow in batches.
+      for await (const batch of memberships.memberBatches(ctx.orgId, doc._id, MEMBER_BATCH)) {
+        const fresh = batch.filter((m) => !skip.delete(m.value));
+        if (fresh.length > 0) yield render(fresh);
+      }
+    }
+    return { ...rest, members: new StreamedArray(render(firstBatch), more()), ...(meta ? { meta } : {}) };
   }
 
   private async outcome(
@@ -98,14 +166,9 @@ export class GroupService {
     doc: GroupDocument,
     projection: Projection,
     status: 200 | 201,
-    write = false,
+    mode: MemberMode = 'write',
   ): Promise<ScimOutcome> {
-    const [resource] = await this.render(
-      ctx,
-      [doc],
-      projection,
-      write ? MAX_MEMBERS_IN_WRITE_RESPONSE : undefined,
-    );
+    const [resource] = await this.render(ctx, [doc], projection, mode);
     return {
       status,
       resource: resource!,
@@ -129,7 +192,7 @@ export class GroupService {
     const doc = await this.load(ctx, id);
     if (ifNoneMatchMatches(conditions.ifNoneMatch, doc.meta.version))
       return { status: 304, version: doc.meta.version ?? 1 };
-    return this.outcome(ctx, doc, projection, 200);
+    return this.outcome(ctx, doc, projection, 200, 'read');
   }
 
   async list(ctx: ScimContext, params: SearchParams): Promise<ListResponse<ScimResource>> {
@@ -138,8 +201,14 @@ export class GroupService {
         type: this.deps.type,
         collection: this.groups,
         scope: { orgId: ctx.orgId },
-        resolveExternal: externalResolver(this.deps.memberships, ctx.orgId, 'groups'),
-        render: (docs) => this.render(ctx, docs, params),
+        resolveExternal: externalResolver(
+          this.deps.memberships,
+          ctx.orgId,
+          'groups',
+          this.deps.limits.filter.maxMembershipRows,
+        ),
+        render: (docs, projection) => this.render(ctx, docs, projection, 'page'),
+        limits: this.deps.limits,
       },
       params,
     );
@@ -147,6 +216,7 @@ export class GroupService {
 
   async create(ctx: ScimContext, body: unknown, projection: Projection): Promise<ScimOutcome> {
     const { resource, members } = validateCreate(this.deps.type, body);
+    this.checkLimits(resource, members);
     const now = new Date();
     const id = uuidv7(now.getTime());
     const doc: GroupDocument = {
@@ -160,7 +230,7 @@ export class GroupService {
         throw uniqueness(`A group with displayName "${String(resource.displayName)}" already exists.`);
       throw error;
     }
-    const ignored = await this.applyMembers(ctx, id, members);
+    const { ignored } = await this.applyMembers(ctx, id, members);
     await this.deps.audit.record(ctx, {
       action: 'group.created',
       resourceType: 'Group',
@@ -170,16 +240,26 @@ export class GroupService {
         .concat(members?.replaceAll?.length ? ['members'] : []),
       ...(ignored.length ? { details: { ignoredMembers: ignored } } : {}),
     });
-    return this.outcome(ctx, doc, projection, 201, true);
+    return this.outcome(ctx, doc, projection, 201);
   }
 
-  /** Applies a membership delta with atomic inserts/deletes; returns the member ids that were ignored. */
+  /** The request's own size limits, before any read or write (docs/api.md "Limits"). */
+  private checkLimits(resource: ScimResource, members: MembershipDelta | undefined): void {
+    const { patch } = this.deps.limits;
+    checkAttributeSizes(this.deps.type, resource, patch.maxAttributeValues);
+    if (members) checkMemberChanges(members, patch.maxMemberChanges);
+  }
+
+  /**
+   * Applies a membership delta with atomic inserts/deletes; returns the member ids that were ignored and whether
+   * any row changed.
+   */
   private async applyMembers(
     ctx: ScimContext,
     groupId: string,
     delta: MembershipDelta | undefined,
-  ): Promise<string[]> {
-    if (!delta) return [];
+  ): Promise<{ ignored: string[]; changed: boolean }> {
+    if (!delta) return { ignored: [], changed: false };
     const { collections, memberships } = this.deps;
     if (delta.replaceAll) {
       const { members, ignored } = await resolveMembers(
@@ -187,17 +267,16 @@ export class GroupService {
         ctx.orgId,
         delta.replaceAll.filter((m) => m.value !== groupId),
       );
-      await memberships.replace(ctx.orgId, groupId, members);
-      return ignored;
+      return { ignored, changed: await memberships.replace(ctx.orgId, groupId, members) };
     }
     const { members, ignored } = await resolveMembers(
       collections,
       ctx.orgId,
       delta.add.filter((m) => m.value !== groupId),
     );
-    await memberships.add(ctx.orgId, groupId, members);
-    await memberships.remove(ctx.orgId, groupId, delta.remove);
-    return ignored;
+    const added = await memberships.add(ctx.orgId, groupId, members);
+    const removed = await memberships.remove(ctx.orgId, groupId, delta.remove);
+    return { ignored, changed: added + removed > 0 };
   }
 
   async replace(
@@ -209,10 +288,9 @@ export class GroupService {
   ): Promise<ScimOutcome> {
     return this.write(ctx, id, conditions, projection, (current) => {
       const { resource, members } = validateReplace(this.deps.type, body, current);
-      // PUT replaces the membership whenever it is given (always, for a group): count it as a change.
-      const changed = changedTopLevel(current, resource);
-      if (members) changed.push('members');
-      return { resource, changed, ...(members ? { members } : {}) };
+      this.checkLimits(resource, members);
+      // Whether the membership really changes is known once its rows are replaced (`changeMembers`).
+      return { resource, changed: changedTopLevel(current, resource), ...(members ? { members } : {}) };
     });
   }
 
@@ -223,7 +301,9 @@ export class GroupService {
     projection: Projection,
     conditions: Preconditions = {},
   ): Promise<ScimOutcome> {
-    const needsMembers = patchNeedsMembers(this.deps.type, body);
+    const { patch: limits } = this.deps.limits;
+    const request = parsePatchRequest(body, limits);
+    const needsMembers = patchNeedsMembers(this.deps.type, request, limits);
     let currentMembers: MemberRef[] | undefined;
     return this.write(
       ctx,
@@ -231,12 +311,10 @@ export class GroupService {
       conditions,
       projection,
       (current) => {
-        const result = applyPatch(
-          this.deps.type,
-          current,
-          body,
-          currentMembers ? { members: currentMembers } : {},
-        );
+        const result = applyPatch(this.deps.type, current, request, {
+          limits,
+          ...(currentMembers ? { members: currentMembers } : {}),
+        });
         return {
           resource: result.resource,
           changed: result.changed,
@@ -245,7 +323,21 @@ export class GroupService {
       },
       needsMembers
         ? async () => {
-            currentMembers = await this.deps.memberships.members(ctx.orgId, id);
+            // A member filter that is not a list of ids is evaluated against the members: only on groups small
+            // enough to read whole, so its cost is bounded before anything is read past the limit.
+            const members = await this.deps.memberships.members(
+              ctx.orgId,
+              id,
+              limits.maxMembersForFilter + 1,
+            );
+            if (members.length > limits.maxMembersForFilter)
+              throw limitExceeded(
+                'patch_too_costly',
+                400,
+                'invalidValue',
+                `A member filter other than "value eq" is evaluated only on groups of at most ${limits.maxMembersForFilter} members; remove members by value instead.`,
+              );
+            currentMembers = members;
           }
         : undefined,
     );
@@ -279,8 +371,10 @@ export class GroupService {
         const current = fromStored(this.deps.type, existing);
         const { resource, changed, members } = compute(current);
         const attributesChanged = changed.filter((c) => c !== 'members');
-        if (attributesChanged.length === 0 && !changed.includes('members'))
-          return this.outcome(ctx, existing, projection, 200, true);
+        if (attributesChanged.length === 0) {
+          if (!members) return this.outcome(ctx, existing, projection, 200);
+          return this.changeMembers(ctx, existing, members, conditions, projection);
+        }
         const now = new Date();
         const version = (existing.meta.version ?? 1) + 1;
         const doc: GroupDocument = {
@@ -310,18 +404,59 @@ export class GroupService {
           continue;
         }
         // Members change after the document: a refused rename (409) or a lost version race changes nothing.
-        const ignored = await this.applyMembers(ctx, id, members);
-        const action = attributesChanged.length === 0 ? 'group.members.changed' : 'group.updated';
+        const applied = await this.applyMembers(ctx, id, members);
         await this.deps.audit.record(ctx, {
-          action,
+          action: 'group.updated',
           resourceType: 'Group',
           resourceId: id,
-          changedAttributes: changed,
-          ...(ignored.length ? { details: { ignoredMembers: ignored } } : {}),
+          changedAttributes: applied.changed ? [...attributesChanged, 'members'] : attributesChanged,
+          ...(applied.ignored.length ? { details: { ignoredMembers: applied.ignored } } : {}),
         });
-        return this.outcome(ctx, doc, projection, 200, true);
+        return this.outcome(ctx, doc, projection, 200);
       }
     });
+  }
+
+  /**
+   * A change of members only: membership rows are inserted and deleted atomically, so member PATCHes through
+   * several replicas commute (Entra sends them in parallel) and none gets 412; the group document only has its
+   * version advanced ($inc). With If-Match the version is compared-and-set first, so a stale ETag changes nothing.
+   * A delta that changes no row (an identical PUT, a repeated add) changes nothing: no version, no event.
+   */
+  private async changeMembers(
+    ctx: ScimContext,
+    existing: GroupDocument,
+    delta: MembershipDelta,
+    conditions: Preconditions,
+    projection: Projection,
+  ): Promise<ScimOutcome> {
+    const id = existing._id;
+    let doc: GroupDocument | null = null;
+    if (conditions.ifMatch) {
+      doc = await this.bumpVersion(ctx, id, existing.meta.version);
+      if (!doc) throw preconditionFailed('The group was changed by another request; retry.');
+    }
+    const applied = await this.applyMembers(ctx, id, delta);
+    if (applied.changed) doc ??= await this.bumpVersion(ctx, id);
+    // Ids that were refused are named in an event even when no row changed: the admin can see why.
+    if (applied.changed || applied.ignored.length > 0)
+      await this.deps.audit.record(ctx, {
+        action: 'group.members.changed',
+        resourceType: 'Group',
+        resourceId: id,
+        changedAttributes: applied.changed ? ['members'] : [],
+        ...(applied.ignored.length ? { details: { ignoredMembers: applied.ignored } } : {}),
+      });
+    return this.outcome(ctx, doc ?? existing, projection, 200);
+  }
+
+  /** `meta.version` + 1 (only from `expected`, when given); the group after the update, or null if none matched. */
+  private async bumpVersion(ctx: ScimContext, id: string, expected?: number): Promise<GroupDocument | null> {
+    return this.groups.findOneAndUpdate(
+      { _id: id, orgId: ctx.orgId, ...(expected === undefined ? {} : { 'meta.version': expected }) },
+      { $inc: { 'meta.version': 1 }, $set: { 'meta.lastModified': new Date() } } as never,
+      { returnDocument: 'after' },
+    );
   }
 
   /** Removes the group and its memberships; the member users stay. */

@@ -7,8 +7,9 @@ import {
   invalidValue,
   isCursorRequest,
   listResponse,
+  projectResource,
   sortSpec,
-  tooMany,
+  limitExceeded,
   type ExternalFilterResolver,
   type ListResponse,
   type ResourceType,
@@ -17,6 +18,8 @@ import {
   type StoredResource,
 } from '@scimbridge/scim-core';
 import type { mongo } from 'mongoose';
+import type { ApiLimits } from '../limits.js';
+import { NO_PROJECTION, type Projection } from './outcome.js';
 
 /** Candidates an inexact filter may load for in-memory narrowing before the request is refused as tooMany. */
 const MAX_INEXACT_CANDIDATES = 10_000;
@@ -27,8 +30,12 @@ export interface ListSource<D extends StoredResource> {
   /** Organisation scope and visibility, ANDed with every query. */
   scope: Record<string, unknown>;
   resolveExternal: ExternalFilterResolver;
-  /** Renders one stored document (wire shape, before projection). */
-  render: (docs: D[]) => Promise<ScimResource[]>;
+  /**
+   * Renders stored documents with a projection. May render a prefix only (a page of groups that stops before its
+   * member budget is passed): the page then ends there.
+   */
+  render: (docs: D[], projection: Projection) => Promise<ScimResource[]>;
+  limits: ApiLimits;
 }
 
 function readValue(doc: Record<string, unknown>, field: string): unknown {
@@ -54,8 +61,15 @@ export async function listResources<D extends StoredResource>(
   const { type, collection } = source;
   let query: Record<string, unknown> = { ...source.scope };
   let exact = true;
+  let external = false;
   if (params.filter) {
-    const translation = await filterToMongo(params.filter, type, { resolveExternal: source.resolveExternal });
+    const translation = await filterToMongo(params.filter, type, {
+      resolveExternal: (request) => {
+        external = true;
+        return source.resolveExternal(request);
+      },
+      maxExternalLookups: source.limits.filter.maxMembershipLookups,
+    });
     query = { $and: [source.scope, translation.query] };
     exact = translation.exact;
   }
@@ -72,11 +86,12 @@ export async function listResources<D extends StoredResource>(
       .sort(sort.mongo)
       .limit(params.count + 1)
       .toArray();
-    const page = docs.slice(0, params.count);
+    const resources = await source.render(docs.slice(0, params.count) as D[], params);
+    const page = docs.slice(0, resources.length);
     const last = page.at(-1);
-    const body = listResponse(await source.render(page as D[]), {
+    const body = listResponse(resources, {
       totalResults: page.length,
-      ...(docs.length > params.count && last
+      ...((docs.length > params.count || resources.length < Math.min(docs.length, params.count)) && last
         ? {
             nextCursor: encodeCursor({
               id: String(last._id),
@@ -97,10 +112,29 @@ export async function listResources<D extends StoredResource>(
       .limit(MAX_INEXACT_CANDIDATES + 1)
       .toArray();
     if (candidates.length > MAX_INEXACT_CANDIDATES)
-      throw tooMany('The filter matches too many resources to evaluate; narrow it.');
-    const resources = await source.render(candidates as D[]);
+      throw limitExceeded(
+        'too_many_candidates',
+        400,
+        'tooMany',
+        `The filter needs more than ${MAX_INEXACT_CANDIDATES} candidates evaluated in memory; narrow it.`,
+      );
+    // The filter is evaluated on the whole resource (a filter may name attributes the projection leaves out), with
+    // the computed attributes only when the filter names them; what is returned is projected afterwards.
+    const whole = external
+      ? NO_PROJECTION
+      : { attributes: [], excludedAttributes: type.externalAttributes.map((a) => a.name) };
+    const resources = await source.render(candidates as D[], whole);
+    if (resources.length < candidates.length)
+      throw limitExceeded(
+        'too_many_candidates',
+        400,
+        'tooMany',
+        'The filter matches resources too large to evaluate together; narrow it.',
+      );
     const matching = resources.filter((r) => evaluateFilter(params.filter!, type, r));
-    const page = matching.slice(params.startIndex - 1, params.startIndex - 1 + params.count);
+    const page = matching
+      .slice(params.startIndex - 1, params.startIndex - 1 + params.count)
+      .map((r) => projectResource(type, r, params));
     return listResponse(page, { totalResults: matching.length, startIndex: params.startIndex });
   }
 
@@ -118,5 +152,8 @@ export async function listResources<D extends StoredResource>(
     params.startIndex === 1 && docs.length < params.count
       ? docs.length
       : await collection.countDocuments(filter);
-  return listResponse(await source.render(docs as D[]), { totalResults, startIndex: params.startIndex });
+  return listResponse(await source.render(docs as D[], params), {
+    totalResults,
+    startIndex: params.startIndex,
+  });
 }

@@ -1,5 +1,6 @@
 import {
   evaluateCompiled,
+  limitExceeded,
   type ExternalFilterRequest,
   type GroupRef,
   type MemberRef,
@@ -76,7 +77,12 @@ export async function groupsOfUser(
  * Answers filters on `members` (Groups) and `groups` (Users), which live in the membership collection:
  * the membership rows are matched in memory with the core's compiled element filter.
  */
-export function externalResolver(memberships: MembershipRepository, orgId: string, side: 'groups' | 'users') {
+export function externalResolver(
+  memberships: MembershipRepository,
+  orgId: string,
+  side: 'groups' | 'users',
+  maxRows: number,
+) {
   return async (request: ExternalFilterRequest): Promise<MongoFilter> => {
     const node = request.filter;
     const valueEq =
@@ -88,7 +94,15 @@ export function externalResolver(memberships: MembershipRepository, orgId: strin
         : undefined;
     const base =
       valueEq === undefined ? {} : side === 'groups' ? { memberId: valueEq } : { groupId: valueEq };
-    const rows = await memberships.rows(orgId, base);
+    // One bounded query: a filter that would read more of the organisation's memberships is refused, not served.
+    const rows = await memberships.rows(orgId, base, maxRows + 1);
+    if (rows.length > maxRows)
+      throw limitExceeded(
+        'filter_too_broad',
+        400,
+        'tooMany',
+        `The filter on "${request.attribute}" needs more than ${maxRows} memberships; narrow it (e.g. ${side === 'groups' ? 'members[value eq "<user id>"]' : 'groups[value eq "<group id>"]'}).`,
+      );
     const matching = request.compiled
       ? rows.filter((row) =>
           evaluateCompiled(request.compiled!, {

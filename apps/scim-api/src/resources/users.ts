@@ -1,5 +1,7 @@
 import {
   applyPatch,
+  checkAttributeSizes,
+  parsePatchRequest,
   etagFromVersion,
   fromStored,
   ifMatchSatisfied,
@@ -32,6 +34,7 @@ import {
   type UserDocument,
 } from '@scimbridge/store';
 import type { AuditRecorder } from '../audit.js';
+import type { ApiLimits } from '../limits.js';
 import type { ScimContext } from '../http/context.js';
 import type { KeyedLock } from '../http/keyed-lock.js';
 import type { UserLimitLock } from './user-limit.js';
@@ -41,6 +44,7 @@ import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
 import { changedTopLevel } from './changes.js';
 
 export interface UserServiceDeps {
+  limits: ApiLimits;
   type: ResourceType;
   collections: StoreCollections;
   memberships: MembershipRepository;
@@ -146,8 +150,14 @@ export class UserService {
         type: this.deps.type,
         collection: this.users,
         scope: { orgId: ctx.orgId, ...SCIM_VISIBLE },
-        resolveExternal: externalResolver(this.deps.memberships, ctx.orgId, 'users'),
-        render: (docs) => this.render(ctx, docs, params),
+        resolveExternal: externalResolver(
+          this.deps.memberships,
+          ctx.orgId,
+          'users',
+          this.deps.limits.filter.maxMembershipRows,
+        ),
+        render: (docs, projection) => this.render(ctx, docs, projection),
+        limits: this.deps.limits,
       },
       params,
     );
@@ -155,6 +165,7 @@ export class UserService {
 
   async create(ctx: ScimContext, body: unknown, projection: Projection): Promise<ScimOutcome> {
     const { resource } = validateCreate(this.deps.type, body);
+    checkAttributeSizes(this.deps.type, resource, this.deps.limits.patch.maxAttributeValues);
     const userName = resource.userName as string;
     const key = normaliseKey(userName);
     // Creates of one userName are serialised: Okta retries a create after a timeout and must get 409, not a twin.
@@ -342,6 +353,7 @@ export class UserService {
   ): Promise<ScimOutcome> {
     return this.write(ctx, id, conditions, projection, (current) => {
       const { resource } = validateReplace(this.deps.type, body, current);
+      checkAttributeSizes(this.deps.type, resource, this.deps.limits.patch.maxAttributeValues);
       return { resource, changed: changedTopLevel(current, resource) };
     });
   }
@@ -353,8 +365,9 @@ export class UserService {
     projection: Projection,
     conditions: Preconditions = {},
   ): Promise<ScimOutcome> {
+    const request = parsePatchRequest(body, this.deps.limits.patch);
     return this.write(ctx, id, conditions, projection, (current) => {
-      const result = applyPatch(this.deps.type, current, body);
+      const result = applyPatch(this.deps.type, current, request, { limits: this.deps.limits.patch });
       return { resource: result.resource, changed: result.changed };
     });
   }

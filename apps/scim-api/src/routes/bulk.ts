@@ -2,6 +2,7 @@ import {
   bulkErrorResult,
   bulkResponse,
   etagFromVersion,
+  invalidPath,
   invalidValue,
   isScimError,
   notFound,
@@ -10,6 +11,7 @@ import {
   ScimError,
   type BulkOperation,
   type BulkOperationResult,
+  type RefusalReason,
 } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
 import type { ScimContext } from '../http/context.js';
@@ -30,7 +32,12 @@ interface Services {
  * organisation scoping, validation and audit), `bulkId:` references resolved from earlier creates, and
  * `failOnErrors` honoured. Limits are those advertised; beyond them the whole request is 413.
  */
-export function bulkRoute(app: FastifyInstance, services: Services, limits: ApiLimits): void {
+export function bulkRoute(
+  app: FastifyInstance,
+  services: Services,
+  limits: ApiLimits,
+  onRefusal: (reason: RefusalReason) => void,
+): void {
   app.post('/Bulk', { config: { resource: 'Bulk', operation: 'bulk' } }, async (request, reply) => {
     const size = Number(request.headers['content-length'] ?? 0);
     const bulk = parseBulkRequest(
@@ -68,9 +75,13 @@ export function bulkRoute(app: FastifyInstance, services: Services, limits: ApiL
           status: String(outcome.status),
         });
       } catch (error) {
-        if (!isScimError(error)) throw error;
+        // Every failure is this operation's result: earlier operations are committed, so the request as a whole
+        // must still answer 200 with what happened to each (RFC 7644 §3.7.3).
+        if (!isScimError(error))
+          request.log.error({ err: error, bulkId: operation.bulkId }, 'bulk operation failed');
         errors += 1;
-        results.push(bulkErrorResult(operation, error));
+        if (isScimError(error) && error.refusal) onRefusal(error.refusal);
+        results.push(bulkErrorResult(operation, isScimError(error) ? error : operationFailure()));
       }
     }
     return sendJson(reply, bulkResponse(results));
@@ -84,7 +95,7 @@ async function execute(ctx: ScimContext, services: Services, operation: BulkOper
     throw notFound(`Bulk path "${operation.path}" is not /Users, /Groups or one of their resources.`);
   const name = match[1]!.toLowerCase() === 'users' ? 'Users' : 'Groups';
   const service = services[name];
-  const id = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  const id = match[2] === undefined ? undefined : decodePathId(match[2], operation.path);
   const conditions = operation.version ? { ifMatch: operation.version } : {};
   if (operation.method === 'POST') {
     if (id !== undefined) throw invalidValue('A bulk POST path names the resource type only, e.g. "/Users".');
@@ -100,4 +111,17 @@ async function execute(ctx: ScimContext, services: Services, operation: BulkOper
     case 'DELETE':
       return service.delete(ctx, id, conditions);
   }
+}
+
+function decodePathId(encoded: string, path: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw invalidPath(`Bulk path "${path}" is not a valid URI path (bad percent-encoding).`);
+  }
+}
+
+/** A failure that is not the client's: the detail reveals nothing, as for a single request's 500. */
+function operationFailure(): ScimError {
+  return new ScimError(500, 'The server could not complete this operation.');
 }

@@ -1,6 +1,7 @@
 import { etagFromVersion, parseSearchQuery } from '@scimbridge/scim-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SCIM_CONTENT_TYPE } from '../http/errors.js';
+import { hasStreamedArrays, streamJson } from '../http/streamed-json.js';
 import type { Preconditions, Projection, ScimOutcome } from '../resources/outcome.js';
 import type { ApiLimits } from '../limits.js';
 
@@ -10,11 +11,13 @@ export function sendOutcome(reply: FastifyReply, outcome: ScimOutcome): FastifyR
   if (outcome.status === 201 && outcome.location) reply.header('Location', outcome.location);
   reply.code(outcome.status);
   if (outcome.status === 204 || outcome.status === 304) return reply.send();
-  return reply.type(SCIM_CONTENT_TYPE).send(outcome.resource);
+  return sendJson(reply, outcome.resource, outcome.status);
 }
 
+/** A SCIM body; one holding streamed arrays (a large group's members) is written as it is read. */
 export function sendJson(reply: FastifyReply, body: unknown, status = 200): FastifyReply {
-  return reply.code(status).type(SCIM_CONTENT_TYPE).send(body);
+  reply.code(status).type(SCIM_CONTENT_TYPE);
+  return reply.send(hasStreamedArrays(body) ? streamJson(body) : body);
 }
 
 export function projectionOf(request: FastifyRequest, limits: ApiLimits): Projection {

@@ -1,6 +1,6 @@
 import { parseSearchQuery, parseSearchRequest } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
-import type { ApiLimits } from '../limits.js';
+import { searchLimits, type ApiLimits } from '../limits.js';
 import type { GroupService } from '../resources/groups.js';
 import type { UserService } from '../resources/users.js';
 import { methodNotAllowed } from './not-allowed.js';
@@ -24,7 +24,7 @@ export function resourceRoutes(
       reply,
       await service.list(
         request.scim,
-        parseSearchQuery(request.query as Record<string, unknown>, limits.pagination),
+        parseSearchQuery(request.query as Record<string, unknown>, searchLimits(limits)),
       ),
     ),
   );
@@ -32,7 +32,7 @@ export function resourceRoutes(
     sendOutcome(reply, await service.create(request.scim, request.body, projectionOf(request, limits))),
   );
   app.post(`/${name}/.search`, config('search'), async (request, reply) =>
-    sendJson(reply, await service.list(request.scim, parseSearchRequest(request.body, limits.pagination))),
+    sendJson(reply, await service.list(request.scim, parseSearchRequest(request.body, searchLimits(limits)))),
   );
   app.get<ById>(`/${name}/:id`, config('read'), async (request, reply) =>
     sendOutcome(

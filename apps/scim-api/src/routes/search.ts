@@ -1,6 +1,6 @@
 import { isScimError, listResponse, parseSearchRequest, type ScimResource } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
-import type { ApiLimits } from '../limits.js';
+import { searchLimits, type ApiLimits } from '../limits.js';
 import type { GroupService } from '../resources/groups.js';
 import type { UserService } from '../resources/users.js';
 import { methodNotAllowed } from './not-allowed.js';
@@ -17,7 +17,7 @@ export function rootSearchRoute(
   limits: ApiLimits,
 ): void {
   app.post('/.search', { config: { resource: 'All', operation: 'search' } }, async (request, reply) => {
-    const params = parseSearchRequest(request.body, limits.pagination);
+    const params = parseSearchRequest(request.body, searchLimits(limits));
     if (params.cursor !== undefined) delete params.cursor;
     const ctx = request.scim;
     const window = {

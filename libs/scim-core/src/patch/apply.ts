@@ -1,4 +1,4 @@
-import { invalidValue, isScimError, limitExceeded, mutability, noTarget } from '../errors.js';
+import { invalidValue, isScimError, limitExceeded, mutability, noTarget, type ScimError } from '../errors.js';
 import { DEFAULT_PATCH_LIMITS, type PatchLimits } from '../limits.js';
 import type { FilterNode } from '../filter/ast.js';
 import { evaluateCompiled } from '../filter/evaluate.js';
@@ -64,7 +64,13 @@ export function applyPatch(
   const resource = cloneJson(current);
   const attachedMembers = extractExternal(type, resource);
   const membership = new MembershipChanges(options.members ?? attachedMembers);
-  const engine = new PatchEngine(type, resource, membership, new VisitBudget(limits.maxValueVisits));
+  const engine = new PatchEngine(
+    type,
+    resource,
+    membership,
+    new VisitBudget(limits.maxValueVisits),
+    limits.maxAttributeValues,
+  );
   patch.Operations.forEach((operation, index) => {
     try {
       engine.apply(operation);
@@ -162,17 +168,21 @@ export function checkAttributeSizes(type: ResourceType, resource: ScimResource, 
     for (const attribute of attributes) {
       const value = container[attribute.name];
       if (attribute.multiValued && Array.isArray(value) && value.length > max)
-        throw limitExceeded(
-          'attribute_too_many_values',
-          400,
-          'invalidValue',
-          `"${prefix}${attribute.name}" would hold ${value.length} values; at most ${max} are accepted.`,
-        );
+        throw attributeTooLarge(`${prefix}${attribute.name}`, value.length, max);
     }
   };
   check(resource, type.coreAttributes, '');
   for (const extension of type.extensions)
     check(containerFor(resource, extension, false), extension.schema.attributes, `${extension.schema.id}:`);
+}
+
+function attributeTooLarge(name: string, values: number, max: number): ScimError {
+  return limitExceeded(
+    'attribute_too_many_values',
+    400,
+    'invalidValue',
+    `"${name}" would hold ${values} values; at most ${max} are accepted.`,
+  );
 }
 
 /** Members added plus removed by one request, at most `max` (advertised in docs/api.md "Limits"). */
@@ -232,6 +242,7 @@ class PatchEngine {
     private readonly resource: ScimResource,
     private readonly membership: MembershipChanges,
     private readonly budget: VisitBudget,
+    private readonly maxAttributeValues: number,
   ) {}
 
   apply(operation: PatchOperation): void {
@@ -355,6 +366,9 @@ class PatchEngine {
       delete container[name];
       return;
     }
+    // More values than the attribute may ever hold is refused before any of them is normalised or compared.
+    if (attribute.multiValued && Array.isArray(value) && value.length > this.maxAttributeValues)
+      throw attributeTooLarge(path.text, value.length, this.maxAttributeValues);
     const normalised = normaliseValue(this.type, attribute, value, path.text);
     let next: unknown;
     if (attribute.multiValued) {
