@@ -43,17 +43,17 @@ export class AuditRetention {
         name: 'audit_events',
         collection: auditEvents as unknown as mongo.Collection<{ _id: string }>,
         // `dispatchedAt` is null until every sink has the event: `$lt` a date never matches null.
-        expired: (cutoff) => ({ dispatchedAt: { $lt: cutoff } }) as never,
+        expired: (cutoff) => ({ dispatchedAt: { $lt: cutoff } }),
       },
       {
         name: 'audit_deliveries',
         collection: auditDeliveries as unknown as mongo.Collection<{ _id: string }>,
-        expired: (cutoff) => ({ at: { $lt: cutoff } }) as never,
+        expired: (cutoff) => ({ at: { $lt: cutoff } }),
       },
       {
         name: 'audit_dead_letters',
         collection: auditDeadLetters as unknown as mongo.Collection<{ _id: string }>,
-        expired: (cutoff) => ({ deadLetteredAt: { $lt: cutoff } }) as never,
+        expired: (cutoff) => ({ deadLetteredAt: { $lt: cutoff } }),
       },
     ];
   }
