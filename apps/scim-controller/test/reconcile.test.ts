@@ -613,6 +613,38 @@ describe('one ScimTenant per organisation', () => {
     });
   });
 
+  it('stops writing for a tenant whose namespace the policy no longer allows, which keeps its claim', async () => {
+    namespace = await freshNamespace(kube.core, 'rec');
+    const servers = {
+      namespace,
+      mongoUri: inject('mongodbUri'),
+      redisUrl: inject('redisUrl'),
+      database: `ctl_${randomUUID().slice(0, 8)}`,
+    };
+    running = await startTestController(kube, servers);
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'held', { organisationId: orgId, displayName: 'Held' }),
+    );
+    const held = await waitForReady(kube, namespace, 'held');
+    await running.stop();
+
+    // Restarted with a policy that no longer names this namespace.
+    running = await startTestController(kube, { ...servers, policy: OwnershipPolicy.parse([]) });
+    await patchTenantSpec(kube, namespace, 'held', { displayName: 'Changed' });
+    await waitForReady(kube, namespace, 'held', 'False', 'OrganisationNotAllowed');
+    const { connection } = running;
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      displayName: 'Held',
+    });
+    expect(await connection.collection('organisation_claims').findOne({ _id: orgId as never })).toMatchObject(
+      {
+        uid: held.metadata.uid,
+      },
+    );
+  });
+
   it('takes over a claim whose ScimTenant no longer exists', async () => {
     const { connection } = await start();
     const orgId = org();
