@@ -24,6 +24,7 @@ import {
   VERSION,
   generatedSecretName,
   type ScimTenant,
+  type SecretUse,
   type ScimTenantStatus,
 } from '../api/scim-tenant.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
@@ -183,7 +184,7 @@ export class Reconciler {
     for (const webhook of tenant.spec.audit?.webhooks ?? []) {
       const ref = webhook.secretRef;
       const key = ref.key ?? 'secret';
-      const secret = await this.snapshot(tenant.metadata.namespace, ref.name, key);
+      const secret = await this.snapshot(tenant.metadata.namespace, ref.name, key, 'webhook-key');
       if (!optedIn(secret, 'webhook-key')) {
         outcome.settings = {
           applied: false,
@@ -228,7 +229,12 @@ export class Reconciler {
     const orgId = tenant.spec.organisationId;
     const userRef = tenant.spec.token?.existingSecretRef;
     const secretName = userRef?.name ?? generatedSecretName(tenant);
-    const secret = await this.snapshot(tenant.metadata.namespace, secretName, tokenSecretKey(tenant));
+    const secret = await this.snapshot(
+      tenant.metadata.namespace,
+      secretName,
+      tokenSecretKey(tenant),
+      userRef ? 'token' : undefined,
+    );
     const plan = planToken({
       tenant,
       secret,
@@ -357,10 +363,20 @@ export class Reconciler {
     }
   }
 
-  private async snapshot(namespace: string, name: string, key: string): Promise<SecretSnapshot> {
+  /**
+   * A Secret read by name. With `use` (a Secret a tenant references), its value is decoded only if the Secret
+   * opted in for that use: the plaintext of any other Secret never leaves the apiserver's response.
+   */
+  private async snapshot(
+    namespace: string,
+    name: string,
+    key: string,
+    use?: SecretUse,
+  ): Promise<SecretSnapshot> {
     try {
       const secret = await this.o.core.readNamespacedSecret({ namespace, name });
-      const raw = secret.data?.[key];
+      const usable = use === undefined || secret.metadata?.labels?.[LABEL_USE] === use;
+      const raw = usable ? secret.data?.[key] : undefined;
       const token = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8').trim();
       return {
         name,
