@@ -123,6 +123,8 @@ beforeAll(async () => {
     PORT: String(controllerPort),
     KUBECONFIG: inject('kubeconfig'),
     WATCH_NAMESPACE: namespace,
+    // The ownership policy: this namespace may claim any organisation (the test uses its own database).
+    ORGANISATION_POLICY: JSON.stringify([{ namespace, organisationIds: ['*'] }]),
     LEADER_ELECTION: 'false',
   });
   await ready('scim-api', apiPort, api);

@@ -16,7 +16,15 @@ import {
   loadAllYaml,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { startKube, toolPath, type KubeServer } from '@scimbridge/testing';
+import {
+  rightsOfRules,
+  serviceAccountRights,
+  startKube,
+  toolPath,
+  type AccessResource,
+  type AccessRule,
+  type KubeServer,
+} from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The chart is exercised against its own kube-apiserver: a CRD is cluster-scoped, so a release here must not
@@ -188,6 +196,26 @@ describe('the Helm chart', () => {
     ) as Parsed;
     const env = controller.spec.template.spec.containers[0].env as { name: string }[];
     expect(env.map((e) => e.name)).not.toContain('WATCH_NAMESPACE');
+    // Several managed namespaces: a Role and RoleBinding in each, and nothing cluster-wide.
+    const several = documents(
+      await template(
+        'chart-default',
+        ...minimalValues,
+        '--set-json',
+        'controller.watchNamespaces=["team-a","team-b"]',
+      ),
+    );
+    expect(roles(several, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
+      'team-a/scim-scimbridge-controller',
+      'team-b/scim-scimbridge-controller',
+      'chart-default/scim-scimbridge-controller-leader-election',
+    ]);
+    expect(roles(several, 'RoleBinding')).toHaveLength(3);
+    expect(roles(several, 'ClusterRole')).toEqual([]);
+    const severalEnv = (
+      several.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-controller')) as Parsed
+    ).spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    expect(severalEnv.find((e) => e.name === 'WATCH_NAMESPACE')?.value).toBe('team-a,team-b');
   });
 
   it('renders defaults: three workloads, restricted pods, selectors on name/instance/component only', async () => {
@@ -266,6 +294,9 @@ describe('the Helm chart', () => {
       (e) => [e.name, e.value],
     );
     expect(env).toContainEqual(['WATCH_NAMESPACE', 'tenants']);
+    expect(JSON.parse(env.find(([name]) => name === 'ORGANISATION_POLICY')![1]!)).toEqual([
+      { namespace: 'tenants', organisationIds: ['acme', 'acme-*'], adopt: true },
+    ]);
     expect(env).toContainEqual(['SCIM_BASE_URL', 'https://scim.example.com/scim/v2']);
     expect(env.map(([name]) => name)).toContain('REDIS_URL');
     expect(controller.spec.strategy.rollingUpdate.maxSurge).toBe(0);
@@ -363,6 +394,126 @@ describe('the Helm chart', () => {
     expect(await can(controller, 'update', 'leases', 'tenants', 'coordination.k8s.io')).toBe(false);
     expect(await can(controller, 'delete', 'scimtenants', 'tenants', crdGroup)).toBe(false);
     expect(await can('scim-scimbridge-api', 'get', 'secrets', 'chart-full')).toBe(false);
+
+    // Exactly the documented rules (k8s/rbac/cluster-role.yaml), verb for verb, where each install mode says.
+    const resources: AccessResource[] = [
+      [crdGroup, 'scimtenants'],
+      [crdGroup, 'scimtenants/status'],
+      [crdGroup, 'scimtenants/finalizers'],
+      ['', 'secrets'],
+      ['events.k8s.io', 'events'],
+      ['', 'events'],
+      ['coordination.k8s.io', 'leases'],
+      ['', 'configmaps'],
+      ['', 'pods'],
+      ['', 'serviceaccounts/token'],
+    ];
+    const rules = (documents(readFileSync(`${root}/k8s/rbac/cluster-role.yaml`, 'utf8'))[0] as Parsed)
+      .rules as AccessRule[];
+    const tenantRights = rightsOfRules(rules);
+    const leaseRights = rightsOfRules(
+      (documents(readFileSync(`${root}/k8s/rbac/leader-election-role.yaml`, 'utf8'))[0] as Parsed).rules,
+    );
+    const rights = (sa: string, namespace: string | undefined) =>
+      serviceAccountRights(kube, sa, namespace, resources);
+    const namespaced = `chart-full/${controller}`;
+    expect(await rights(namespaced, 'tenants')).toEqual(tenantRights);
+    expect(await rights(namespaced, 'chart-full')).toEqual(leaseRights);
+    expect(await rights(namespaced, 'chart-default')).toEqual([]);
+    expect(await rights(namespaced, undefined)).toEqual([]);
+    expect(await rights('chart-full/scim-scimbridge-worker', 'chart-full')).toEqual([]);
+
+    await createNamespace('chart-wide');
+    await helm([
+      'install',
+      'wide',
+      chart,
+      '--namespace',
+      'chart-wide',
+      '--kubeconfig',
+      kube.kubeconfig,
+      ...minimalValues,
+      '--set',
+      'controller.watchAllNamespaces=true',
+      // The first release owns the CRD.
+      '--set',
+      'crds.enabled=false',
+    ]);
+    const wide = 'chart-wide/wide-scimbridge-controller';
+    expect(await rights(wide, 'tenants')).toEqual(tenantRights);
+    expect(await rights(wide, undefined)).toEqual(tenantRights);
+    expect(await rights(wide, 'chart-wide')).toEqual([...new Set([...tenantRights, ...leaseRights])].sort());
+  });
+
+  it("closes the worker's egress by default: a NetworkPolicy for DNS, the database ports and public https, and the same rules in its environment", async () => {
+    const objects = documents(await template('chart-default', ...minimalValues));
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as Parsed[];
+    expect(policies.map((p) => p.metadata.name)).toEqual(['scim-scimbridge-worker']);
+    const [policy] = policies;
+    expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/component']).toBe('worker');
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const egress = policy.spec.egress as {
+      to?: { ipBlock: { cidr: string; except?: string[] } }[];
+      ports: { port: number }[];
+    }[];
+    expect(egress.map((rule) => rule.ports.map((p) => p.port))).toEqual([
+      [53, 53],
+      [27017, 6379, 6380],
+      [443],
+    ]);
+    const webhooks = egress[2]!.to!.map((peer) => peer.ipBlock);
+    expect(webhooks.map((b) => b.cidr)).toEqual(['0.0.0.0/0', '::/0']);
+    expect(webhooks[0]!.except).toEqual(
+      expect.arrayContaining([
+        '10.0.0.0/8',
+        '169.254.0.0/16',
+        '172.16.0.0/12',
+        '192.168.0.0/16',
+        '127.0.0.0/8',
+      ]),
+    );
+    expect(webhooks[1]!.except).toEqual(expect.arrayContaining(['fc00::/7', 'fe80::/10']));
+    const worker = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-worker'),
+    ) as Parsed;
+    const env = Object.fromEntries(
+      (worker.spec.template.spec.containers[0].env as { name: string; value?: string }[]).map((e) => [
+        e.name,
+        e.value,
+      ]),
+    );
+    expect(env).toMatchObject({
+      AUDIT_WEBHOOK_ALLOW_HTTP: 'false',
+      AUDIT_WEBHOOK_ALLOWED_CIDRS: '',
+      AUDIT_WEBHOOK_DENIED_CIDRS: '',
+    });
+
+    const allowing = documents(
+      await template(
+        'chart-default',
+        ...minimalValues,
+        '--set-json',
+        'worker.egress={"allowHttp":true,"allowedCIDRs":["10.20.0.0/16"],"deniedCIDRs":["34.118.224.0/20"]}',
+      ),
+    );
+    const allowed = (allowing.find((o) => o.kind === 'NetworkPolicy') as Parsed).spec.egress[2].to.map(
+      (peer: { ipBlock: { cidr: string } }) => peer.ipBlock.cidr,
+    );
+    expect(allowed).toEqual(['0.0.0.0/0', '::/0', '10.20.0.0/16']);
+    const allowingEnv = (
+      allowing.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-worker')) as Parsed
+    ).spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    expect(allowingEnv).toEqual(
+      expect.arrayContaining([
+        { name: 'AUDIT_WEBHOOK_ALLOW_HTTP', value: 'true' },
+        { name: 'AUDIT_WEBHOOK_ALLOWED_CIDRS', value: '10.20.0.0/16' },
+        { name: 'AUDIT_WEBHOOK_DENIED_CIDRS', value: '34.118.224.0/20' },
+      ]),
+    );
+    const off = documents(
+      await template('chart-default', ...minimalValues, '--set', 'worker.networkPolicy.enabled=false'),
+    );
+    expect(off.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
   });
 
   it('rejects bad values with messages that name the value and the rule', async () => {
@@ -380,6 +531,11 @@ describe('the Helm chart', () => {
       [['--set', 'otel.samplerArg=2'], /at '\/otel\/samplerArg'/],
       [['--set', 'api.resources.limits.memory=lots'], /at '\/api\/resources\/limits\/memory'/],
       [['--set-string', 'api.autoscaling.targetCPU=high'], /at '\/api\/autoscaling\/targetCPU'/],
+      [
+        ['--set-json', 'controller.organisationPolicy=[{"namespace":"team-a"}]'],
+        /at '\/controller\/organisationPolicy\/0': missing property 'organisationIds'/,
+      ],
+      [['--set-json', 'worker.egress.allowedCIDRs=["10.0.0.0"]'], /at '\/worker\/egress\/allowedCIDRs\/0'/],
     ];
     for (const [args, message] of cases) {
       expect(

@@ -203,6 +203,8 @@ beforeAll(async () => {
     startService('scim-controller', ports.controller, {
       KUBECONFIG: inject('kubeconfig'),
       WATCH_NAMESPACE: namespace,
+      // The ownership policy: this namespace may claim any organisation (the test uses its own database).
+      ORGANISATION_POLICY: JSON.stringify([{ namespace, organisationIds: ['*'] }]),
       POD_NAMESPACE: namespace,
       POD_NAME: 'scim-controller-dashboards',
     }),

@@ -139,6 +139,8 @@ async function issueToken(): Promise<string> {
   await startService('scim-controller', ports.controller, {
     KUBECONFIG: inject('kubeconfig'),
     WATCH_NAMESPACE: namespace,
+    // The ownership policy: this namespace may claim any organisation (the test uses its own database).
+    ORGANISATION_POLICY: JSON.stringify([{ namespace, organisationIds: ['*'] }]),
     LEADER_ELECTION: 'false',
     OTEL_SDK_DISABLED: 'true',
   });

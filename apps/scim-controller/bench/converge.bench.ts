@@ -22,6 +22,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type ScimTenant } from '../src/api/scim-tenant.js';
 import { startController } from '../src/controller.js';
+import { OwnershipPolicy } from '../src/tenancy/ownership-policy.js';
 import { TenancyBackend } from '../src/tenancy/tenancy-backend.js';
 
 const TENANTS = Number(process.env.TENANTS ?? 1000);
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
   const controller = await startController({
     kubeConfig: kc,
     backend,
+    // The benchmark's one namespace may claim every organisation it creates.
+    policy: OwnershipPolicy.parse([{ namespace, organisationIds: ['*'] }]),
     logger: pino({ level: 'warn' }),
     registry,
     workers: WORKERS,

@@ -1,6 +1,7 @@
-import { commonEnv, envBoolean, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
+import { commonEnv, envBoolean, envList, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { organisationPolicyEnv } from './tenancy/ownership-policy.js';
 
 /** KUBECONFIG unset = in-cluster service account. PORT serves ops endpoints only. */
 export const controllerConfigSchema = commonEnv
@@ -10,10 +11,12 @@ export const controllerConfigSchema = commonEnv
   .extend(redisEnv.shape)
   .extend({
     KUBECONFIG: z.string().min(1).optional(),
-    /** Watch one namespace only; all namespaces when unset. */
-    WATCH_NAMESPACE: z.string().min(1).optional(),
+    /** Watch these namespaces only (comma-separated, a Role in each); all namespaces when unset. */
+    WATCH_NAMESPACE: envList(),
     /** Shown in each ScimTenant's status, e.g. https://scim.example.com/scim/v2. */
     SCIM_BASE_URL: z.url().optional(),
+    /** Which organisations each namespace may claim (tenancy/ownership-policy.ts); unset: none. */
+    ORGANISATION_POLICY: organisationPolicyEnv,
     WORKERS: z.coerce.number().int().min(1).max(64).default(4),
     RESYNC_PERIOD_MS: z.coerce.number().int().min(1_000).default(600_000),
     LEADER_ELECTION: envBoolean(true),

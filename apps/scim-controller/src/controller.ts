@@ -8,7 +8,15 @@ import {
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { GROUP, LABEL_TENANT, PLURAL, VERSION, tenantKey, type ScimTenant } from './api/scim-tenant.js';
+import {
+  GROUP,
+  LABEL_TENANT,
+  LABEL_USE,
+  PLURAL,
+  VERSION,
+  tenantKey,
+  type ScimTenant,
+} from './api/scim-tenant.js';
 import { EventRecorder } from './kube/events.js';
 import { ResilientInformer } from './kube/informer.js';
 import { LeaderElector } from './leader/lease.js';
@@ -18,14 +26,17 @@ import { WorkQueue, type HandlerResult } from './queue/work-queue.js';
 import { findCondition } from './reconcile/conditions.js';
 import { Reconciler, RetryLaterError, secretDigest } from './reconcile/reconciler.js';
 import type { TenantBackend } from './tenancy/backend.js';
+import type { OwnershipPolicy } from './tenancy/ownership-policy.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
   backend: TenantBackend;
+  /** Which organisations each namespace may claim or adopt. */
+  policy: OwnershipPolicy;
   logger: Logger;
   registry: Registry;
-  /** Watch one namespace; all namespaces when unset. */
-  namespace?: string;
+  /** Watch these namespaces (each needs the controller's Role); all namespaces when unset or empty. */
+  namespaces?: readonly string[];
   /** Keys reconciled at once (controller-runtime MaxConcurrentReconciles). */
   workers?: number;
   scimBaseUrl?: string;
@@ -67,6 +78,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     custom,
     core,
     backend: options.backend,
+    policy: options.policy,
     events: new EventRecorder(kubeConfig, logger, identity),
     logger,
     ...(options.scimBaseUrl ? { scimBaseUrl: options.scimBaseUrl } : {}),
@@ -122,47 +134,53 @@ export async function startController(options: ControllerOptions): Promise<Contr
 
   const keyOf = (t: ScimTenant) => tenantKey(t.metadata.namespace, t.metadata.name);
   const seenGeneration = new Map<string, number>();
-  const tenantPath = options.namespace
-    ? `/apis/${GROUP}/${VERSION}/namespaces/${options.namespace}/${PLURAL}`
-    : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-  const tenants = new ResilientInformer<ScimTenant>({
-    name: 'scimtenants',
-    kubeConfig,
-    path: tenantPath,
-    list: async () =>
-      (options.namespace
-        ? await custom.listNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: PLURAL,
-            namespace: options.namespace,
-          })
-        : await custom.listClusterCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: PLURAL,
-          })) as KubernetesListObject<ScimTenant>,
-    logger,
-    staleAfterMs: options.staleAfterMs ?? 120_000,
-    onActivity: () => metrics.informerLastEvent.set({ resource: 'scimtenants' }, Date.now() / 1000),
-    onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'scimtenants', reason }),
-    onAdd: (t) => {
-      seenGeneration.set(keyOf(t), t.metadata.generation ?? 0);
-      queue.add(keyOf(t));
-    },
-    // Like controller-runtime's GenerationChangedPredicate: our own status writes do not requeue.
-    onUpdate: (t) => {
-      const key = keyOf(t);
-      const generation = t.metadata.generation ?? 0;
-      if (seenGeneration.get(key) === generation && !t.metadata.deletionTimestamp) return;
-      seenGeneration.set(key, generation);
-      queue.add(key);
-    },
-    onDelete: (t) => {
-      seenGeneration.delete(keyOf(t));
-      queue.add(keyOf(t));
-    },
-  });
+  // One informer per watched namespace (each namespace grants the controller a Role), or one for the cluster.
+  const scopes: (string | undefined)[] = options.namespaces?.length ? [...options.namespaces] : [undefined];
+  const tenantInformers = scopes.map(
+    (namespace) =>
+      new ResilientInformer<ScimTenant>({
+        name: 'scimtenants',
+        kubeConfig,
+        path: namespace
+          ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`
+          : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+        list: async () =>
+          (namespace
+            ? await custom.listNamespacedCustomObject({
+                group: GROUP,
+                version: VERSION,
+                plural: PLURAL,
+                namespace,
+              })
+            : await custom.listClusterCustomObject({
+                group: GROUP,
+                version: VERSION,
+                plural: PLURAL,
+              })) as KubernetesListObject<ScimTenant>,
+        logger,
+        staleAfterMs: options.staleAfterMs ?? 120_000,
+        onActivity: () => metrics.informerLastEvent.set({ resource: 'scimtenants' }, Date.now() / 1000),
+        onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'scimtenants', reason }),
+        onAdd: (t) => {
+          seenGeneration.set(keyOf(t), t.metadata.generation ?? 0);
+          queue.add(keyOf(t));
+        },
+        // Like controller-runtime's GenerationChangedPredicate: our own status writes do not requeue.
+        onUpdate: (t) => {
+          const key = keyOf(t);
+          const generation = t.metadata.generation ?? 0;
+          if (seenGeneration.get(key) === generation && !t.metadata.deletionTimestamp) return;
+          seenGeneration.set(key, generation);
+          queue.add(key);
+        },
+        onDelete: (t) => {
+          seenGeneration.delete(keyOf(t));
+          queue.add(keyOf(t));
+        },
+      }),
+  );
+  const listTenants = (namespace?: string): ScimTenant[] =>
+    tenantInformers.flatMap((informer) => informer.list(namespace));
 
   /** A Secret event concerns the tenants that generated it, or that reference it (token or webhook secret). */
   const tenantsOfSecret = (secret: V1Secret): string[] => {
@@ -171,7 +189,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     const keys = new Set<string>();
     const owner = secret.metadata?.labels?.[LABEL_TENANT];
     if (owner) keys.add(tenantKey(namespace, owner));
-    for (const t of tenants.list(namespace)) {
+    for (const t of listTenants(namespace)) {
       const refs = [
         t.spec.token?.existingSecretRef?.name,
         ...(t.spec.audit?.webhooks ?? []).map((w) => w.secretRef.name),
@@ -189,28 +207,38 @@ export async function startController(options: ControllerOptions): Promise<Contr
     if (ours !== undefined && ours === secretDigest(secret)) return;
     enqueueForSecret(secret);
   };
-  const secrets = new ResilientInformer<V1Secret>({
-    name: 'secrets',
-    kubeConfig,
-    path: options.namespace ? `/api/v1/namespaces/${options.namespace}/secrets` : '/api/v1/secrets',
-    list: () =>
-      options.namespace
-        ? core.listNamespacedSecret({ namespace: options.namespace })
-        : core.listSecretForAllNamespaces(),
-    logger,
-    staleAfterMs: options.staleAfterMs ?? 120_000,
-    onActivity: () => metrics.informerLastEvent.set({ resource: 'secrets' }, Date.now() / 1000),
-    onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'secrets', reason }),
-    onAdd: enqueueForChangedSecret,
-    onUpdate: enqueueForChangedSecret,
-    onDelete: (secret) => {
-      reconciler.writtenSecrets.delete(`${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`);
-      enqueueForSecret(secret);
-    },
-  });
+  // Only Secrets labelled for this project are cached (ours, and those that opted in to be referenced): the
+  // controller's memory never holds the plaintext of the namespace's other Secrets. A Secret losing the label
+  // arrives as a delete, so a reference to it is rechecked.
+  const secretInformers = scopes.map(
+    (namespace) =>
+      new ResilientInformer<V1Secret>({
+        name: 'secrets',
+        kubeConfig,
+        path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+        labelSelector: LABEL_USE,
+        list: () =>
+          namespace
+            ? core.listNamespacedSecret({ namespace, labelSelector: LABEL_USE })
+            : core.listSecretForAllNamespaces({ labelSelector: LABEL_USE }),
+        logger,
+        staleAfterMs: options.staleAfterMs ?? 120_000,
+        onActivity: () => metrics.informerLastEvent.set({ resource: 'secrets' }, Date.now() / 1000),
+        onRestart: (reason) => metrics.informerRestarts.inc({ resource: 'secrets', reason }),
+        onAdd: enqueueForChangedSecret,
+        onUpdate: enqueueForChangedSecret,
+        onDelete: (secret) => {
+          reconciler.writtenSecrets.delete(
+            `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`,
+          );
+          enqueueForSecret(secret);
+        },
+      }),
+  );
+  const informers = [...tenantInformers, ...secretInformers];
 
   metrics.readTenantsFrom(() =>
-    tenants.list().map((t) => {
+    listTenants().map((t) => {
       const ready = findCondition(t.status?.conditions, 'Ready');
       return {
         namespace: t.metadata.namespace,
@@ -227,13 +255,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
   }, 1_000);
   gauges.unref();
   const resync = setInterval(() => {
-    for (const t of tenants.list()) queue.add(keyOf(t));
+    for (const t of listTenants()) queue.add(keyOf(t));
   }, options.resyncPeriodMs ?? 600_000);
   resync.unref();
 
   // Caches fill on every replica so a new leader starts warm; only the leader runs the queue.
-  await tenants.start();
-  await secrets.start();
+  for (const informer of informers) await informer.start();
 
   let elector: LeaderElector | undefined;
   const election = options.leaderElection;
@@ -257,14 +284,13 @@ export async function startController(options: ControllerOptions): Promise<Contr
   }
 
   return {
-    ready: () => tenants.synced && secrets.synced,
+    ready: () => informers.every((informer) => informer.synced),
     isLeader: () => (elector ? elector.isLeader : true),
     metrics,
     async stop() {
       clearInterval(gauges);
       clearInterval(resync);
-      await tenants.stop();
-      await secrets.stop();
+      for (const informer of informers) await informer.stop();
       await queue.shutdown();
       await elector?.release();
     },

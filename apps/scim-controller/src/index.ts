@@ -2,3 +2,4 @@ export { startController, type Controller, type ControllerOptions } from './cont
 export * from './api/scim-tenant.js';
 export type { TenantBackend, OrganisationSettings, TokenRecord, IssuedToken } from './tenancy/backend.js';
 export { TenancyBackend } from './tenancy/tenancy-backend.js';
+export { OwnershipPolicy, type OwnershipRule } from './tenancy/ownership-policy.js';

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { controllerConfigSchema } from './config.js';
 import { startController } from './controller.js';
+import { OwnershipPolicy } from './tenancy/ownership-policy.js';
 import { TenancyBackend } from './tenancy/tenancy-backend.js';
 
 runMain('scim-controller', async () => {
@@ -36,14 +37,18 @@ runMain('scim-controller', async () => {
   const backend = new TenancyBackend(connection, redis);
   await backend.ensureIndexes();
 
+  const policy = new OwnershipPolicy(config.ORGANISATION_POLICY);
+  if (policy.empty)
+    logger.warn('ORGANISATION_POLICY is empty: every ScimTenant is refused with OrganisationNotAllowed');
   const controller = await startController({
     kubeConfig,
     backend,
+    policy,
     logger,
     registry,
     workers: config.WORKERS,
     resyncPeriodMs: config.RESYNC_PERIOD_MS,
-    ...(config.WATCH_NAMESPACE ? { namespace: config.WATCH_NAMESPACE } : {}),
+    namespaces: config.WATCH_NAMESPACE,
     ...(config.SCIM_BASE_URL ? { scimBaseUrl: config.SCIM_BASE_URL } : {}),
     ...(config.LEADER_ELECTION
       ? {

@@ -48,6 +48,7 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
     expect(created.spec).toEqual({
       organisationId: 'org-1',
       displayName: 'Acme',
+      adoptExistingOrganisation: false,
       enabled: true,
       plan: { scimIncluded: true },
       defaultGroup: '',

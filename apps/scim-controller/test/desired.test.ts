@@ -30,9 +30,14 @@ const managed = (token: string | undefined, extra: Partial<SecretSnapshot> = {})
   name: 't-scim-token',
   exists: true,
   ...(token ? { token } : {}),
-  labels: { 'app.kubernetes.io/managed-by': 'scim-controller', 'scimbridge.io/tenant': 't' },
-  annotations: { 'scimbridge.io/rotation': '0' },
-  ownerUids: ['uid-1'],
+  labels: {
+    'app.kubernetes.io/managed-by': 'scim-controller',
+    'scimbridge.io/tenant': 't',
+    'scimbridge.io/use': 'generated-token',
+  },
+  annotations: { 'scimbridge.io/rotation': '0', 'scimbridge.io/tenant-uid': 'uid-1' },
+  // deletionPolicy Retain (the default): no ownerReference.
+  ownerUids: [],
   ...extra,
 });
 const missing: SecretSnapshot = {
@@ -85,7 +90,9 @@ describe('planToken (pure)', () => {
   });
 
   it('takes over a Secret retained from a deleted tenant of the same name without rotating', () => {
-    const retained = managed('scimb_a', { ownerUids: [], annotations: { 'scimbridge.io/rotation': '4' } });
+    const retained = managed('scimb_a', {
+      annotations: { 'scimbridge.io/rotation': '4', 'scimbridge.io/tenant-uid': 'uid-of-the-deleted-one' },
+    });
     expect(planToken(observe(tenant(), retained, [record('scimb_a')]))).toMatchObject({
       kind: 'keep',
       writeSecret: true,
@@ -100,8 +107,23 @@ describe('planToken (pure)', () => {
     });
   });
 
+  it('puts a blocking ownerReference on the Secret only with deletionPolicy Delete, and removes it under Retain', () => {
+    const remove = tenant({ token: { deletionPolicy: 'Delete' } });
+    expect(planToken(observe(remove, managed('scimb_a'), [record('scimb_a')]))).toMatchObject({
+      kind: 'keep',
+      writeSecret: true,
+    });
+    expect(
+      planToken(observe(remove, managed('scimb_a', { ownerUids: ['uid-1'] }), [record('scimb_a')])),
+    ).toMatchObject({ kind: 'keep', writeSecret: false });
+    // Written before Retain Secrets had no owner: rewritten without it, so no cascade mode can delete it.
+    expect(
+      planToken(observe(tenant(), managed('scimb_a', { ownerUids: ['uid-1'] }), [record('scimb_a')])),
+    ).toMatchObject({ kind: 'keep', writeSecret: true });
+  });
+
   it('refuses to overwrite a Secret it does not manage', () => {
-    const foreign = { ...managed('whatever'), labels: {}, ownerUids: [] };
+    const foreign = { ...managed('whatever'), labels: {}, annotations: {}, ownerUids: [] };
     expect(planToken(observe(tenant(), foreign, []))).toMatchObject({
       kind: 'blocked',
       reason: 'TokenSecretConflict',
@@ -119,19 +141,30 @@ describe('planToken (pure)', () => {
     });
   });
 
-  it('adopts a user-supplied token, and explains a missing Secret, key or malformed token', () => {
+  it('adopts a user-supplied token that opted in, and explains a key or malformed token', () => {
     const byo = tenant({ token: { existingSecretRef: { name: 'mine', key: 'value' } } });
-    const user = { ...missing, name: 'mine', exists: true, token: 'scimb_u' };
+    const user = {
+      ...missing,
+      name: 'mine',
+      exists: true,
+      token: 'scimb_u',
+      labels: { 'scimbridge.io/use': 'token' },
+    };
     expect(planToken(observe(byo, user, [record('scimb_old')]))).toEqual({
       kind: 'adopt',
       token: 'scimb_u',
       writeSecret: false,
     });
     expect(planToken(observe(byo, user, [record('scimb_u')]))).toMatchObject({ kind: 'keep' });
-    expect(planToken(observe(byo, { ...missing, name: 'mine' }, []))).toMatchObject({
-      kind: 'blocked',
-      reason: 'TokenSecretNotFound',
-    });
+    // Missing, not labelled, or labelled for another use: one answer, which does not say whether it exists.
+    const refusals = [
+      { ...missing, name: 'mine' },
+      { ...user, labels: {} },
+      { ...user, labels: { 'scimbridge.io/use': 'webhook-key' } },
+      { ...user, labels: { 'scimbridge.io/use': 'generated-token' } },
+    ].map((secret) => planToken(observe(byo, secret, [])));
+    expect(refusals[0]).toMatchObject({ kind: 'blocked', reason: 'SecretNotOptedIn' });
+    for (const refusal of refusals) expect(refusal).toEqual(refusals[0]);
     expect(planToken(observe(byo, { ...user, token: undefined }, []))).toMatchObject({
       kind: 'blocked',
       reason: 'TokenSecretKeyMissing',

@@ -3,6 +3,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startController, type Controller, type ControllerOptions } from '../src/controller.js';
+import { OwnershipPolicy } from '../src/tenancy/ownership-policy.js';
 import { TenancyBackend } from '../src/tenancy/tenancy-backend.js';
 import type { Condition, ScimTenant } from '../src/api/scim-tenant.js';
 import { TokenAuthenticator } from '@scimbridge/tenancy';
@@ -19,7 +20,11 @@ export interface TestController {
   stop(): Promise<void>;
 }
 
-/** The controller in-process, scoped to one namespace, against its own MongoDB database. */
+/**
+ * The controller in-process, scoped to one namespace, against its own MongoDB database. Unless a test states
+ * its own, the policy lets that namespace claim and adopt any organisation: each test has a fresh database,
+ * so no other team's organisation is in reach.
+ */
 export async function startTestController(
   kube: Kube,
   options: {
@@ -48,7 +53,9 @@ export async function startTestController(
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     registry,
     dependencyRequeueMs: 300,
+    policy: OwnershipPolicy.parse([{ namespace: options.namespace, organisationIds: ['*'], adopt: true }]),
     ...options,
+    namespaces: options.namespaces ?? [options.namespace],
   });
   return {
     controller,

@@ -111,6 +111,44 @@ export async function patchTenantSpec(
   )) as ScimTenant;
 }
 
+/** A kubeconfig for a service account, from a TokenRequest: what a pod running as it would use. */
+export async function serviceAccountKubeConfig(
+  admin: Kube,
+  namespace: string,
+  name: string,
+): Promise<KubeConfig> {
+  const { status } = await admin.core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: admin.kc.getCurrentCluster()!.server, skipTLSVerify: true }],
+    users: [{ name, token: status!.token }],
+    contexts: [{ name: 'c', cluster: 'c', user: name }],
+    currentContext: 'c',
+  });
+  return kc;
+}
+
+/** Deletes a ScimTenant and waits until the apiserver no longer has it (its finalizer has run). */
+export async function deleteTenantAndWait(kube: Kube, namespace: string, name: string): Promise<void> {
+  await kube.custom.deleteNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+    name,
+  });
+  await waitFor(`${namespace}/${name} to be gone`, () =>
+    getTenant(kube, namespace, name).then(
+      () => false,
+      (e: { code?: number }) => e.code === 404,
+    ),
+  );
+}
+
 /** The apiserver's rejection message of a failed call (status body `message`). */
 export function rejectionMessage(error: unknown): string {
   const body = (error as { body?: unknown }).body;

@@ -36,6 +36,8 @@ async function startReplica(name: string): Promise<Replica> {
       REDIS_URL: inject('redisUrl'),
       KUBECONFIG: inject('kubeconfig'),
       WATCH_NAMESPACE: namespace,
+      // The ownership policy: this namespace may claim any organisation (the test uses its own database).
+      ORGANISATION_POLICY: JSON.stringify([{ namespace, organisationIds: ['*'] }]),
       POD_NAMESPACE: namespace,
       POD_NAME: name,
       SHUTDOWN_TIMEOUT_MS: '5000',

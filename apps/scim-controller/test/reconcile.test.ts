@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/scim-tenant.js';
+import { OwnershipPolicy } from '../src/tenancy/ownership-policy.js';
 import { mintToken } from '@scimbridge/tenancy';
 import {
   condition,
@@ -14,6 +15,7 @@ import {
 import {
   applyCrd,
   createTenant,
+  deleteTenantAndWait,
   freshNamespace,
   getTenant,
   kubeClients,
@@ -34,8 +36,10 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(options: { resyncPeriodMs?: number } = {}): Promise<TestController> {
-  namespace = await freshNamespace(kube.core, 'rec');
+async function start(
+  options: { resyncPeriodMs?: number; namespace?: string; policy?: OwnershipPolicy } = {},
+): Promise<TestController> {
+  namespace = options.namespace ?? (await freshNamespace(kube.core, 'rec'));
   running = await startTestController(kube, {
     namespace,
     mongoUri: inject('mongodbUri'),
@@ -76,13 +80,11 @@ describe('reconciling a ScimTenant', () => {
     expect(secret.metadata?.labels).toMatchObject({
       'app.kubernetes.io/managed-by': 'scim-controller',
       'scimbridge.io/tenant': 'acme',
+      'scimbridge.io/use': 'generated-token',
     });
-    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({
-      kind: 'ScimTenant',
-      name: 'acme',
-      uid: tenant.metadata.uid,
-      controller: true,
-    });
+    // deletionPolicy Retain (the default): no ownerReference, so no cascade mode can delete it; the uid says whose.
+    expect(secret.metadata?.ownerReferences ?? []).toEqual([]);
+    expect(secret.metadata?.annotations?.['scimbridge.io/tenant-uid']).toBe(tenant.metadata.uid);
     const token = await secretToken(kube, namespace, 'acme-scim-token');
     expect(token).toMatch(/^scimb_[0-9A-Za-z]{49}$/);
     expect(await organisationOfToken(authenticator, token)).toBe(orgId);
@@ -170,7 +172,10 @@ describe('reconciling a ScimTenant', () => {
     const mine = mintToken();
     await kube.core.createNamespacedSecret({
       namespace,
-      body: { metadata: { name: 'my-token' }, stringData: { value: mine } },
+      body: {
+        metadata: { name: 'my-token', labels: { 'scimbridge.io/use': 'token' } },
+        stringData: { value: mine },
+      },
     });
     await createTenant(
       kube,
@@ -191,7 +196,10 @@ describe('reconciling a ScimTenant', () => {
     await kube.core.replaceNamespacedSecret({
       namespace,
       name: 'my-token',
-      body: { metadata: { name: 'my-token' }, stringData: { value: next } },
+      body: {
+        metadata: { name: 'my-token', labels: { 'scimbridge.io/use': 'token' } },
+        stringData: { value: next },
+      },
     });
     await waitFor(
       'the changed Secret to be picked up',
@@ -211,12 +219,23 @@ describe('reconciling a ScimTenant', () => {
     await kube.core.replaceNamespacedSecret({
       namespace,
       name: 'my-token',
-      body: { metadata: { name: 'my-token' }, stringData: { value: 'not-a-token' } },
+      body: {
+        metadata: { name: 'my-token', labels: { 'scimbridge.io/use': 'token' } },
+        stringData: { value: 'not-a-token' },
+      },
     });
     const invalid = await waitForReady(kube, namespace, 'byo', 'False', 'InvalidToken');
     expect(condition(invalid, 'Ready')?.message).toContain(
       'the token in Secret my-token key value is not acceptable: shorter than 32 characters',
     );
+
+    // Dropping the opt-in label makes the Secret unusable: the informer sees it go, and its token with it.
+    await kube.core.replaceNamespacedSecret({
+      namespace,
+      name: 'my-token',
+      body: { metadata: { name: 'my-token' }, stringData: { value: mintToken() } },
+    });
+    await waitForReady(kube, namespace, 'byo', 'False', 'SecretNotOptedIn');
   });
 
   it('reports DefaultGroupNotFound until the group exists, then becomes Ready', async () => {
@@ -246,7 +265,14 @@ describe('reconciling a ScimTenant', () => {
   });
 
   it('on delete disables provisioning, keeps users and groups, retains the Secret by default and removes the finalizer', async () => {
-    const { connection, authenticator } = await start();
+    namespace = await freshNamespace(kube.core, 'rec');
+    // This namespace's rule keeps a released token valid, so the IdP survives a delete and re-create.
+    const { connection, authenticator } = await start({
+      namespace,
+      policy: OwnershipPolicy.parse([
+        { namespace, organisationIds: ['*'], adopt: true, keepTokenOnRelease: true },
+      ]),
+    });
     const orgId = org();
     await createTenant(
       kube,
@@ -265,19 +291,7 @@ describe('reconciling a ScimTenant', () => {
       .collection('groups')
       .insertOne({ _id: randomUUID() as never, orgId, displayName: 'G', displayNameKey: 'g' });
 
-    await kube.custom.deleteNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL,
-      name: 'keep',
-    });
-    await waitFor('the ScimTenant to be gone', () =>
-      getTenant(kube, namespace, 'keep').then(
-        () => false,
-        (e: { code?: number }) => e.code === 404,
-      ),
-    );
+    await deleteTenantAndWait(kube, namespace, 'keep');
 
     expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
       settings: { enabled: false },
@@ -287,15 +301,48 @@ describe('reconciling a ScimTenant', () => {
     const secret = await kube.core.readNamespacedSecret({ namespace, name: 'keep-scim-token' });
     expect(secret.metadata?.ownerReferences ?? []).toEqual([]);
 
-    // Re-created under the same name: the retained token stays the valid one (the IdP keeps working).
+    // The released organisation is taken back only when asked for explicitly.
     await createTenant(
       kube,
       tenantManifest(namespace, 'keep', { organisationId: orgId, displayName: 'Keep' }),
     );
+    await waitForReady(kube, namespace, 'keep', 'False', 'AdoptionRequired');
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      settings: { enabled: false },
+    });
+    // Re-created under the same name and adopted: the retained token stays the valid one (the IdP keeps working).
+    await patchTenantSpec(kube, namespace, 'keep', { adoptExistingOrganisation: true });
     const again = await waitForReady(kube, namespace, 'keep');
     expect(again.status).toMatchObject({ users: 1, groups: 1 });
     expect(await secretToken(kube, namespace, 'keep-scim-token')).toBe(token);
     expect(await organisationOfToken(authenticator, token)).toBe(orgId);
+  });
+
+  it('on delete with Retain and the default policy revokes the token but keeps the Secret; an adopter gets a new token', async () => {
+    const { authenticator } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'keep', { organisationId: orgId, displayName: 'Keep' }),
+    );
+    await waitForReady(kube, namespace, 'keep');
+    const token = await secretToken(kube, namespace, 'keep-scim-token');
+    await deleteTenantAndWait(kube, namespace, 'keep');
+    expect(await secretToken(kube, namespace, 'keep-scim-token')).toBe(token);
+    expect(await organisationOfToken(authenticator, token)).toBeNull();
+
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'keep', {
+        organisationId: orgId,
+        displayName: 'Keep',
+        adoptExistingOrganisation: true,
+      }),
+    );
+    await waitForReady(kube, namespace, 'keep');
+    const fresh = await secretToken(kube, namespace, 'keep-scim-token');
+    expect(fresh).not.toBe(token);
+    expect(await organisationOfToken(authenticator, fresh)).toBe(orgId);
   });
 
   it('on delete with deletionPolicy Delete removes the Secret and the token', async () => {
@@ -309,21 +356,16 @@ describe('reconciling a ScimTenant', () => {
         token: { deletionPolicy: 'Delete' },
       }),
     );
-    await waitForReady(kube, namespace, 'gone');
+    const owner = await waitForReady(kube, namespace, 'gone');
+    // Delete: owned by the tenant, so the garbage collector removes it with the tenant in any cascade mode.
+    expect(
+      (await kube.core.readNamespacedSecret({ namespace, name: 'gone-scim-token' })).metadata
+        ?.ownerReferences,
+    ).toEqual([
+      expect.objectContaining({ uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true }),
+    ]);
     const token = await secretToken(kube, namespace, 'gone-scim-token');
-    await kube.custom.deleteNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL,
-      name: 'gone',
-    });
-    await waitFor('the ScimTenant to be gone', () =>
-      getTenant(kube, namespace, 'gone').then(
-        () => false,
-        (e: { code?: number }) => e.code === 404,
-      ),
-    );
+    await deleteTenantAndWait(kube, namespace, 'gone');
     await expect(
       kube.core.readNamespacedSecret({ namespace, name: 'gone-scim-token' }),
     ).rejects.toMatchObject({ code: 404 });
@@ -332,6 +374,52 @@ describe('reconciling a ScimTenant', () => {
       settings: { enabled: false },
     });
   });
+
+  // No kube-controller-manager runs here, so there is no garbage collector. What the test can prove: nothing gives
+  // the collector a reason to delete the Secret (no ownerReference points at the tenant, blocking or not) before,
+  // during or after the deletion, and the finalizer's run keeps the Secret whatever propagationPolicy was asked.
+  // Foreground and Orphan add the collector's own finalizer (foregroundDeletion / orphan), which only it removes,
+  // so there the tenant stays Terminating once ours is gone.
+  for (const propagationPolicy of ['Foreground', 'Background', 'Orphan'] as const)
+    it(`keeps a Retain Secret when the tenant is deleted with propagationPolicy ${propagationPolicy}`, async () => {
+      await start();
+      const orgId = org();
+      const tenant = await createTenant(
+        kube,
+        tenantManifest(namespace, 'kept', { organisationId: orgId, displayName: 'Kept' }),
+      );
+      await waitForReady(kube, namespace, 'kept');
+      const token = await secretToken(kube, namespace, 'kept-scim-token');
+      const ownersOfSecret = async () =>
+        (
+          (await kube.core.readNamespacedSecret({ namespace, name: 'kept-scim-token' })).metadata
+            ?.ownerReferences ?? []
+        ).filter((r) => r.uid === tenant.metadata.uid);
+      expect(await ownersOfSecret()).toEqual([]);
+
+      await kube.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name: 'kept',
+        propagationPolicy,
+      });
+      await waitFor(`our finalizer to be removed (${propagationPolicy})`, () =>
+        getTenant(kube, namespace, 'kept').then(
+          (t) => !(t.metadata.finalizers ?? []).includes(FINALIZER),
+          (e: { code?: number }) => e.code === 404,
+        ),
+      );
+      const remaining = await getTenant(kube, namespace, 'kept').catch(() => undefined);
+      if (propagationPolicy === 'Background') expect(remaining).toBeUndefined();
+      else
+        expect(remaining?.metadata.finalizers).toEqual([
+          propagationPolicy === 'Foreground' ? 'foregroundDeletion' : 'orphan',
+        ]);
+      expect(await secretToken(kube, namespace, 'kept-scim-token')).toBe(token);
+      expect(await ownersOfSecret()).toEqual([]);
+    });
 
   it('repairs drift: a deleted token Secret is re-issued', async () => {
     const { authenticator } = await start();
@@ -515,11 +603,46 @@ describe('one ScimTenant per organisation', () => {
     await waitForReady(kube, namespace, 'next', 'False', 'OrganisationConflict');
     await remove('first');
     await gone('first');
+    // The first's deletion (Retain) released an existing organisation: taking it over needs an explicit adoption.
+    await waitForReady(kube, namespace, 'next', 'False', 'AdoptionRequired');
+    await patchTenantSpec(kube, namespace, 'next', { adoptExistingOrganisation: true });
     await waitForReady(kube, namespace, 'next');
     expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
       displayName: 'Next',
       settings: { enabled: true },
     });
+  });
+
+  it('stops writing for a tenant whose namespace the policy no longer allows, which keeps its claim', async () => {
+    namespace = await freshNamespace(kube.core, 'rec');
+    const servers = {
+      namespace,
+      mongoUri: inject('mongodbUri'),
+      redisUrl: inject('redisUrl'),
+      database: `ctl_${randomUUID().slice(0, 8)}`,
+    };
+    running = await startTestController(kube, servers);
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'held', { organisationId: orgId, displayName: 'Held' }),
+    );
+    const held = await waitForReady(kube, namespace, 'held');
+    await running.stop();
+
+    // Restarted with a policy that no longer names this namespace.
+    running = await startTestController(kube, { ...servers, policy: OwnershipPolicy.parse([]) });
+    await patchTenantSpec(kube, namespace, 'held', { displayName: 'Changed' });
+    await waitForReady(kube, namespace, 'held', 'False', 'OrganisationNotAllowed');
+    const { connection } = running;
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toMatchObject({
+      displayName: 'Held',
+    });
+    expect(await connection.collection('organisation_claims').findOne({ _id: orgId as never })).toMatchObject(
+      {
+        uid: held.metadata.uid,
+      },
+    );
   });
 
   it('takes over a claim whose ScimTenant no longer exists', async () => {

@@ -59,7 +59,14 @@ await applyOrganisation(connection, orgId, {
   audit: { webhooks: [{ name: 'bench', url, secret: 'bench-secret' }] },
 });
 
-const settings = workerEnv.parse({ ...process.env, QUEUE_PREFIX: prefix, RELAY_INTERVAL_MS: '600000' });
+// The receiver is plain http on loopback, which the default egress policy refuses.
+const settings = workerEnv.parse({
+  AUDIT_WEBHOOK_ALLOW_HTTP: 'true',
+  AUDIT_WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+  ...process.env,
+  QUEUE_PREFIX: prefix,
+  RELAY_INTERVAL_MS: '600000',
+});
 const workerRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const worker = await startScimWorker({
   mongo: connection,

@@ -1,9 +1,14 @@
-import { commonEnv, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
+import { commonEnv, envBoolean, envList, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
 import { DEFAULT_QUEUE_PREFIX } from '@scimbridge/jobs';
 import { z } from 'zod';
+import { parseCidr } from './audit/egress.js';
 
 const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const millis = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+const cidrs = () =>
+  envList().refine((list) => list.every((c) => parseCidr(c) !== undefined), {
+    message: 'comma-separated CIDRs, e.g. 10.20.0.0/16,fd00::/8',
+  });
 
 /** Worker tuning; every value has a default that suits a small production deployment. */
 export const workerEnv = z.object({
@@ -24,6 +29,12 @@ export const workerEnv = z.object({
   AUDIT_WEBHOOK_ATTEMPTS: count(12, 100),
   AUDIT_WEBHOOK_BACKOFF_MS: millis(1_000),
   AUDIT_WEBHOOK_MAX_BACKOFF_MS: millis(3_600_000),
+  /** Egress of audit webhooks (audit/egress.ts): https only, and no private, loopback or link-local address. */
+  AUDIT_WEBHOOK_ALLOW_HTTP: envBoolean(false),
+  /** Allowed even inside the refused ranges, e.g. an in-cluster collector's Service range. */
+  AUDIT_WEBHOOK_ALLOWED_CIDRS: cidrs(),
+  /** Refused besides the built-in ranges: the cluster's pod and service CIDRs where they are public space. */
+  AUDIT_WEBHOOK_DENIED_CIDRS: cidrs(),
   RELAY_INTERVAL_MS: millis(5_000, 100),
   /** The relay leaves younger undispatched events to the api's own enqueue. */
   RELAY_MIN_AGE_MS: millis(5_000, 0),

@@ -34,8 +34,13 @@ export async function connectMongo(uri: string, dbName: string): Promise<Connect
   return mongoose.createConnection(uri, { dbName, serverSelectionTimeoutMS: 5_000 }).asPromise();
 }
 
-/** Fast retries so failure paths finish in seconds. */
+/**
+ * Fast retries so failure paths finish in seconds. The test receivers listen on plain http on loopback, which
+ * the default egress policy refuses: these tests allow exactly that (egress.test.ts proves the defaults).
+ */
 export const fastSettings: Partial<WorkerSettings> = {
+  AUDIT_WEBHOOK_ALLOW_HTTP: true,
+  AUDIT_WEBHOOK_ALLOWED_CIDRS: ['127.0.0.0/8', '::1/128'],
   AUDIT_WEBHOOK_BACKOFF_MS: 50,
   AUDIT_WEBHOOK_MAX_BACKOFF_MS: 2_000,
   AUDIT_WEBHOOK_TIMEOUT_MS: 2_000,
@@ -248,7 +253,9 @@ export { workerCollections };
 
 /** The worker as its own process (`src/main.ts` through tsx), for crash and signal tests. */
 export function spawnWorkerProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  return spawnService('scim-worker', env, /scim-worker processing jobs/);
+  // The test receivers are plain http on loopback (see fastSettings).
+  const egress = { AUDIT_WEBHOOK_ALLOW_HTTP: 'true', AUDIT_WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128' };
+  return spawnService('scim-worker', { ...egress, ...env }, /scim-worker processing jobs/);
 }
 
 export type ServiceProcess = ChildProcess & { output: () => string; port: () => number };

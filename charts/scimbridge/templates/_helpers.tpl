@@ -201,6 +201,15 @@ podAntiAffinity:
 {{- default .Release.Namespace .Values.controller.watchNamespace -}}
 {{- end -}}
 
+{{/* Every managed namespace, comma-separated (WATCH_NAMESPACE): watchNamespaces, else watchNamespace. */}}
+{{- define "scimbridge.watchNamespaces" -}}
+{{- if .Values.controller.watchNamespaces -}}
+{{- join "," .Values.controller.watchNamespaces -}}
+{{- else -}}
+{{- include "scimbridge.watchNamespace" . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The SCIM base URL IdPs call: api.publicBaseUrl, else derived from the Ingress; empty when neither is set. */}}
 {{- define "scimbridge.publicBaseUrl" -}}
 {{- if .Values.api.publicBaseUrl -}}

@@ -92,11 +92,21 @@ spec:
             - name: PUBLIC_BASE_URL
               value: {{ $baseUrl | quote }}
             {{- end }}
+            {{- if eq .component "worker" }}
+            - name: AUDIT_WEBHOOK_ALLOW_HTTP
+              value: {{ $root.Values.worker.egress.allowHttp | quote }}
+            - name: AUDIT_WEBHOOK_ALLOWED_CIDRS
+              value: {{ join "," $root.Values.worker.egress.allowedCIDRs | quote }}
+            - name: AUDIT_WEBHOOK_DENIED_CIDRS
+              value: {{ join "," $root.Values.worker.egress.deniedCIDRs | quote }}
+            {{- end }}
             {{- if eq .component "controller" }}
             {{- if not $root.Values.controller.watchAllNamespaces }}
             - name: WATCH_NAMESPACE
-              value: {{ include "scimbridge.watchNamespace" $root | quote }}
+              value: {{ include "scimbridge.watchNamespaces" $root | quote }}
             {{- end }}
+            - name: ORGANISATION_POLICY
+              value: {{ toJson $root.Values.controller.organisationPolicy | quote }}
             {{- with $baseUrl }}
             - name: SCIM_BASE_URL
               value: {{ . | quote }}

@@ -1,6 +1,13 @@
 export { startFerretDB, type MongoServer } from './ferretdb.js';
 export { startRedis, redisPing, type RedisServer } from './redis.js';
 export { startKube, kubeGet, type KubeServer } from './kube.js';
+export {
+  ACCESS_VERBS,
+  rightsOfRules,
+  serviceAccountRights,
+  type AccessResource,
+  type AccessRule,
+} from './access.js';
 export { startPrometheus, type PrometheusServer, type PromSample } from './prometheus.js';
 export { provideServers, type ServerKind } from './global-setup.js';
 export { ManagedProcess, dataDir, runDir, type ManagedProcessOptions } from './process.js';

@@ -18,6 +18,16 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const ANNOTATION_ROTATION = 'scimbridge.io/rotation';
 export const ANNOTATION_FINGERPRINT = 'scimbridge.io/token-fingerprint';
 export const TOKEN_KEY = 'token';
+/**
+ * The opt-in: a Secret is read for a ScimTenant only if it carries this label, and its value says for what
+ * (`token` for spec.token.existingSecretRef, `webhook-key` for an audit webhook's secretRef). The generated
+ * token Secrets carry `generated-token`, so they cannot be named by another tenant's reference. The Secret
+ * informer watches only Secrets with this label.
+ */
+export const LABEL_USE = 'scimbridge.io/use';
+export type SecretUse = 'token' | 'webhook-key' | 'generated-token';
+/** On a generated Secret without an ownerReference (deletionPolicy Retain): the uid of the tenant that wrote it. */
+export const ANNOTATION_TENANT_UID = 'scimbridge.io/tenant-uid';
 
 export interface SecretKeyRef {
   name: string;
@@ -27,6 +37,8 @@ export interface SecretKeyRef {
 export interface ScimTenantSpec {
   organisationId: string;
   displayName: string;
+  /** Take over an organisation that exists without a ScimTenant (created by scimctl, or released); the policy must allow it. */
+  adoptExistingOrganisation?: boolean;
   enabled?: boolean;
   plan?: { scimIncluded?: boolean; userLimit?: number };
   defaultGroup?: string;

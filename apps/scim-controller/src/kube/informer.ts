@@ -12,6 +12,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   name: string;
   kubeConfig: KubeConfig;
   path: string;
+  /** Watch only objects with these labels; `list` must apply the same selector. */
+  labelSelector?: string;
   list: ListPromise<T>;
   logger: Logger;
   onAdd(obj: T): void;
@@ -77,15 +79,20 @@ export class ResilientInformer<T extends KubernetesObject> {
   private async build(): Promise<void> {
     const generation = ++this.generation;
     const current = () => generation === this.generation && !this.stopped;
-    const informer = makeInformer<T>(this.o.kubeConfig, this.o.path, async () => {
-      const list = await this.o.list();
-      if (current()) {
-        this.listed = true;
-        this.failures = 0;
-        this.touch();
-      }
-      return list;
-    });
+    const informer = makeInformer<T>(
+      this.o.kubeConfig,
+      this.o.path,
+      async () => {
+        const list = await this.o.list();
+        if (current()) {
+          this.listed = true;
+          this.failures = 0;
+          this.touch();
+        }
+        return list;
+      },
+      this.o.labelSelector,
+    );
     const deliver = (handler: (obj: T) => void) => (obj: T) => {
       if (!current()) return;
       this.failures = 0;

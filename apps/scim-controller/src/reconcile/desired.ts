@@ -1,8 +1,11 @@
 import {
   ANNOTATION_ROTATION,
+  ANNOTATION_TENANT_UID,
   FIELD_MANAGER,
   LABEL_MANAGED_BY,
   LABEL_TENANT,
+  LABEL_USE,
+  type SecretUse,
   type ScimTenant,
   type ScimTenantStatus,
 } from '../api/scim-tenant.js';
@@ -66,14 +69,38 @@ export interface TokenObservation {
 
 /** Whether a Secret is the generated token Secret of this tenant (labelled by us, for this tenant name). */
 export function isManagedSecret(tenant: ScimTenant, secret: SecretSnapshot): boolean {
-  return hasOurLabels(tenant, secret) || secret.ownerUids.includes(tenant.metadata.uid ?? '');
+  return hasOurLabels(tenant, secret) || writtenForThisTenant(tenant, secret);
 }
 
 function hasOurLabels(tenant: ScimTenant, secret: SecretSnapshot): boolean {
   return (
-    secret.labels[LABEL_MANAGED_BY] === FIELD_MANAGER && secret.labels[LABEL_TENANT] === tenant.metadata.name
+    secret.labels[LABEL_MANAGED_BY] === FIELD_MANAGER &&
+    secret.labels[LABEL_TENANT] === tenant.metadata.name &&
+    secret.labels[LABEL_USE] === 'generated-token'
   );
 }
+
+/** Written for this very resource (not a deleted one of the same name): by its uid annotation or ownerReference. */
+function writtenForThisTenant(tenant: ScimTenant, secret: SecretSnapshot): boolean {
+  const uid = tenant.metadata.uid ?? '';
+  return secret.annotations[ANNOTATION_TENANT_UID] === uid || secret.ownerUids.includes(uid);
+}
+
+/**
+ * Whether the generated Secret carries a (blocking) ownerReference to the tenant. Only with deletionPolicy
+ * Delete: under Retain any ownerReference lets the garbage collector delete the Secret before the finalizer
+ * runs (`kubectl delete --cascade=foreground` deletes dependents first), so a Retain Secret has none.
+ */
+export const secretOwnedByTenant = (tenant: ScimTenant): boolean =>
+  (tenant.spec.token?.deletionPolicy ?? 'Retain') === 'Delete';
+
+/** A user-supplied Secret may be read only if it opted in for this use; the same answer whether or not it exists. */
+export function optedIn(secret: SecretSnapshot, use: SecretUse): boolean {
+  return secret.exists && secret.labels[LABEL_USE] === use;
+}
+
+export const notOptedInMessage = (field: string, name: string, use: SecretUse): string =>
+  `${field} names Secret ${name}: a Secret is used only if it is in this namespace and labelled ${LABEL_USE}=${use} (whether it exists is not reported)`;
 
 /** Decides what to do about the organisation's token; level-based, so it works from any starting state. */
 export function planToken(o: TokenObservation): TokenPlan {
@@ -85,11 +112,11 @@ export function planToken(o: TokenObservation): TokenPlan {
   }
 
   if (userRef) {
-    if (!secret.exists)
+    if (!optedIn(secret, 'token'))
       return {
         kind: 'blocked',
-        reason: 'TokenSecretNotFound',
-        message: `Secret ${userRef.name} named by spec.token.existingSecretRef does not exist in namespace ${tenant.metadata.namespace}`,
+        reason: 'SecretNotOptedIn',
+        message: notOptedInMessage('spec.token.existingSecretRef', userRef.name, 'token'),
       };
     if (!secret.token)
       return {
@@ -118,7 +145,7 @@ export function planToken(o: TokenObservation): TokenPlan {
     };
   if (!secret.exists || !secret.token) return { kind: 'issue', reason: 'TokenSecretMissing' };
 
-  const ownedByThisTenant = secret.ownerUids.includes(tenant.metadata.uid ?? '');
+  const ownedByThisTenant = writtenForThisTenant(tenant, secret);
   const rotation = tenant.spec.token?.rotation ?? 0;
   // A Secret retained from a deleted ScimTenant of the same name keeps its token (deletionPolicy: Retain).
   if (ownedByThisTenant && secret.annotations[ANNOTATION_ROTATION] !== String(rotation))
@@ -126,10 +153,14 @@ export function planToken(o: TokenObservation): TokenPlan {
   const hash = o.hashToken(secret.token);
   if (!tokens.some((t) => t.hash === hash)) return { kind: 'issue', reason: 'TokenNotRecognised' };
   const record = onlyValid(tokens, hash);
-  // Re-apply when labels, owner or annotations drifted (e.g. someone edited the Secret's metadata).
+  // Re-apply when labels, owner or annotations drifted (e.g. someone edited the Secret's metadata, or the
+  // deletionPolicy changed and with it the ownerReference).
   const writeSecret =
     !ownedByThisTenant ||
     !hasOurLabels(tenant, secret) ||
+    secret.annotations[ANNOTATION_TENANT_UID] !== tenant.metadata.uid ||
+    secret.ownerUids.includes(tenant.metadata.uid ?? '') !== secretOwnedByTenant(tenant) ||
+    secret.ownerUids.some((uid) => uid !== tenant.metadata.uid) ||
     secret.annotations[ANNOTATION_ROTATION] !== String(rotation);
   return record ? { kind: 'keep', record, writeSecret } : { kind: 'adopt', token: secret.token, writeSecret };
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import {
   ANNOTATION_FINGERPRINT,
   ANNOTATION_ROTATION,
+  ANNOTATION_TENANT_UID,
   API_VERSION,
   FIELD_MANAGER,
   FINALIZER,
@@ -17,11 +18,13 @@ import {
   KIND,
   LABEL_MANAGED_BY,
   LABEL_TENANT,
+  LABEL_USE,
   PLURAL,
   TOKEN_KEY,
   VERSION,
   generatedSecretName,
   type ScimTenant,
+  type SecretUse,
   type ScimTenantStatus,
 } from '../api/scim-tenant.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
@@ -30,16 +33,21 @@ import type { HandlerResult } from '../queue/work-queue.js';
 import {
   BackendUnavailableError,
   TokenInUseError,
+  type OrganisationOwner,
   type TenantBackend,
   type TokenRecord,
 } from '../tenancy/backend.js';
+import type { OwnershipPolicy } from '../tenancy/ownership-policy.js';
 import { findCondition } from './conditions.js';
 import {
   computeStatus,
   desiredSettings,
   isManagedSecret,
+  notOptedInMessage,
+  optedIn,
   planToken,
   sameStatus,
+  secretOwnedByTenant,
   tokenSecretKey,
   type ReconcileOutcome,
   type SecretSnapshot,
@@ -49,6 +57,8 @@ export interface ReconcilerOptions {
   custom: CustomObjectsApi;
   core: CoreV1Api;
   backend: TenantBackend;
+  /** Which organisations each namespace may claim or adopt. */
+  policy: OwnershipPolicy;
   events: EventRecorder;
   logger: Logger;
   /** Public SCIM base URL shown in status, e.g. https://scim.example.com/scim/v2. */
@@ -93,12 +103,13 @@ export class Reconciler {
     const outcome: ReconcileOutcome = {};
     let requeueAfterMs: number | undefined;
     try {
-      const conflict = await this.claimOrganisation(tenant);
-      if (conflict) {
-        // Nothing is written; checked again later, so it takes the organisation over once the owner is deleted.
-        outcome.settings = { applied: false, reason: 'OrganisationConflict', message: conflict };
-        outcome.token = { issued: false, reason: 'OrganisationConflict', message: conflict };
-        requeueAfterMs = this.o.dependencyRequeueMs;
+      const refusal = await this.claimOrganisation(tenant);
+      if (refusal) {
+        // Nothing is written. A conflict is checked again, so it takes over once the owner is deleted; the
+        // other refusals need a spec or policy change, which a watch event or the resync brings.
+        outcome.settings = { applied: false, ...refusal };
+        outcome.token = { issued: false, ...refusal };
+        if (refusal.reason === 'OrganisationConflict') requeueAfterMs = this.o.dependencyRequeueMs;
       } else {
         requeueAfterMs = await this.applySettings(tenant, outcome);
         requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
@@ -118,26 +129,35 @@ export class Reconciler {
   }
 
   /**
-   * One ScimTenant per organisation: claims it for this tenant, and returns why not when another ScimTenant holds
-   * it. A claim whose ScimTenant no longer exists (deleted while no controller ran its finalizer, or re-created
-   * with a new uid) is released and taken over.
+   * Claims the organisation for this tenant, or returns why not: the ownership policy does not let the
+   * namespace manage it, another live ScimTenant holds it, or it exists without a ScimTenant and adoption was
+   * not asked for or is not allowed. Nothing is written before every check has passed. A claim whose ScimTenant
+   * no longer exists (deleted while no controller ran its finalizer) counts as released.
    */
-  private async claimOrganisation(tenant: ScimTenant): Promise<string | undefined> {
+  private async claimOrganisation(tenant: ScimTenant): Promise<Refusal | undefined> {
     const orgId = tenant.spec.organisationId;
-    const me = {
-      uid: tenant.metadata.uid ?? '',
-      namespace: tenant.metadata.namespace,
-      name: tenant.metadata.name,
-    };
-    let owner = await this.o.backend.claim(orgId, me);
-    if (owner.uid === me.uid) return undefined;
-    const holder = await this.read(owner.namespace, owner.name);
-    if (!holder || holder.metadata.uid !== owner.uid) {
-      await this.o.backend.releaseClaim(orgId, owner.uid);
-      owner = await this.o.backend.claim(orgId, me);
-      if (owner.uid === me.uid) return undefined;
+    const { namespace } = tenant.metadata;
+    const me = { uid: tenant.metadata.uid ?? '', namespace, name: tenant.metadata.name };
+    const allowed = this.o.policy.mayClaim(namespace, orgId);
+    if (!allowed.allowed) return allowed;
+
+    const owner = await this.o.backend.owner(orgId);
+    if (owner?.uid === me.uid) return undefined;
+    if (owner) {
+      const holder = await this.read(owner.namespace, owner.name);
+      if (holder?.metadata.uid === owner.uid) return conflictWith(orgId, owner);
     }
-    return `organisation ${orgId} is managed by ScimTenant ${owner.namespace}/${owner.name}; an organisation has one ScimTenant, so delete this one (organisationId cannot change)`;
+    if (await this.o.backend.organisationExists(orgId)) {
+      const adoption = this.o.policy.mayAdopt(
+        namespace,
+        orgId,
+        tenant.spec.adoptExistingOrganisation === true,
+      );
+      if (!adoption.allowed) return adoption;
+    }
+    if (owner) await this.o.backend.releaseClaim(orgId, owner.uid);
+    const winner = await this.o.backend.claim(orgId, me);
+    return winner.uid === me.uid ? undefined : conflictWith(orgId, winner);
   }
 
   private scimBaseUrl(): { scimBaseUrl?: string } {
@@ -163,16 +183,25 @@ export class Reconciler {
     const webhookSecrets = new Map<string, string>();
     for (const webhook of tenant.spec.audit?.webhooks ?? []) {
       const ref = webhook.secretRef;
-      const value = await this.readSecretValue(tenant.metadata.namespace, ref.name, ref.key ?? 'secret');
-      if (value === undefined) {
+      const key = ref.key ?? 'secret';
+      const secret = await this.snapshot(tenant.metadata.namespace, ref.name, key, 'webhook-key');
+      if (!optedIn(secret, 'webhook-key')) {
         outcome.settings = {
           applied: false,
-          reason: 'WebhookSecretNotFound',
-          message: `audit webhook ${webhook.name}: Secret ${ref.name} with key ${ref.key ?? 'secret'} not found in namespace ${tenant.metadata.namespace}`,
+          reason: 'SecretNotOptedIn',
+          message: `audit webhook ${webhook.name}: ${notOptedInMessage('secretRef', ref.name, 'webhook-key')}`,
         };
         return this.o.dependencyRequeueMs;
       }
-      webhookSecrets.set(webhook.name, value);
+      if (secret.token === undefined) {
+        outcome.settings = {
+          applied: false,
+          reason: 'WebhookSecretKeyMissing',
+          message: `audit webhook ${webhook.name}: Secret ${ref.name} has no key ${key} (set secretRef.key)`,
+        };
+        return this.o.dependencyRequeueMs;
+      }
+      webhookSecrets.set(webhook.name, secret.token);
     }
     const settings = desiredSettings(tenant, webhookSecrets);
     const orgId = tenant.spec.organisationId;
@@ -200,7 +229,12 @@ export class Reconciler {
     const orgId = tenant.spec.organisationId;
     const userRef = tenant.spec.token?.existingSecretRef;
     const secretName = userRef?.name ?? generatedSecretName(tenant);
-    const secret = await this.snapshot(tenant.metadata.namespace, secretName, tokenSecretKey(tenant));
+    const secret = await this.snapshot(
+      tenant.metadata.namespace,
+      secretName,
+      tokenSecretKey(tenant),
+      userRef ? 'token' : undefined,
+    );
     const plan = planToken({
       tenant,
       secret,
@@ -272,7 +306,10 @@ export class Reconciler {
     }
   }
 
-  /** The token Secret by server-side apply: Opaque, labelled, owned by the tenant; the only place the plaintext lives. */
+  /**
+   * The token Secret by server-side apply: Opaque, labelled, the only place the plaintext lives. Owned by the
+   * tenant (garbage-collected with it) only with deletionPolicy Delete; a Retain Secret names its tenant by uid.
+   */
   private async applyGeneratedSecret(
     tenant: ScimTenant,
     name: string,
@@ -286,21 +323,30 @@ export class Reconciler {
       metadata: {
         name,
         namespace: tenant.metadata.namespace,
-        labels: { [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_TENANT]: tenant.metadata.name },
+        labels: {
+          [LABEL_MANAGED_BY]: FIELD_MANAGER,
+          [LABEL_TENANT]: tenant.metadata.name,
+          [LABEL_USE]: 'generated-token',
+        },
         annotations: {
           [ANNOTATION_ROTATION]: String(tenant.spec.token?.rotation ?? 0),
           [ANNOTATION_FINGERPRINT]: record.fingerprint,
+          [ANNOTATION_TENANT_UID]: tenant.metadata.uid!,
         },
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: KIND,
-            name: tenant.metadata.name,
-            uid: tenant.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ...(secretOwnedByTenant(tenant)
+          ? {
+              ownerReferences: [
+                {
+                  apiVersion: API_VERSION,
+                  kind: KIND,
+                  name: tenant.metadata.name,
+                  uid: tenant.metadata.uid!,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            }
+          : {}),
       },
       data: { [TOKEN_KEY]: Buffer.from(token).toString('base64') },
     };
@@ -317,10 +363,20 @@ export class Reconciler {
     }
   }
 
-  private async snapshot(namespace: string, name: string, key: string): Promise<SecretSnapshot> {
+  /**
+   * A Secret read by name. With `use` (a Secret a tenant references), its value is decoded only if the Secret
+   * opted in for that use: the plaintext of any other Secret never leaves the apiserver's response.
+   */
+  private async snapshot(
+    namespace: string,
+    name: string,
+    key: string,
+    use?: SecretUse,
+  ): Promise<SecretSnapshot> {
     try {
       const secret = await this.o.core.readNamespacedSecret({ namespace, name });
-      const raw = secret.data?.[key];
+      const usable = use === undefined || secret.metadata?.labels?.[LABEL_USE] === use;
+      const raw = usable ? secret.data?.[key] : undefined;
       const token = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8').trim();
       return {
         name,
@@ -336,11 +392,6 @@ export class Reconciler {
     }
   }
 
-  private async readSecretValue(namespace: string, name: string, key: string): Promise<string | undefined> {
-    const snapshot = await this.snapshot(namespace, name, key);
-    return snapshot.token;
-  }
-
   private async deleteSecret(namespace: string, name: string): Promise<void> {
     await this.o.core.deleteNamespacedSecret({ namespace, name }).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
@@ -354,9 +405,10 @@ export class Reconciler {
     const orgId = tenant.spec.organisationId;
     const { namespace } = tenant.metadata;
     try {
-      // A tenant refused as a duplicate never wrote anything, and deleting it must not touch the owner's organisation.
+      // A refused tenant (a duplicate, or one the policy forbids) never wrote anything, and deleting it must not
+      // touch an organisation it does not hold.
       const owner = await this.o.backend.owner(orgId);
-      if (owner && owner.uid !== tenant.metadata.uid) {
+      if (owner?.uid !== tenant.metadata.uid) {
         await this.patchFinalizers(
           tenant,
           finalizers.filter((f) => f !== FINALIZER),
@@ -373,12 +425,16 @@ export class Reconciler {
         if ((tenant.spec.token?.deletionPolicy ?? 'Retain') === 'Delete') {
           await this.o.backend.revokeTokens(orgId);
           if (managed) await this.deleteSecret(namespace, name);
-        } else if (managed) {
-          // Retain: the token stays valid for a re-created ScimTenant; without an owner, GC keeps the Secret.
-          await this.o.core.patchNamespacedSecret(
-            { name, namespace, body: { metadata: { ownerReferences: null } } },
-            mergePatch,
-          );
+        } else {
+          // Retain: the Secret stays. Its token stays valid only where the policy says so: a released
+          // organisation can be adopted, and the adopter must not inherit a token another team still holds.
+          if (!this.o.policy.keepsTokenOnRelease(namespace, orgId)) await this.o.backend.revokeTokens(orgId);
+          // Written before Retain Secrets carried no ownerReference: without one, GC keeps the Secret.
+          if (managed && secret.ownerUids.length > 0)
+            await this.o.core.patchNamespacedSecret(
+              { name, namespace, body: { metadata: { ownerReferences: null } } },
+              mergePatch,
+            );
         }
       }
     } catch (error) {
@@ -497,12 +553,26 @@ export function secretDigest(secret: V1Secret): string {
         secret.data?.[TOKEN_KEY] ?? null,
         m?.labels?.[LABEL_MANAGED_BY] ?? null,
         m?.labels?.[LABEL_TENANT] ?? null,
+        m?.labels?.[LABEL_USE] ?? null,
         m?.annotations?.[ANNOTATION_ROTATION] ?? null,
+        m?.annotations?.[ANNOTATION_TENANT_UID] ?? null,
         m?.annotations?.[ANNOTATION_FINGERPRINT] ?? null,
         (m?.ownerReferences ?? []).map((r) => r.uid),
       ]),
     )
     .digest('hex');
+}
+
+interface Refusal {
+  reason: string;
+  message: string;
+}
+
+function conflictWith(orgId: string, owner: OrganisationOwner): Refusal {
+  return {
+    reason: 'OrganisationConflict',
+    message: `organisation ${orgId} is managed by ScimTenant ${owner.namespace}/${owner.name}; an organisation has one ScimTenant, so delete this one (organisationId cannot change)`,
+  };
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -36,6 +36,8 @@ export interface TenantBackend {
   claim(orgId: string, owner: OrganisationOwner): Promise<OrganisationOwner>;
   /** The organisation's current owner, if any. */
   owner(orgId: string): Promise<OrganisationOwner | undefined>;
+  /** Whether the organisation exists in MongoDB (settings or tokens), e.g. created by scimctl or left by a released claim. */
+  organisationExists(orgId: string): Promise<boolean>;
   /** Drops `uid`'s claim (its ScimTenant is gone); another holder's claim stays. */
   releaseClaim(orgId: string, uid: string): Promise<void>;
   /** Creates or updates the organisation with these settings (idempotent). */

@@ -8,6 +8,7 @@ import {
   countUsersAndGroups,
   disableOrganisation,
   ensureTenancyIndexes,
+  getOrganisation,
   groupExists,
   hashToken,
   issueToken,
@@ -62,6 +63,14 @@ export class TenancyBackend implements TenantBackend {
 
   owner(orgId: string): Promise<OrganisationOwner | undefined> {
     return this.call(() => organisationOwner(this.connection, orgId));
+  }
+
+  organisationExists(orgId: string): Promise<boolean> {
+    return this.call(
+      async () =>
+        (await getOrganisation(this.connection, orgId)) !== null ||
+        (await listTokens(this.connection, orgId)).length > 0,
+    );
   }
 
   async releaseClaim(orgId: string, uid: string): Promise<void> {

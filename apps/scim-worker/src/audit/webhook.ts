@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+import { EgressRefusedError, type EgressPolicy, type EgressRefusal } from './egress.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './signature.js';
 import type { WebhookSinkSettings } from '../store/documents.js';
 
@@ -7,9 +10,16 @@ export type WebhookResult =
       ok: false;
       /** Worth another attempt (network error, timeout, 408/425/429, 5xx); otherwise dead-letter now. */
       retryable: boolean;
-      /** Metric label and dead-letter reason: `http_5xx`, `http_4xx`, `http_429`, `timeout`, `network`, `redirect`. */
+      /**
+       * Metric label and dead-letter reason: `http_5xx`, `http_4xx`, `http_429`, `timeout`, `network`,
+       * `redirect`, `egress_scheme`, `egress_address`.
+       */
       reason: string;
       status: number | null;
+      /**
+       * A fixed text per reason, never the receiver's or the socket's own words: a dead letter must not tell a
+       * tenant what answers at an address (a port scanner's read-out).
+       */
       message: string;
       /** From a `Retry-After` header, when the receiver sent one. */
       retryAfterMs?: number;
@@ -21,43 +31,42 @@ export interface WebhookRequest {
   body: string;
   attempt: number;
   timeoutMs: number;
+  /** Where webhooks may connect (scheme, addresses checked when the socket connects). */
+  egress: EgressPolicy;
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
 /** POSTs one signed event; never throws, so the caller decides between retry and dead letter. */
 export async function postWebhook(request: WebhookRequest): Promise<WebhookResult> {
+  const url = new URL(request.sink.url);
+  const refusal = request.egress.checkUrl(url);
+  if (refusal) return refused(refusal);
   const timestamp = Math.floor(Date.now() / 1000);
-  let response: Response;
+  let response: { status: number; retryAfter: string | null };
   try {
-    response = await fetch(request.sink.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'scimbridge-audit-webhook/1',
-        [SIGNATURE_HEADER]: signWebhookBody(request.sink.secret, request.body, timestamp),
-        'x-scimbridge-event-id': request.eventId,
-        'x-scimbridge-delivery-attempt': String(request.attempt),
-      },
-      body: request.body,
-      // A redirect could point the signed body anywhere; receivers configure their final URL.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(request.timeoutMs),
+    response = await send(url, request, {
+      'content-type': 'application/json',
+      'user-agent': 'scimbridge-audit-webhook/1',
+      [SIGNATURE_HEADER]: signWebhookBody(request.sink.secret, request.body, timestamp),
+      'x-scimbridge-event-id': request.eventId,
+      'x-scimbridge-delivery-attempt': String(request.attempt),
     });
   } catch (error) {
+    if (error instanceof EgressRefusedError) return refused(error.reason);
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return {
       ok: false,
       retryable: true,
       reason: timedOut ? 'timeout' : 'network',
       status: null,
-      message: timedOut ? `no response within ${request.timeoutMs} ms` : describe(error),
+      message: timedOut
+        ? `no response within ${request.timeoutMs} ms`
+        : 'the connection to the receiver failed',
     };
   }
-  // Drain the body so the keep-alive connection is reused.
-  await response.arrayBuffer().catch(() => undefined);
   if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  const retryAfterMs = parseRetryAfter(response.retryAfter);
   return {
     ok: false,
     retryable: response.status >= 500 || RETRYABLE_STATUS.has(response.status),
@@ -65,6 +74,58 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
     status: response.status,
     message: `receiver answered ${response.status}`,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
+}
+
+/**
+ * One POST through node:http(s) with the egress policy's `lookup`, so the address checked is the address
+ * dialled. Redirects are not followed: one could point the signed body anywhere, and receivers configure their
+ * final URL.
+ */
+function send(
+  url: URL,
+  request: WebhookRequest,
+  headers: Record<string, string>,
+): Promise<{ status: number; retryAfter: string | null }> {
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const outgoing = transport.request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(request.body)) },
+        lookup: request.egress.lookup(),
+        signal: AbortSignal.timeout(request.timeoutMs),
+      },
+      (incoming) => {
+        const retryAfter = incoming.headers['retry-after'];
+        // Drain the body so the connection can be reused; the receiver's words are never kept.
+        incoming.resume();
+        incoming.on('end', () =>
+          resolve({
+            status: incoming.statusCode ?? 0,
+            retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+          }),
+        );
+        incoming.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
+}
+
+function refused(reason: EgressRefusal): WebhookResult {
+  return {
+    ok: false,
+    // The operator's policy, not the receiver: another attempt would be refused the same way.
+    retryable: false,
+    reason,
+    status: null,
+    message:
+      reason === 'egress_scheme'
+        ? 'webhook URL must be https (plain http is not allowed by AUDIT_WEBHOOK_ALLOW_HTTP)'
+        : 'webhook destination is in a refused address range (loopback, link-local, private or cluster) and not in AUDIT_WEBHOOK_ALLOWED_CIDRS',
   };
 }
 
@@ -82,10 +143,4 @@ function reasonFor(status: number): string {
   if (status >= 500) return 'http_5xx';
   if (status >= 300 && status < 400) return 'redirect';
   return 'http_4xx';
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
 }

@@ -2,6 +2,7 @@ import type { AuditDeliveryPayload } from '@scimbridge/jobs';
 import { DelayedError, type Job } from 'bullmq';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { markDispatchedIfSettled } from '../audit/dispatch.js';
+import { egressPolicy } from '../audit/egress.js';
 import { postWebhook } from '../audit/webhook.js';
 import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import { deliveryKey } from '../store/documents.js';
@@ -67,6 +68,7 @@ export async function deliverAuditEvent(
       body: JSON.stringify(publishedAuditEvent(event)),
       attempt,
       timeoutMs: context.settings.AUDIT_WEBHOOK_TIMEOUT_MS,
+      egress: egressPolicy(context.settings),
     });
   } finally {
     release();
