@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
 import { AuditRecorder, AuthFailureAudit, type JobSink } from './audit.js';
+import { FailedAuthenticationLimiter, type AddressLimitOptions } from './http/address-limit.js';
 import { authHook } from './http/auth.js';
 import { registerScimContentTypes } from './http/content-types.js';
 import { registerErrorHandling, sendScimError } from './http/errors.js';
@@ -38,6 +39,10 @@ export interface AppDependencies {
   auth?: TokenAuthenticatorOptions;
   /** How often aggregated auth failures are written (default one minute). */
   authFailureFlushMs?: number;
+  /** Failed authentications per client address before its lookups are refused (default 20 a minute). */
+  addressLimit?: AddressLimitOptions;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address (the ingress). */
+  trustProxy?: boolean | string;
 }
 
 declare module 'fastify' {
@@ -55,6 +60,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     bodyLimit: limits.maxPayloadSize,
+    ...(deps.trustProxy === undefined ? {} : { trustProxy: deps.trustProxy }),
   });
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
@@ -101,6 +107,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           authenticator,
           rateLimiter: new OrganisationRateLimiter(deps.redis),
           failures,
+          addressLimiter: new FailedAuthenticationLimiter(deps.redis, deps.addressLimit),
           metrics,
           ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
         }),

@@ -40,6 +40,8 @@ runMain('scim-api', async () => {
     redis,
     jobs,
     ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
+    ...(config.TRUST_PROXY === undefined ? {} : { trustProxy: config.TRUST_PROXY }),
+    addressLimit: { failures: config.AUTH_FAILURES_PER_ADDRESS, windowSeconds: 60 },
     readiness: [
       { name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },

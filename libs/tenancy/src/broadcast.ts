@@ -42,6 +42,8 @@ export interface TenancyChangeHandlers {
   organisationChanged(orgId: string): void;
   /** The subscription was (re)established: messages may have been missed meanwhile. */
   resubscribed(): void;
+  /** The subscription was lost: messages are missed until it is back. */
+  unsubscribed(): void;
 }
 
 /**
@@ -50,6 +52,8 @@ export interface TenancyChangeHandlers {
  */
 export class TokenRevocationSubscriber {
   private readonly redis: Redis;
+  private started = false;
+  private subscribed = false;
 
   constructor(
     redis: Redis,
@@ -58,11 +62,43 @@ export class TokenRevocationSubscriber {
     this.redis = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.redis.on('error', () => undefined);
     this.redis.on('message', (channel: string, text: string) => this.receive(channel, text));
-    this.redis.on('ready', () => this.handlers.resubscribed());
+    // ioredis re-subscribes on every reconnect; only the first subscription is ours to send.
+    this.redis.on('ready', () => {
+      if (!this.started) return;
+      this.subscribed = true;
+      this.handlers.resubscribed();
+    });
+    this.redis.on('close', () => {
+      if (!this.subscribed) return;
+      this.subscribed = false;
+      this.handlers.unsubscribed();
+    });
   }
 
-  async start(): Promise<void> {
-    await this.redis.subscribe(TOKEN_REVOCATION_CHANNEL, ORGANISATION_CHANGE_CHANNEL);
+  /**
+   * Subscribes, waiting at most `waitMs`: start-up never blocks on Redis. The subscription is completed in the
+   * background when Redis is reachable again.
+   */
+  async start(waitMs = 1_000): Promise<void> {
+    this.started = true;
+    const subscription = this.redis.subscribe(TOKEN_REVOCATION_CHANNEL, ORGANISATION_CHANGE_CHANNEL).then(
+      () => {
+        this.subscribed = this.redis.status === 'ready';
+      },
+      () => undefined,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      timer.unref();
+    });
+    await Promise.race([subscription, waited]);
+    clearTimeout(timer);
+  }
+
+  /** True while messages reach this replica. */
+  isSubscribed(): boolean {
+    return this.subscribed;
   }
 
   async close(): Promise<void> {

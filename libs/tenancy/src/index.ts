@@ -35,8 +35,11 @@ export {
 export {
   TOKEN_PREFIX,
   TOKEN_LENGTH,
+  MIN_ADOPTED_TOKEN_LENGTH,
+  MAX_TOKEN_LENGTH,
   mintToken,
   verifyTokenFormat,
+  tokenShapeProblem,
   hashToken,
   tokenFingerprint,
 } from './tokens/format.js';
@@ -49,7 +52,6 @@ export {
   findTokenByHash,
   TokenInUseError,
   WeakTokenError,
-  MIN_ADOPTED_TOKEN_LENGTH,
   type TokenRecord,
   type IssuedToken,
 } from './tokens/records.js';
@@ -67,5 +69,7 @@ export {
 export {
   TokenAuthenticator,
   type AuthenticationResult,
+  type AuthenticationRefusal,
+  type AuthenticateOptions,
   type TokenAuthenticatorOptions,
 } from './authenticator.js';

@@ -21,6 +21,7 @@ import {
   rotateToken,
   setOrganisationDeleting,
   verifyTokenFormat,
+  tokenShapeProblem,
   disableOrganisation,
 } from '../src/index.js';
 
@@ -60,6 +61,17 @@ describe('token format', () => {
     expect(verifyTokenFormat(typo)).toBe(false);
     expect(verifyTokenFormat('Bearer nonsense')).toBe(false);
     expect(new Set(Array.from({ length: 100 }, mintToken)).size).toBe(100);
+  });
+
+  it('refuses offline what can never be a token: broken minted ones, short, long or non-ASCII adopted ones', () => {
+    const token = mintToken();
+    expect(tokenShapeProblem(token)).toBeUndefined();
+    expect(tokenShapeProblem('user-supplied-token-0123456789abcdef')).toBeUndefined();
+    expect(tokenShapeProblem(token.slice(0, -1))).toMatch(/checksum/);
+    expect(tokenShapeProblem('scimb_doesnotexist-but-is-long-enough-to-adopt')).toMatch(/checksum/);
+    expect(tokenShapeProblem('short')).toMatch(/shorter than 32/);
+    expect(tokenShapeProblem('x'.repeat(513))).toMatch(/longer than 512/);
+    expect(tokenShapeProblem(`${'x'.repeat(40)}é`)).toMatch(/visible ASCII/);
   });
 
   it('hashes as sha256 hex', () => {
@@ -149,6 +161,10 @@ describe('tokens', () => {
       TokenInUseError,
     );
     await expect(adoptToken(connection, redis, 'org-adopt', 'short')).rejects.toBeInstanceOf(WeakTokenError);
+    // The api would refuse it by shape: adopting it would leave the organisation without a usable token.
+    await expect(
+      adoptToken(connection, redis, 'org-adopt', 'scimb_not-a-minted-token-0123456789'),
+    ).rejects.toBeInstanceOf(WeakTokenError);
   });
 });
 

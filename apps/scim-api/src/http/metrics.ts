@@ -5,6 +5,7 @@ export interface ApiMetrics {
   operations: Counter<'resource' | 'operation' | 'outcome'>;
   authFailures: Counter<'reason'>;
   rateLimited: Counter;
+  refused: Counter<'reason'>;
 }
 
 export function apiMetrics(registry: Registry): ApiMetrics {
@@ -17,13 +18,19 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     }),
     authFailures: new Counter({
       name: 'scim_auth_failures_total',
-      help: 'Refused SCIM requests by reason (missing, malformed, unknown-token, scim-disabled, scim-not-in-plan, organisation-deleting).',
+      help: 'Refused SCIM requests by reason (missing, malformed, malformed-token, recently-refused, lookup-refused, unknown-token, scim-disabled, scim-not-in-plan, organisation-deleting).',
       labelNames: ['reason'],
       registers: [registry],
     }),
     rateLimited: new Counter({
       name: 'scim_rate_limited_total',
       help: 'SCIM requests refused with 429 by the per-organisation rate limit.',
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'scim_requests_refused_total',
+      help: 'Requests refused before any work by a cost limit, by reason (auth_preflight: credential refused without a database lookup; auth_address_limit: too many failed authentications from the client address).',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

@@ -1,6 +1,5 @@
 import {
   BroadcastError,
-  MIN_ADOPTED_TOKEN_LENGTH,
   TokenInUseError as TenancyTokenInUseError,
   adoptToken,
   applyOrganisation,
@@ -15,6 +14,7 @@ import {
   organisationOwner,
   releaseOrganisationClaim,
   revokeTokens,
+  tokenShapeProblem,
 } from '@scimbridge/tenancy';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -105,8 +105,6 @@ export class TenancyBackend implements TenantBackend {
   }
 
   tokenProblem(token: string): string | undefined {
-    return token.length < MIN_ADOPTED_TOKEN_LENGTH
-      ? `shorter than ${MIN_ADOPTED_TOKEN_LENGTH} characters, so it could be guessed`
-      : undefined;
+    return tokenShapeProblem(token);
   }
 }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { publishTokenRevocation } from '../broadcast.js';
 import { isDuplicateKey, tenancyCollections, type TokenDocument } from '../collections.js';
-import { hashToken, mintToken, tokenFingerprint } from './format.js';
+import { hashToken, mintToken, tokenFingerprint, tokenShapeProblem } from './format.js';
 
 /** A token as MongoDB knows it: never the plaintext. */
 export interface TokenRecord {
@@ -28,15 +28,13 @@ export class TokenInUseError extends Error {
   }
 }
 
-/** User-supplied tokens must at least be long enough not to be guessable. */
+/** A user-supplied token the api would refuse by its shape alone (tokenShapeProblem), so it is not adopted. */
 export class WeakTokenError extends Error {
-  constructor() {
-    super('a user-supplied token must be at least 32 characters long');
+  constructor(problem: string) {
+    super(`a user-supplied token is not acceptable: ${problem}`);
     this.name = 'WeakTokenError';
   }
 }
-
-export const MIN_ADOPTED_TOKEN_LENGTH = 32;
 
 function toRecord(doc: TokenDocument): TokenRecord {
   return {
@@ -79,7 +77,8 @@ export async function adoptToken(
   orgId: string,
   token: string,
 ): Promise<TokenRecord> {
-  if (token.length < MIN_ADOPTED_TOKEN_LENGTH) throw new WeakTokenError();
+  const problem = tokenShapeProblem(token);
+  if (problem) throw new WeakTokenError(problem);
   return replaceTokens(connection, redis, orgId, token);
 }
 
