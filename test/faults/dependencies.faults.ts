@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runDir, waitFor } from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSuccess, MixedLoad, ScimClient, type RequestRecord } from './load.js';
+import type { CliResult } from './servers.js';
 import { FaultStack, ReadinessWatch, sleep, type Organisation } from './stack.js';
 import { formatSummary, type Summary } from './summary.js';
 
@@ -13,9 +14,14 @@ import { formatSummary, type Summary } from './summary.js';
 // Each scenario is its own `it`; the last three check the promises over the whole run.
 
 const OUTAGE_MS = 10_000;
+/** The steady IdP load, requests per second over both api processes. */
+const LOAD_PER_SECOND = 10;
+/** How long the test client (the IdP) waits for an answer before it gives up: a timeout counts as a failure. */
+const IDP_TIMEOUT_MS = 30_000;
 const DEFAULT_GROUP = 'Everyone';
 const stack = new FaultStack();
 let readiness: ReadinessWatch;
+let workerReadiness: ReadinessWatch;
 let org: Organisation;
 let revokeOrg: Organisation;
 let client: ScimClient;
@@ -45,9 +51,13 @@ const summary: Summary = {
   unacknowledgedAttempts: 0,
   revocation: {},
   parallelMembers: undefined,
+  scenarios: {},
+  marks: [],
   wallSeconds: 0,
 };
 const startedAt = Date.now();
+
+const rel = (t: number) => ((t - startedAt) / 1000).toFixed(1);
 
 const overlaps = (r: RequestRecord, from: number, to: number) =>
   r.startedAt <= to && (r.endedAt || Date.now()) >= from;
@@ -66,10 +76,39 @@ function verdict(r: RequestRecord): Verdict {
   return 'failure';
 }
 
+/** Acknowledged webhook deliveries per 10 s since the start: shows when the workers stalled. */
+function deliveriesOverTime(): string {
+  const buckets = new Map<number, number>();
+  for (const d of stack.sink.deliveries)
+    if (d.status === 200) {
+      const b = Math.floor((d.receivedAt - startedAt) / 10_000) * 10;
+      buckets.set(b, (buckets.get(b) ?? 0) + 1);
+    }
+  return [...buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([b, n]) => `${b}s:${n}`)
+    .join(' ');
+}
+
+/** Requests that have their outcome (in-flight ones are judged at the end). */
+const finished = () => client.records.filter((r) => r.endedAt > 0);
+const fmtTally = (records: RequestRecord[]) =>
+  Object.entries(
+    tally(records.map((r) => `${r.status || r.error}${!isSuccess(r) && r.retryAfter ? '+RA' : ''}`)),
+  )
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ') || '-';
+
 const describeFailure = (r: RequestRecord) =>
   `${r.op} ${r.method} api${r.api} → ${r.status || r.error}${r.retryAfter ? ` (Retry-After ${r.retryAfter})` : ''}` +
   ` after ${(r.endedAt || Date.now()) - r.startedAt} ms at +${((r.startedAt - startedAt) / 1000).toFixed(1)} s` +
   `${r.detail ? `: ${r.detail}` : ''}${r.errorMessage ? `: ${r.errorMessage}` : ''}`;
+
+/** A failure list short enough to read: how many, and the first few. */
+function few(items: string[], n = 6): { count: number; first: string[] } {
+  return { count: items.length, first: items.slice(0, n) };
+}
+const none = { count: 0, first: [] };
 
 function tally(statuses: (string | number)[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -94,6 +133,8 @@ beforeAll(async () => {
   await stack.start();
   readiness = new ReadinessWatch(stack.apis);
   readiness.start();
+  workerReadiness = new ReadinessWatch(stack.workers, 1_000);
+  workerReadiness.start();
   const suffix = randomUUID().slice(0, 8);
   org = await stack.organisation({
     organisationId: `faults-${suffix}`,
@@ -107,10 +148,11 @@ beforeAll(async () => {
     stack.apis.map((a) => a.base),
     org.token,
     'faults',
+    IDP_TIMEOUT_MS,
   );
   const everyone = await client.createGroup(DEFAULT_GROUP, 0);
   if (everyone.record.status !== 201) throw new Error(`default group: ${describeFailure(everyone.record)}`);
-  load = new MixedLoad(client, 15);
+  load = new MixedLoad(client, LOAD_PER_SECOND);
   load.start();
   await sleep(4_000);
 }, 180_000);
@@ -118,6 +160,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await load?.stop();
   readiness?.stop();
+  workerReadiness?.stop();
+  summary.workerReadiness = Object.fromEntries(
+    [0, 1].map((w) => [
+      `worker${w}`,
+      tally((workerReadiness?.probes ?? []).filter((p) => p.api === w).map((p) => p.status)),
+    ]),
+  );
+  summary.queues = await stack.queueCounts().catch(() => ({}));
+  summary.deliveriesOverTime = deliveriesOverTime();
   summary.wallSeconds = Math.round((Date.now() - startedAt) / 1000);
   const text = formatSummary(summary);
   console.log(text);
@@ -141,6 +192,7 @@ describe('issue 13: survives its dependencies failing', () => {
     const to = Date.now();
     await stack.redis.start();
     timeline.redisDown.push([from, to]);
+    summary.marks.push(`Redis down ${rel(from)}–${rel(to)} s`);
     await sleep(3_000);
 
     const probes = readiness.between(from, to);
@@ -148,33 +200,64 @@ describe('issue 13: survives its dependencies failing', () => {
       const mine = probes.filter((p) => p.api === api);
       summary.readinessDuringRedisOutage[`api${api}`] = tally(mine.map((p) => p.status));
     }
-    const window = client.records.filter((r) => overlaps(r, from, to));
+    const window = finished().filter((r) => overlaps(r, from, to));
     const failed = window.filter((r) => verdict(r) === 'failure');
+    summary.scenarios['1 Redis outage'] =
+      `${window.length} requests, ${failed.length} failed: ${fmtTally(window)}`;
     expect(stack.apis.map((a) => a.isAlive())).toEqual([true, true]);
     expect(stack.workers.map((w) => w.isAlive())).toEqual([true, true]);
     expect(window.length).toBeGreaterThan(50);
-    expect(failed.map(describeFailure)).toEqual([]);
+    expect(few(failed.map(describeFailure))).toEqual(none);
     const notReady = probes.filter((p) => p.status !== 200);
     expect(probes.length).toBeGreaterThan(40);
     expect(
-      notReady.map((p) => `api${p.api} /readyz ${p.status} at +${((p.at - from) / 1000).toFixed(1)} s ${p.body}`),
-    ).toEqual([]);
+      few(
+        notReady.map(
+          (p) => `api${p.api} /readyz ${p.status} at +${((p.at - from) / 1000).toFixed(1)} s ${p.body}`,
+        ),
+        4,
+      ),
+    ).toEqual(none);
   });
 
   it('4. a token revoked while Redis is down is refused by both api processes within 1 s', async () => {
     const tokens = stack.db.collection('tokens');
     // Both processes have the token in their auth cache.
-    for (const api of stack.apis) expect(await apiStatus(api.base, revokeOrg.token)).toBe(200);
+    for (const api of stack.apis)
+      await waitFor(
+        `the token accepted by ${api.name}`,
+        async () => (await apiStatus(api.base, revokeOrg.token)) === 200,
+        {
+          timeoutMs: 20_000,
+          intervalMs: 200,
+        },
+      );
     const from = Date.now();
     await stack.redis.stop();
     await sleep(1_000);
     const cli = stack.cli(['token', 'revoke', revokeOrg.orgId], 40_000);
+    let cliResult: CliResult | undefined;
+    void cli.then((r) => (cliResult = r));
     // The revocation takes effect when MongoDB, the source of truth, no longer has the token.
+    const stored = () => tokens.countDocuments({ orgId: revokeOrg.orgId });
     await waitFor(
-      'the token removed from MongoDB',
-      async () => (await tokens.countDocuments({ orgId: revokeOrg.orgId })) === 0,
-      { timeoutMs: 20_000, intervalMs: 20 },
+      'the token removed from MongoDB, or scimctl finished',
+      async () => cliResult !== undefined || (await stored()) === 0,
+      {
+        timeoutMs: 40_000,
+        intervalMs: 20,
+      },
     );
+    if ((await stored()) > 0) {
+      // The operator's command gave up: the token was not revoked at all, so nothing refuses it.
+      await stack.redis.start();
+      timeline.redisDown.push([from, Date.now()]);
+      const message = (cliResult!.stderr || cliResult!.stdout).trim().split('\n')[0]?.slice(0, 160) ?? '';
+      summary.revocation = { notRevoked: true, scimctlExit: cliResult!.code, scimctlMessage: message };
+      expect.fail(
+        `scimctl token revoke with Redis down exited ${cliResult!.code} (${message}) and left the token in MongoDB`,
+      );
+    }
     const revokedAt = Date.now();
     const refusedAt: (number | null)[] = [null, null];
     const acceptedAfterRefusal = [0, 0];
@@ -188,7 +271,7 @@ describe('issue 13: survives its dependencies failing', () => {
         if (status === 401 && refusedAt[i] === null) refusedAt[i] = at;
         if (status === 200 && refusedAt[i] !== null) acceptedAfterRefusal[i]! += 1;
       });
-      if (refusedAt.every((t) => t !== null) && at - Math.max(...(refusedAt as number[])) > 1_000) break;
+      if (refusedAt.every((t) => t !== null) && at - Math.max(...refusedAt) > 1_000) break;
       if (redisBack === null && at - from > OUTAGE_MS) {
         await stack.redis.start();
         redisBack = Date.now();
@@ -210,8 +293,13 @@ describe('issue 13: survives its dependencies failing', () => {
       scimctlMessage: (revoke.stderr || revoke.stdout).trim().split('\n')[0]?.slice(0, 160) ?? '',
     };
     expect(acceptedAfterRefusal).toEqual([0, 0]);
-    const report = delays.map((d, i) => `api${i} refused it after ${d === null ? '> 35000' : d} ms`).join(', ');
-    expect(delays.every((d) => d !== null && d <= 1_000), report).toBe(true);
+    const report = delays
+      .map((d, i) => `api${i} refused it after ${d === null ? '> 35000' : d} ms`)
+      .join(', ');
+    expect(
+      delays.every((d) => d !== null && d <= 1_000),
+      report,
+    ).toBe(true);
   });
 
   it('2. MongoDB-wire server killed for 10 s: only 503 + Retry-After (a SCIM error) while it is down, then recovery', async () => {
@@ -224,29 +312,52 @@ describe('issue 13: survives its dependencies failing', () => {
     await waitFor(
       'both api processes Ready again',
       async () => {
-        const last = [0, 1].map((api) => readiness.probes.filter((p) => p.api === api && p.at > restartedAt).pop());
+        const last = [0, 1].map((api) =>
+          readiness.probes.filter((p) => p.api === api && p.at > restartedAt).pop(),
+        );
         return last.every((p) => p?.status === 200);
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     ).catch(() => undefined);
     recoveredAt = Date.now();
     timeline.mongo = { killedAt, restartedAt, recoveredAt };
+    // Enough answers after the recovery to judge it (the machine may be slow).
+    await waitFor(
+      'answers after the recovery',
+      async () => finished().filter((r) => r.startedAt > recoveredAt).length >= 20,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      },
+    ).catch(() => undefined);
+    summary.marks.push(
+      `MongoDB down ${rel(killedAt)}–${rel(restartedAt)} s, apis Ready at ${rel(recoveredAt)} s`,
+    );
     await sleep(3_000);
 
     for (const api of [0, 1])
       summary.readinessDuringMongoOutage[`api${api}`] = tally(
-        readiness.between(killedAt, restartedAt).filter((p) => p.api === api).map((p) => p.status),
+        readiness
+          .between(killedAt, restartedAt)
+          .filter((p) => p.api === api)
+          .map((p) => p.status),
       );
-    const window = client.records.filter((r) => overlaps(r, killedAt, recoveredAt));
+    const window = finished().filter((r) => overlaps(r, killedAt, recoveredAt));
     const failed = window.filter((r) => !isSuccess(r));
-    const wrong = failed.filter((r) => !(r.status === 503 && r.retryAfter && r.scimError) && !(r.status === 429 && r.retryAfter));
-    const after = client.records.filter((r) => r.startedAt > recoveredAt && r.endedAt > 0);
+    const wrong = failed.filter(
+      (r) => !(r.status === 503 && r.retryAfter && r.scimError) && !(r.status === 429 && r.retryAfter),
+    );
+    const after = finished().filter((r) => r.startedAt > recoveredAt);
+    const afterFailed = after.filter((r) => verdict(r) === 'failure');
+    summary.scenarios['2 MongoDB outage'] =
+      `${window.length} requests in the outage: ${fmtTally(window)}; Ready again ${recoveredAt - restartedAt} ms after restart; ` +
+      `${after.length} requests after: ${afterFailed.length} failed (${fmtTally(afterFailed)})`;
     expect(stack.apis.map((a) => a.isAlive())).toEqual([true, true]);
     expect(stack.workers.map((w) => w.isAlive())).toEqual([true, true]);
     expect(recoveredAt - restartedAt).toBeLessThan(30_000);
-    expect(wrong.map(describeFailure)).toEqual([]);
+    expect(few(wrong.map(describeFailure))).toEqual(none);
     expect(after.length).toBeGreaterThan(10);
-    expect(after.filter((r) => verdict(r) === 'failure').map(describeFailure)).toEqual([]);
+    expect(few(afterFailed.map(describeFailure))).toEqual(none);
   });
 
   it('3. a worker SIGKILLed mid-delivery and an api process SIGKILLed mid-request: nothing else fails, both come back', async () => {
@@ -272,6 +383,9 @@ describe('issue 13: survives its dependencies failing', () => {
     await sleep(1_000);
     await Promise.all([stack.workers[0]!.start(), stack.apis[1]!.start()]);
     timeline.apiKill.readyAt = Date.now();
+    summary.marks.push(
+      `worker0 killed ${rel(workerAt)} s, api1 killed ${rel(apiAt)} s, both back ${rel(timeline.apiKill.readyAt)} s`,
+    );
     // The killed worker's deliveries run again once their lock expires.
     await waitFor(
       'the interrupted deliveries acknowledged',
@@ -284,22 +398,37 @@ describe('issue 13: survives its dependencies failing', () => {
     await sleep(2_000);
 
     const acked = stack.sink.acknowledged();
-    const killWindow = client.records.filter((r) => overlaps(r, workerAt, timeline.apiKill!.readyAt));
-    const after = client.records.filter((r) => r.api === 1 && r.startedAt > timeline.apiKill!.readyAt && r.endedAt > 0);
+    // Requests sent from the first kill until both processes were back (earlier ones belong to scenario 2).
+    const killWindow = finished().filter(
+      (r) => r.startedAt >= workerAt && r.startedAt <= timeline.apiKill!.readyAt,
+    );
+    const killFailed = killWindow.filter((r) => verdict(r) === 'failure');
+    const after = finished().filter((r) => r.api === 1 && r.startedAt > timeline.apiKill!.readyAt);
+    summary.scenarios['3 SIGKILLs'] =
+      `${interrupted.length} requests in flight on api1 at the kill (${interrupted.map((r) => r.op).join(', ')}); ` +
+      `api1 Ready ${timeline.apiKill.readyAt - apiAt} ms after the kill; ${pendingDeliveries.length} deliveries in flight at the worker kill, ` +
+      `${pendingDeliveries.filter((id) => !acked.get(id)).length} never acknowledged; ${killWindow.length} requests meanwhile: ${fmtTally(killWindow)}`;
     expect(interrupted.some((r) => r.write)).toBe(true);
     expect(pendingDeliveries.filter((id) => !acked.get(id))).toEqual([]);
-    expect(killWindow.filter((r) => verdict(r) === 'failure').map(describeFailure)).toEqual([]);
+    expect(few(killFailed.map(describeFailure))).toEqual(none);
     expect(after.length).toBeGreaterThan(3);
-    expect(after.filter((r) => !isSuccess(r)).map(describeFailure)).toEqual([]);
+    expect(few(after.filter((r) => !isSuccess(r)).map(describeFailure))).toEqual(none);
   });
 
   it('5. 20 parallel member PATCHes to one group through both api processes: all 20 members present', async () => {
     const group = await client.createGroup(`parallel-${randomUUID().slice(0, 8)}`, 0);
     expect(group.record.status).toBe(201);
     const groupId = group.record.resourceId!;
-    const users = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => client.createUser(`parallel${i}-${randomUUID().slice(0, 6)}@faults.example`)),
-    );
+    // The members are created five at a time (this scenario is about the PATCHes, not create throughput).
+    const users: Awaited<ReturnType<ScimClient['createUser']>>[] = [];
+    for (let batch = 0; batch < 4; batch++)
+      users.push(
+        ...(await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            client.createUser(`parallel${batch * 5 + i}-${randomUUID().slice(0, 6)}@faults.example`),
+          ),
+        )),
+      );
     expect(users.map((u) => u.record.status)).toEqual(Array(20).fill(201));
     const patches = await Promise.all(
       users.map((u, i) => client.addMember(groupId, u.record.resourceId!, i % 2)),
@@ -311,7 +440,12 @@ describe('issue 13: survives its dependencies failing', () => {
       statuses: tally(patches.map((p) => p.record.status || p.record.error!)),
       membersPresent: members.length,
     };
-    expect(patches.filter((p) => !isSuccess(p.record)).map((p) => describeFailure(p.record))).toEqual([]);
+    expect(
+      few(
+        patches.filter((p) => !isSuccess(p.record)).map((p) => describeFailure(p.record)),
+        20,
+      ),
+    ).toEqual(none);
     expect(members.sort()).toEqual(users.map((u) => u.record.resourceId!).sort());
     expect(stored).toBe(20);
   });
@@ -326,19 +460,37 @@ describe('issue 13: survives its dependencies failing', () => {
         await waitFor(
           'every audit event dispatched',
           async () =>
-            (await events.countDocuments({ orgId: org.orgId, action: { $ne: 'auth.failed' }, dispatchedAt: null })) === 0,
+            (await events.countDocuments({
+              orgId: org.orgId,
+              action: { $ne: 'auth.failed' },
+              dispatchedAt: null,
+            })) === 0,
           { timeoutMs: 45_000, intervalMs: 500 },
         ).catch(() => undefined);
         await sleep(1_000);
         // Tally requests.
         summary.requests = client.records.length;
         summary.byStatus = tally(client.records.map((r) => r.status || r.error!));
+        const durations = client.records.map((r) => r.endedAt - r.startedAt).sort((a, b) => a - b);
+        const q = (p: number) =>
+          durations[Math.min(durations.length - 1, Math.floor(p * durations.length))] ?? 0;
+        summary.latency = {
+          p50: q(0.5),
+          p99: q(0.99),
+          max: durations.at(-1) ?? 0,
+          over10s: durations.filter((d) => d > 10_000).length,
+        };
+        summary.skippedForConcurrency = load.skippedForConcurrency;
         const verdicts = client.records.map(verdict);
         summary.allowed503 = verdicts.filter((v) => v === 'allowed-503').length;
         summary.allowed429 = verdicts.filter((v) => v === 'allowed-429').length;
         summary.excludedKilledApi = verdicts.filter((v) => v === 'killed-api').length;
         summary.failures = Object.entries(
-          tally(client.records.filter((r) => verdict(r) === 'failure').map((r) => `${r.status || r.error}${r.retryAfter ? '+RA' : ''}`)),
+          tally(
+            client.records
+              .filter((r) => verdict(r) === 'failure')
+              .map((r) => `${r.status || r.error}${r.retryAfter ? '+RA' : ''}`),
+          ),
         );
       })());
 
@@ -346,7 +498,7 @@ describe('issue 13: survives its dependencies failing', () => {
       await finish();
       const failed = client.records.filter((r) => verdict(r) === 'failure');
       expect(client.records.length).toBeGreaterThan(500);
-      expect(failed.map(describeFailure)).toEqual([]);
+      expect(few(failed.map(describeFailure), 10)).toEqual(none);
     });
 
     it('every committed write has exactly one audit event, delivered to the sink at least once and de-duplicable by its id', async () => {
@@ -356,7 +508,8 @@ describe('issue 13: survives its dependencies failing', () => {
         .find({ orgId: org.orgId, action: { $ne: 'auth.failed' } })
         .toArray();
       const byRequest = new Map<string, number>();
-      for (const e of events) if (e.requestId) byRequest.set(e.requestId, (byRequest.get(e.requestId) ?? 0) + 1);
+      for (const e of events)
+        if (e.requestId) byRequest.set(e.requestId, (byRequest.get(e.requestId) ?? 0) + 1);
       const committed = client.records.filter((r) => r.write && isSuccess(r));
       const uncertain = client.records.filter((r) => r.write && !isSuccess(r));
       const missing = committed.filter((r) => (byRequest.get(r.requestId) ?? 0) === 0);
@@ -367,11 +520,24 @@ describe('issue 13: survives its dependencies failing', () => {
       for (const e of events)
         if (e.action === 'user.created' || e.action === 'group.created')
           created.set(e.resourceId, (created.get(e.resourceId) ?? 0) + 1);
-      const users = await stack.db.collection<{ _id: string }>('users').find({ orgId: org.orgId }).toArray();
-      const groups = await stack.db.collection<{ _id: string }>('groups').find({ orgId: org.orgId }).toArray();
+      const users = await stack.db
+        .collection<{ _id: string; userName?: string; displayName?: string }>('users')
+        .find({ orgId: org.orgId })
+        .toArray();
+      const groups = await stack.db
+        .collection<{ _id: string; userName?: string; displayName?: string }>('groups')
+        .find({ orgId: org.orgId })
+        .toArray();
+      const createRequests = new Map(client.records.filter((r) => r.key).map((r) => [r.key!, r]));
       const resourcesWithoutOneCreate = [...users, ...groups]
         .filter((d) => created.get(d._id) !== 1)
-        .map((d) => `${d._id}: ${created.get(d._id) ?? 0} create events`);
+        .map((d) => {
+          const request = createRequests.get(d.userName ?? d.displayName ?? '');
+          const answer = request
+            ? `${request.status || request.error} after ${request.endedAt - request.startedAt} ms`
+            : 'unknown';
+          return `${d.userName ?? d.displayName} (${d._id}): ${created.get(d._id) ?? 0} create events; its create was answered ${answer}`;
+        });
 
       const deliveries = stack.sink.deliveries;
       const acked = stack.sink.acknowledged();
@@ -384,11 +550,16 @@ describe('issue 13: survives its dependencies failing', () => {
       summary.unacknowledgedAttempts = deliveries.filter((d) => d.status !== 200).length;
 
       expect(committed.length).toBeGreaterThan(200);
-      expect(missing.map((r) => `${r.op} ${r.requestId}: no audit event`)).toEqual([]);
-      expect(doubled.map((r) => `${r.op} ${r.requestId}: ${byRequest.get(r.requestId)} audit events`)).toEqual([]);
-      expect(resourcesWithoutOneCreate).toEqual([]);
+      expect(few(missing.map((r) => `${r.op} ${r.requestId}: no audit event`))).toEqual(none);
+      expect(
+        few(doubled.map((r) => `${r.op} ${r.requestId}: ${byRequest.get(r.requestId)} audit events`)),
+      ).toEqual(none);
+      expect(few(resourcesWithoutOneCreate)).toEqual(none);
       expect(mismatched.length).toBe(0);
-      expect({ undelivered: undelivered.length, first: undelivered.slice(0, 5) }).toEqual({ undelivered: 0, first: [] });
+      expect({ undelivered: undelivered.length, first: undelivered.slice(0, 5) }).toEqual({
+        undelivered: 0,
+        first: [],
+      });
     });
 
     it('every default-group assignment happened exactly once', async () => {
@@ -403,17 +574,27 @@ describe('issue 13: survives its dependencies failing', () => {
           .collection<{ memberId: string }>('memberships')
           .find({ orgId: org.orgId, groupId: everyone!._id })
           .toArray();
-      await waitFor('every user in the default group', async () => (await memberships()).length >= users.length, {
-        timeoutMs: 15_000,
-        intervalMs: 500,
-      }).catch(() => undefined);
+      await waitFor(
+        'every user in the default group',
+        async () => (await memberships()).length >= users.length,
+        {
+          timeoutMs: 15_000,
+          intervalMs: 500,
+        },
+      ).catch(() => undefined);
       const counts = tally((await memberships()).map((m) => m.memberId));
-      const wrong = users.filter((u) => counts[u._id] !== 1).map((u) => `${u._id}: ${counts[u._id] ?? 0} assignments`);
+      const wrong = users
+        .filter((u) => counts[u._id] !== 1)
+        .map((u) => `${u._id}: ${counts[u._id] ?? 0} assignments`);
       const strangers = Object.keys(counts).filter((id) => !users.some((u) => u._id === id));
-      summary.defaultGroup = { users: users.length, assigned: Object.keys(counts).length, wrong: wrong.length };
+      summary.defaultGroup = {
+        users: users.length,
+        assigned: Object.keys(counts).length,
+        wrong: wrong.length,
+      };
       expect(users.length).toBeGreaterThan(100);
-      expect(wrong).toEqual([]);
-      expect(strangers).toEqual([]);
+      expect(few(wrong)).toEqual(none);
+      expect(few(strangers)).toEqual(none);
     });
   });
 });

@@ -108,11 +108,13 @@ export class ScimClient {
     } catch (error) {
       const name = (error as Error).name;
       record.error = name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'connection';
-      record.errorMessage = String((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
+      record.errorMessage = String(
+        (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message,
+      );
     }
     record.endedAt = Date.now();
     if (record.status === 201 && json && typeof json === 'object' && 'id' in json)
-      record.resourceId = String((json as { id: unknown }).id);
+      record.resourceId = String(json.id);
     return { record, json };
   }
 

@@ -59,7 +59,10 @@ export class FaultFerretDB {
     const proc = this.proc;
     if (!proc) return;
     proc.killNow();
-    await waitFor('faults-ferretdb exited', async () => !proc.isAlive(), { timeoutMs: 5_000, intervalMs: 20 });
+    await waitFor('faults-ferretdb exited', async () => !proc.isAlive(), {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
     await proc.stop();
   }
 

@@ -57,7 +57,8 @@ export class WebhookSink {
     req.on('end', () => {
       let bodyId = '';
       try {
-        bodyId = String((JSON.parse(body) as { id?: unknown }).id ?? '');
+        const id = (JSON.parse(body) as { id?: unknown }).id;
+        bodyId = typeof id === 'string' ? id : '';
       } catch {
         bodyId = '';
       }

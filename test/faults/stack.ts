@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir, freePort } from '@scimbridge/testing';
+import { Queue } from 'bullmq';
 import { MongoClient, type Db } from 'mongodb';
 import { FaultFerretDB, FaultRedis, ServiceProcess, scimctl, type CliResult } from './servers.js';
 import { WebhookSink } from './sink.js';
 
 export interface ReadinessProbe {
+  /** Index into the watched processes. */
   api: number;
   at: number;
   /** 0: no answer. */
@@ -38,7 +40,12 @@ export class ReadinessWatch {
     const at = Date.now();
     try {
       const response = await fetch(`${api.base}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      this.probes.push({ api: index, at, status: response.status, body: (await response.text()).slice(0, 300) });
+      this.probes.push({
+        api: index,
+        at,
+        status: response.status,
+        body: (await response.text()).slice(0, 300),
+      });
     } catch {
       this.probes.push({ api: index, at, status: 0, body: '' });
     }
@@ -80,7 +87,7 @@ export class FaultStack {
           ...env,
           // A crashed worker's jobs come back after the lock expires; fast retries keep the run short.
           JOB_LOCK_MS: '2000',
-          RELAY_INTERVAL_MS: '1000',
+          RELAY_INTERVAL_MS: '2000',
           RELAY_MIN_AGE_MS: '2000',
           AUDIT_WEBHOOK_BACKOFF_MS: '100',
           AUDIT_WEBHOOK_MAX_BACKOFF_MS: '2000',
@@ -122,6 +129,33 @@ export class FaultStack {
     if (issued.code !== 0) throw new Error(`scimctl token issue failed: ${issued.stderr}${issued.stdout}`);
     const { token } = JSON.parse(issued.stdout.trim().split('\n').pop()!) as { token: string };
     return { orgId, token };
+  }
+
+  /** BullMQ job counts per queue (diagnostics for the summary). */
+  async queueCounts(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const name of ['scim-provisioning', 'scim-audit', 'scim-audit-delivery']) {
+      const queue = new Queue(name, {
+        connection: { host: '127.0.0.1', port: this.redis.port },
+        prefix: 'scimbridge',
+      });
+      try {
+        out[name] = await queue.getJobCounts(
+          'waiting',
+          'active',
+          'delayed',
+          'completed',
+          'failed',
+          'prioritized',
+        );
+      } catch (error) {
+        out[name] = { error: 1 };
+        void error;
+      } finally {
+        await queue.close();
+      }
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -15,6 +15,8 @@ export interface Summary {
   extraDeliveries: number;
   unacknowledgedAttempts: number;
   revocation: {
+    /** scimctl gave up and the token stayed in MongoDB. */
+    notRevoked?: boolean;
     api0?: number | null;
     api1?: number | null;
     redisBackAfterMs?: number;
@@ -23,6 +25,16 @@ export interface Summary {
   };
   parallelMembers: { statuses: Record<string, number>; membersPresent: number } | undefined;
   defaultGroup?: { users: number; assigned: number; wrong: number };
+  latency?: { p50: number; p99: number; max: number; over10s: number };
+  /** Load ticks not sent because too many requests were outstanding. */
+  skippedForConcurrency?: number;
+  /** One line per scenario: what it saw. */
+  scenarios: Record<string, string>;
+  /** When each fault happened, seconds since the start. */
+  marks: string[];
+  workerReadiness?: Record<string, Record<string, number>>;
+  queues?: Record<string, Record<string, number>>;
+  deliveriesOverTime?: string;
   wallSeconds: number;
 }
 
@@ -31,37 +43,85 @@ const fmt = (counts: Record<string, number>) =>
     .map(([k, v]) => `${k}×${v}`)
     .join(' ') || '-';
 
-const ms = (v: number | null | undefined) => (v === undefined ? 'not run' : v === null ? '> 35000 ms' : `${v} ms`);
+const ms = (v: number | null | undefined) =>
+  v === undefined ? 'not run' : v === null ? '> 35000 ms' : `${v} ms`;
 
 export function formatSummary(s: Summary): string {
   const rows: [string, string][] = [
     ['requests', String(s.requests)],
     ['responses by status', fmt(s.byStatus)],
     ['failures (rule broken)', s.failures.map(([k, v]) => `${k}×${v}`).join(' ') || 'none'],
+    [
+      'latency p50 / p99 / max',
+      s.latency
+        ? `${s.latency.p50} / ${s.latency.p99} / ${s.latency.max} ms (${s.latency.over10s} over 10 s; ${s.skippedForConcurrency ?? 0} load ticks skipped at 40 outstanding)`
+        : '-',
+    ],
     ['allowed: 503 + Retry-After (MongoDB down)', String(s.allowed503)],
     ['allowed: 429 + Retry-After', String(s.allowed429)],
     ['excluded: connection to SIGKILLed api', String(s.excludedKilledApi)],
-    ['/readyz during Redis outage', Object.entries(s.readinessDuringRedisOutage).map(([k, v]) => `${k} ${fmt(v)}`).join('; ') || 'not run'],
-    ['/readyz during MongoDB outage', Object.entries(s.readinessDuringMongoOutage).map(([k, v]) => `${k} ${fmt(v)}`).join('; ') || 'not run'],
+    [
+      '/readyz during Redis outage',
+      Object.entries(s.readinessDuringRedisOutage)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join('; ') || 'not run',
+    ],
+    [
+      '/readyz during MongoDB outage',
+      Object.entries(s.readinessDuringMongoOutage)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join('; ') || 'not run',
+    ],
     ['audit events written', String(s.eventsWritten)],
     ['audit events delivered (≥ 1 ack)', String(s.eventsDelivered)],
-    ['audit events delivered more than once', `${s.eventsDuplicated} (${s.extraDeliveries} extra deliveries)`],
+    [
+      'audit events delivered more than once',
+      `${s.eventsDuplicated} (${s.extraDeliveries} extra deliveries)`,
+    ],
     ['delivery attempts not acknowledged', String(s.unacknowledgedAttempts)],
     [
       'default-group assignments',
-      s.defaultGroup ? `${s.defaultGroup.assigned} for ${s.defaultGroup.users} users (${s.defaultGroup.wrong} not exactly once)` : 'not run',
+      s.defaultGroup
+        ? `${s.defaultGroup.assigned} for ${s.defaultGroup.users} users (${s.defaultGroup.wrong} not exactly once)`
+        : 'not run',
     ],
-    ['revocation delay api0', ms(s.revocation.api0)],
-    ['revocation delay api1', ms(s.revocation.api1)],
+    [
+      'revocation delay api0',
+      s.revocation.notRevoked ? 'token not revoked (scimctl failed)' : ms(s.revocation.api0),
+    ],
+    [
+      'revocation delay api1',
+      s.revocation.notRevoked ? 'token not revoked (scimctl failed)' : ms(s.revocation.api1),
+    ],
     [
       'scimctl token revoke (Redis down)',
       s.revocation.scimctlExit === undefined
         ? 'not run'
-        : `exit ${s.revocation.scimctlExit}${s.revocation.scimctlMessage ? `: ${s.revocation.scimctlMessage}` : ''}; Redis back after ${s.revocation.redisBackAfterMs} ms`,
+        : `exit ${s.revocation.scimctlExit}${s.revocation.scimctlMessage ? `: ${s.revocation.scimctlMessage}` : ''}` +
+          (s.revocation.redisBackAfterMs === undefined
+            ? ''
+            : `; Redis back ${s.revocation.redisBackAfterMs} ms after the revocation`),
     ],
     [
       '20 parallel member PATCHes',
-      s.parallelMembers ? `${fmt(s.parallelMembers.statuses)}; ${s.parallelMembers.membersPresent}/20 members present` : 'not run',
+      s.parallelMembers
+        ? `${fmt(s.parallelMembers.statuses)}; ${s.parallelMembers.membersPresent}/20 members present`
+        : 'not run',
+    ],
+    ...Object.entries(s.scenarios).map(([k, v]): [string, string] => [`scenario ${k}`, v]),
+    ['faults at', s.marks.join('; ') || '-'],
+    ['acked deliveries per 10 s', s.deliveriesOverTime || '-'],
+    [
+      'worker /readyz (whole run)',
+      Object.entries(s.workerReadiness ?? {})
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join('; ') || '-',
+    ],
+    [
+      'queues at the end',
+      Object.entries(s.queues ?? {})
+        .map(([k, v]) => `${k} ${fmt(Object.fromEntries(Object.entries(v).filter(([, n]) => n > 0)))}`)
+        .join('; ') || '-',
     ],
     ['wall time', `${s.wallSeconds} s`],
   ];
