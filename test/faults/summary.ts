@@ -23,7 +23,8 @@ export interface Summary {
     scimctlExit?: number;
     scimctlMessage?: string;
   };
-  parallelMembers: { statuses: Record<string, number>; membersPresent: number } | undefined;
+  parallelMembers:
+    { statuses: Record<string, number>; slowestMs: number; membersPresent: number } | undefined;
   defaultGroup?: { users: number; assigned: number; wrong: number };
   latency?: { p50: number; p99: number; max: number; over10s: number };
   /** Load ticks not sent because too many requests were outstanding. */
@@ -105,7 +106,7 @@ export function formatSummary(s: Summary): string {
     [
       '20 parallel member PATCHes',
       s.parallelMembers
-        ? `${fmt(s.parallelMembers.statuses)}; ${s.parallelMembers.membersPresent}/20 members present`
+        ? `${fmt(s.parallelMembers.statuses)} (slowest ${s.parallelMembers.slowestMs} ms); ${s.parallelMembers.membersPresent}/20 members present`
         : 'not run',
     ],
     ...Object.entries(s.scenarios).map(([k, v]): [string, string] => [`scenario ${k}`, v]),
