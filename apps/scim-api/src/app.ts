@@ -63,13 +63,20 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.trustProxy === undefined ? {} : { trustProxy: deps.trustProxy }),
   });
   await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
+  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
+  await authenticator.start();
+  await app.register(opsRoutes, {
+    registry: deps.registry,
+    readiness: [
+      ...deps.readiness,
+      // Without the broadcast a revocation takes effect through the 1 s cache bound: slower, still correct.
+      { name: 'revocation-broadcast', required: false, check: async () => authenticator.subscribed() },
+    ],
+  });
   registerErrorHandling(app);
   registerScimContentTypes(app, limits.maxPayloadSize);
 
   const metrics = apiMetrics(deps.registry);
-  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
-  await authenticator.start();
   const failures = new AuthFailureAudit(deps.connection, app.log, deps.authFailureFlushMs);
   app.addHook('onClose', async () => {
     await authenticator.close();
