@@ -22,6 +22,9 @@ export interface Summary {
     redisBackAfterMs?: number;
     scimctlExit?: number;
     scimctlMessage?: string;
+    scimctlMs?: number;
+    /** When the token left MongoDB, counted from the Redis stop. */
+    revokedAfterRedisStopMs?: number;
   };
   parallelMembers:
     { statuses: Record<string, number>; slowestMs: number; membersPresent: number } | undefined;
@@ -98,7 +101,10 @@ export function formatSummary(s: Summary): string {
       'scimctl token revoke (Redis down)',
       s.revocation.scimctlExit === undefined
         ? 'not run'
-        : `exit ${s.revocation.scimctlExit}${s.revocation.scimctlMessage ? `: ${s.revocation.scimctlMessage}` : ''}` +
+        : `exit ${s.revocation.scimctlExit} after ${s.revocation.scimctlMs} ms${s.revocation.scimctlMessage ? `: ${s.revocation.scimctlMessage}` : ''}` +
+          (s.revocation.revokedAfterRedisStopMs === undefined
+            ? ''
+            : `; token left MongoDB ${s.revocation.revokedAfterRedisStopMs} ms after the Redis stop`) +
           (s.revocation.redisBackAfterMs === undefined
             ? ''
             : `; Redis back ${s.revocation.redisBackAfterMs} ms after the revocation`),
