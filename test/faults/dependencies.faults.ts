@@ -559,6 +559,12 @@ describe('issue 13: survives its dependencies failing', () => {
       const undelivered = events.filter((e) => !acked.get(e._id)).map((e) => `${e.action} ${e._id}`);
       const mismatched = deliveries.filter((d) => d.headerId !== d.bodyId || !d.headerId);
       summary.eventsWritten = events.length;
+      summary.committedWrites = {
+        acknowledged: committed.length,
+        withoutEvent: missing.length,
+        withSeveralEvents: doubled.length,
+        storedWithoutCreateEvent: resourcesWithoutOneCreate.length,
+      };
       summary.eventsDelivered = events.filter((e) => acked.get(e._id)).length;
       summary.eventsDuplicated = [...acked.values()].filter((n) => n > 1).length;
       summary.extraDeliveries = [...acked.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);

@@ -10,6 +10,12 @@ export interface Summary {
   readinessDuringRedisOutage: Record<string, Record<string, number>>;
   readinessDuringMongoOutage: Record<string, Record<string, number>>;
   eventsWritten: number;
+  committedWrites?: {
+    acknowledged: number;
+    withoutEvent: number;
+    withSeveralEvents: number;
+    storedWithoutCreateEvent: number;
+  };
   eventsDelivered: number;
   eventsDuplicated: number;
   extraDeliveries: number;
@@ -75,6 +81,16 @@ export function formatSummary(s: Summary): string {
       Object.entries(s.readinessDuringMongoOutage)
         .map(([k, v]) => `${k} ${fmt(v)}`)
         .join('; ') || 'not run',
+    ],
+    [
+      'writes answered 2xx',
+      s.committedWrites
+        ? `${s.committedWrites.acknowledged} (${s.committedWrites.withoutEvent} without an audit event, ${s.committedWrites.withSeveralEvents} with several)`
+        : '-',
+    ],
+    [
+      'stored users/groups without one create event',
+      s.committedWrites ? String(s.committedWrites.storedWithoutCreateEvent) : '-',
     ],
     ['audit events written', String(s.eventsWritten)],
     ['audit events delivered (≥ 1 ack)', String(s.eventsDelivered)],
