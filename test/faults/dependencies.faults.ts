@@ -483,6 +483,10 @@ describe('issue 13: survives its dependencies failing', () => {
           { timeoutMs: 45_000, intervalMs: 500 },
         ).catch(() => undefined);
         await sleep(1_000);
+        if (summary.parallelMembers)
+          summary.parallelMembers.membersAfterDrain = await stack.db
+            .collection('memberships')
+            .countDocuments({ orgId: org.orgId, groupId: parallel.groupId });
         // Tally requests.
         summary.requests = client.records.length;
         summary.byStatus = tally(client.records.map((r) => r.status || r.error!));

@@ -33,7 +33,13 @@ export interface Summary {
     revokedAfterRedisStopMs?: number;
   };
   parallelMembers:
-    { statuses: Record<string, number>; slowestMs: number; membersPresent: number } | undefined;
+    | {
+        statuses: Record<string, number>;
+        slowestMs: number;
+        membersPresent: number;
+        membersAfterDrain?: number;
+      }
+    | undefined;
   defaultGroup?: { users: number; assigned: number; wrong: number };
   latency?: { p50: number; p99: number; max: number; over10s: number };
   /** Load ticks not sent because too many requests were outstanding. */
@@ -128,7 +134,7 @@ export function formatSummary(s: Summary): string {
     [
       '20 parallel member PATCHes',
       s.parallelMembers
-        ? `${fmt(s.parallelMembers.statuses)} (slowest ${s.parallelMembers.slowestMs} ms); ${s.parallelMembers.membersPresent}/20 members present`
+        ? `${fmt(s.parallelMembers.statuses)} (slowest ${s.parallelMembers.slowestMs} ms); ${s.parallelMembers.membersPresent}/20 members present right after, ${s.parallelMembers.membersAfterDrain ?? '?'}/20 at the end`
         : 'not run',
     ],
     ...Object.entries(s.scenarios).map(([k, v]): [string, string] => [`scenario ${k}`, v]),
