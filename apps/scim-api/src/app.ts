@@ -2,7 +2,11 @@ import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
 import { createRegistry, ScimError } from '@scimbridge/scim-core';
 import { MembershipRepository, storeCollections } from '@scimbridge/store';
-import { TokenAuthenticator, type TokenAuthenticatorOptions } from '@scimbridge/tenancy';
+import {
+  PendingBroadcastRelay,
+  TokenAuthenticator,
+  type TokenAuthenticatorOptions,
+} from '@scimbridge/tenancy';
 import { opsRoutes, type ReadinessCheck } from '@scimbridge/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -41,6 +45,8 @@ export interface AppDependencies {
   authFailureFlushMs?: number;
   /** Failed authentications per client address before its lookups are refused (default 20 a minute). */
   addressLimit?: AddressLimitOptions;
+  /** How often this replica re-publishes revocations whose broadcast failed elsewhere (default 1 s). */
+  broadcastRelayMs?: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address (the ingress). */
   trustProxy?: boolean | string;
 }
@@ -65,6 +71,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(helmet, { contentSecurityPolicy: false });
   const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
   await authenticator.start();
+  const broadcastRelay = new PendingBroadcastRelay(deps.connection, deps.redis, deps.broadcastRelayMs);
+  broadcastRelay.start();
   await app.register(opsRoutes, {
     registry: deps.registry,
     readiness: [
@@ -79,6 +87,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const metrics = apiMetrics(deps.registry);
   const failures = new AuthFailureAudit(deps.connection, app.log, deps.authFailureFlushMs);
   app.addHook('onClose', async () => {
+    await broadcastRelay.stop();
     await authenticator.close();
     await failures.close();
   });

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { JobProducer } from '@scimbridge/jobs';
 import { ensureStoreIndexes } from '@scimbridge/store';
-import { applyOrganisation, ensureTenancyIndexes, issueToken } from '@scimbridge/tenancy';
-import { startFerretDB, startRedis, type RedisServer } from '@scimbridge/testing';
+import {
+  applyOrganisation,
+  ensureTenancyIndexes,
+  issueToken,
+  revokeTokens,
+  type IssuedToken,
+  rotateToken,
+} from '@scimbridge/tenancy';
+import { freePort, startFerretDB, startRedis, type RedisServer } from '@scimbridge/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
@@ -125,6 +132,110 @@ describe('Redis outage', () => {
         await seed.dropDatabase();
         await seed.close();
       }
+    });
+  });
+});
+
+/** Milliseconds until every client's GET /Users is 401 (polled every 20 ms). */
+async function untilRefusedEverywhere(
+  clients: ReturnType<typeof client>[],
+  timeoutMs: number,
+): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const statuses = await Promise.all(clients.map(async (c) => (await c.get('/Users?count=1')).statusCode));
+    if (statuses.every((status) => status === 401)) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`still accepted after ${timeoutMs} ms`);
+}
+
+/** Two api instances on one database and one Redis server, with an organisation whose token both have cached. */
+async function withTwoApis(
+  name: string,
+  run: (context: {
+    server: RedisServer;
+    apis: Api[];
+    first: Api;
+    orgId: string;
+    token: IssuedToken;
+  }) => Promise<void>,
+): Promise<void> {
+  await withRedis(`${name}-redis`, async (server) => {
+    const dbName = `api_${name}_${randomUUID().slice(0, 8)}`;
+    const apis = [
+      await startApi(inject('mongodbUri'), server.url, dbName),
+      await startApi(inject('mongodbUri'), server.url, dbName),
+    ];
+    try {
+      const first = apis[0]!;
+      const orgId = `org-${name}`;
+      await applyOrganisation(first.connection, orgId, { displayName: name }, first.redis);
+      const token = await issueToken(first.connection, first.redis, orgId);
+      for (const api of apis) expect((await client(api.app, token.token).get('/Users')).statusCode).toBe(200);
+      await run({ server, apis, first, orgId, token });
+    } finally {
+      for (const api of apis) await api.close();
+    }
+  });
+}
+
+describe('revocation without Redis', () => {
+  it('a token rotated and then revoked while Redis is down is refused by two api instances within a second', async () => {
+    await withTwoApis('revoke', async ({ server, apis, first, orgId, token: old }) => {
+      await server.stop();
+      for (const api of apis)
+        await expect
+          .poll(async () => (await readyz(api.app)).body.checks, { timeout: 5_000, interval: 50 })
+          .toMatchObject({ 'revocation-broadcast': 'failing' });
+
+      // The admin tools' Redis client is as unreachable as the api's.
+      const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      admin.on('error', () => undefined);
+      try {
+        const fresh = await rotateToken(first.connection, admin, orgId);
+        const rotationDelay = await untilRefusedEverywhere(
+          apis.map((api) => client(api.app, old.token)),
+          5_000,
+        );
+        for (const api of apis)
+          expect((await client(api.app, fresh.token).get('/Users')).statusCode).toBe(200);
+        expect(await revokeTokens(first.connection, admin, orgId)).toEqual([fresh.tokenId]);
+        const revocationDelay = await untilRefusedEverywhere(
+          apis.map((api) => client(api.app, fresh.token)),
+          5_000,
+        );
+        console.info(
+          `revocation without Redis: old token refused by both api instances ${rotationDelay} ms after the rotation, the new one ${revocationDelay} ms after its revocation`,
+        );
+        // The bound is 1 s (the cache while unsubscribed); the rest is polling and request time on a shared CI machine.
+        expect(rotationDelay).toBeLessThan(1_250);
+        expect(revocationDelay).toBeLessThan(1_250);
+      } finally {
+        admin.disconnect();
+      }
+    });
+  });
+
+  it('a revocation whose broadcast failed is re-published by the api replicas, reaching those whose subscription stayed up', async () => {
+    await withTwoApis('republish', async ({ apis, first, orgId, token }) => {
+      // scimctl on a host that cannot reach Redis, while the api replicas can.
+      const unreachable = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: 1 });
+      unreachable.on('error', () => undefined);
+      try {
+        await revokeTokens(first.connection, unreachable, orgId);
+      } finally {
+        unreachable.disconnect();
+      }
+      const pending = first.connection.collection('pending_broadcasts');
+      expect(await pending.countDocuments({ orgId })).toBe(1);
+      const delay = await untilRefusedEverywhere(
+        apis.map((api) => client(api.app, token.token)),
+        10_000,
+      );
+      console.info(`re-published revocation: refused by both api instances after ${delay} ms`);
+      expect(delay).toBeLessThan(5_000);
+      expect(await pending.countDocuments({ orgId })).toBe(0);
     });
   });
 });

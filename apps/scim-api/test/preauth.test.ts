@@ -52,6 +52,8 @@ beforeAll(async () => {
     redis,
     jobs: null,
     authFailureFlushMs: 3_600_000,
+    // Its once-a-second outbox scan is background work, not a cost of the refused requests counted here.
+    broadcastRelayMs: 3_600_000,
     addressLimit: { failures: FAILURES_PER_ADDRESS, windowSeconds: 60 },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -13,6 +13,7 @@ export {
   ensureTenancyIndexes,
   type OrganisationDocument,
   type TokenDocument,
+  type PendingBroadcastDocument,
   type TenancyCollections,
 } from './collections.js';
 export {
@@ -59,13 +60,12 @@ export { LastUsedRecorder } from './tokens/last-used.js';
 export {
   TOKEN_REVOCATION_CHANNEL,
   ORGANISATION_CHANGE_CHANNEL,
-  publishTokenRevocation,
   publishOrganisationChange,
   TokenRevocationSubscriber,
-  BroadcastError,
   type TokenRevocationMessage,
   type TenancyChangeHandlers,
 } from './broadcast.js';
+export { republishPendingBroadcasts, PendingBroadcastRelay } from './pending-broadcasts.js';
 export {
   TokenAuthenticator,
   type AuthenticationResult,

@@ -1,3 +1,4 @@
+import { freePort } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,6 +23,8 @@ import {
   setOrganisationDeleting,
   verifyTokenFormat,
   tokenShapeProblem,
+  republishPendingBroadcasts,
+  TOKEN_REVOCATION_CHANNEL,
   disableOrganisation,
 } from '../src/index.js';
 
@@ -165,6 +168,39 @@ describe('tokens', () => {
     await expect(
       adoptToken(connection, redis, 'org-adopt', 'scimb_not-a-minted-token-0123456789'),
     ).rejects.toBeInstanceOf(WeakTokenError);
+  });
+});
+
+describe('tokens without Redis', () => {
+  it('a rotation with Redis unreachable returns the new token, leaves only it, and its broadcast is published later', async () => {
+    await applyOrganisation(connection, 'org-rotate-down', { displayName: 'Down' });
+    const old = await issueToken(connection, redis, 'org-rotate-down');
+    const down = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: 1 });
+    down.on('error', () => undefined);
+    let fresh;
+    try {
+      const started = Date.now();
+      fresh = await rotateToken(connection, down, 'org-rotate-down');
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      down.disconnect();
+    }
+    expect((await listTokens(connection, 'org-rotate-down')).map((t) => t.tokenId)).toEqual([fresh.tokenId]);
+    const pending = connection.collection('pending_broadcasts');
+    expect(await pending.countDocuments({ orgId: 'org-rotate-down' })).toBe(1);
+
+    const listener = redis.duplicate();
+    const received = new Promise<string>((resolve) =>
+      listener.on('message', (_channel, text) => resolve(text)),
+    );
+    await listener.subscribe(TOKEN_REVOCATION_CHANNEL);
+    try {
+      expect(await republishPendingBroadcasts(connection, redis, { minAgeMs: 0 })).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(await received)).toEqual({ orgId: 'org-rotate-down', tokenIds: [old.tokenId] });
+    } finally {
+      listener.disconnect();
+    }
+    expect(await pending.countDocuments({ orgId: 'org-rotate-down' })).toBe(0);
   });
 });
 

@@ -1,5 +1,4 @@
 import {
-  BroadcastError,
   TokenInUseError as TenancyTokenInUseError,
   adoptToken,
   applyOrganisation,
@@ -43,12 +42,14 @@ export class TenancyBackend implements TenantBackend {
     await this.call(() => ensureTenancyIndexes(this.connection));
   }
 
-  /** Connectivity failures become BackendUnavailableError (→ Ready=False MongoUnreachable / RedisUnreachable). */
+  /**
+   * MongoDB connectivity failures become BackendUnavailableError (→ Ready=False MongoUnreachable). Redis never fails
+   * a call: broadcasts go through the tenancy outbox, so a rotation with Redis down still reaches the Secret.
+   */
   private async call<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof BroadcastError) throw new BackendUnavailableError('Redis', error);
       if (error instanceof TenancyTokenInUseError) throw new TokenInUseError();
       if (CONNECTIVITY.test((error as { name?: string }).name ?? ''))
         throw new BackendUnavailableError('MongoDB', error);
