@@ -129,6 +129,18 @@ describe('controller resilience', () => {
     await waitForReady(kube, namespace, 'm', 'True', undefined, 60_000);
   });
 
+  it('starts without Redis and issues a working token', async () => {
+    const namespace = await freshNamespace(kube.core, 'noredis');
+    const { authenticator, redis } = await start(namespace, `redis://127.0.0.1:${await freePort()}`);
+    redis.on('error', () => undefined);
+    const orgId = `o-${randomUUID().slice(0, 8)}`;
+    await createTenant(kube, tenantManifest(namespace, 'n', { organisationId: orgId, displayName: 'N' }));
+    await waitForReady(kube, namespace, 'n');
+    expect(await organisationOfToken(authenticator, await secretToken(kube, namespace, 'n-scim-token'))).toBe(
+      orgId,
+    );
+  });
+
   it('a rotation while Redis is down writes the one new token to the Secret, and the old one is refused within a second', async () => {
     const redis = await startRedis('redis-resilience');
     try {
