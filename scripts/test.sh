@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test: bootstraps tools if needed, installs dependencies from the lockfile, builds,
 # type-checks, lints, then runs the whole vitest suite (which starts its own servers).
-# Extra arguments go to vitest, e.g. scripts/test.sh --project scim-core
+# Extra arguments go to vitest, e.g. scripts/test.sh --project scim-core; --faults runs the fault suite only
+# (test/faults, docs/testing.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib/common.sh"
 cd "$here/.."
 t0=$SECONDS
+if [ "${1:-}" = "--faults" ]; then
+  shift
+  export SCIMBRIDGE_FAULTS=1
+  set -- --project faults "$@"
+fi
 "$here/bootstrap.sh"
 use_tools
 phase() { log "$1"; }

@@ -2,13 +2,18 @@ import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
 import { createRegistry, ScimError, type RefusalReason } from '@scimbridge/scim-core';
 import { MembershipRepository, storeCollections } from '@scimbridge/store';
-import { TokenAuthenticator, type TokenAuthenticatorOptions } from '@scimbridge/tenancy';
+import {
+  PendingBroadcastRelay,
+  TokenAuthenticator,
+  type TokenAuthenticatorOptions,
+} from '@scimbridge/tenancy';
 import { opsRoutes, type ReadinessCheck } from '@scimbridge/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
 import { AuditRecorder, AuthFailureAudit, type JobSink } from './audit.js';
+import { FailedAuthenticationLimiter, type AddressLimitOptions } from './http/address-limit.js';
 import { authHook } from './http/auth.js';
 import { registerScimContentTypes } from './http/content-types.js';
 import { registerErrorHandling, sendScimError } from './http/errors.js';
@@ -38,6 +43,12 @@ export interface AppDependencies {
   auth?: TokenAuthenticatorOptions;
   /** How often aggregated auth failures are written (default one minute). */
   authFailureFlushMs?: number;
+  /** Failed authentications per client address before its lookups are refused (default 20 a minute). */
+  addressLimit?: AddressLimitOptions;
+  /** How often this replica re-publishes revocations whose broadcast failed elsewhere (default 1 s). */
+  broadcastRelayMs?: number;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address (the ingress). */
+  trustProxy?: boolean | string;
 }
 
 declare module 'fastify' {
@@ -55,18 +66,28 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     bodyLimit: limits.maxPayloadSize,
+    ...(deps.trustProxy === undefined ? {} : { trustProxy: deps.trustProxy }),
   });
   await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(opsRoutes, { registry: deps.registry, readiness: deps.readiness });
+  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
+  await authenticator.start();
+  const broadcastRelay = new PendingBroadcastRelay(deps.connection, deps.redis, deps.broadcastRelayMs);
+  broadcastRelay.start();
+  await app.register(opsRoutes, {
+    registry: deps.registry,
+    readiness: [
+      ...deps.readiness,
+      // Without the broadcast a revocation takes effect through the 1 s cache bound: slower, still correct.
+      { name: 'revocation-broadcast', required: false, check: async () => authenticator.subscribed() },
+    ],
+  });
   const metrics = apiMetrics(deps.registry);
   const countRefusal = (reason: RefusalReason) => metrics.refused.inc({ reason });
   registerErrorHandling(app, countRefusal);
   registerScimContentTypes(app, limits.maxPayloadSize);
-
-  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
-  await authenticator.start();
   const failures = new AuthFailureAudit(deps.connection, app.log, deps.authFailureFlushMs);
   app.addHook('onClose', async () => {
+    await broadcastRelay.stop();
     await authenticator.close();
     await failures.close();
   });
@@ -104,6 +125,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           authenticator,
           rateLimiter: new OrganisationRateLimiter(deps.redis),
           failures,
+          addressLimiter: new FailedAuthenticationLimiter(deps.redis, deps.addressLimit),
           metrics,
           ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
         }),

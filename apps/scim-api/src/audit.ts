@@ -80,15 +80,24 @@ export class AuditRecorder {
   }
 }
 
+/** Distinct token fingerprints kept per summary event: enough to tell one bad token from a flood. */
+const SAMPLE_FINGERPRINTS = 5;
+
+interface FailureSummary {
+  orgId: string;
+  reason: string;
+  count: number;
+  first: Date;
+  fingerprints: Set<string>;
+}
+
 /**
- * Auth failures are aggregated per minute, organisation (when known) and token fingerprint, so a client
- * hammering with a bad token writes one event a minute, not one per request.
+ * Auth failures are aggregated per window (a minute) into one summary event per organisation and reason, and one
+ * per reason for tokens of no known organisation, with a count and a few sample fingerprints. The number of keys
+ * per window is bounded by `maxKeys`, so a flood of random tokens writes a handful of rows, never one per token.
  */
 export class AuthFailureAudit {
-  private readonly pending = new Map<
-    string,
-    { orgId: string; fingerprint: string; reason: string; count: number; first: Date }
-  >();
+  private pending = new Map<string, FailureSummary>();
   private readonly timer: NodeJS.Timeout;
   private readonly log: AuditLog;
 
@@ -96,23 +105,34 @@ export class AuthFailureAudit {
     connection: Connection,
     private readonly logger: FastifyBaseLogger,
     flushMs = 60_000,
+    private readonly maxKeys = 1_000,
   ) {
     this.log = new AuditLog(connection);
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
   }
 
-  note(orgId: string | null, fingerprint: string, reason: string): void {
-    const key = `${orgId ?? ''}|${fingerprint}|${reason}`;
-    const entry = this.pending.get(key);
-    if (entry) entry.count += 1;
-    else
-      this.pending.set(key, { orgId: orgId ?? 'unknown', fingerprint, reason, count: 1, first: new Date() });
+  note(orgId: string | null, reason: string, fingerprint?: string): void {
+    let key = `${orgId ?? ''}|${reason}`;
+    if (!this.pending.has(key) && this.pending.size >= this.maxKeys) key = `|${reason}`;
+    let entry = this.pending.get(key);
+    if (!entry) {
+      entry = {
+        orgId: key.startsWith('|') ? 'unknown' : orgId!,
+        reason,
+        count: 0,
+        first: new Date(),
+        fingerprints: new Set(),
+      };
+      this.pending.set(key, entry);
+    }
+    entry.count += 1;
+    if (fingerprint && entry.fingerprints.size < SAMPLE_FINGERPRINTS) entry.fingerprints.add(fingerprint);
   }
 
   async flush(): Promise<void> {
     const batch = [...this.pending.values()];
-    this.pending.clear();
+    this.pending = new Map();
     for (const entry of batch) {
       try {
         await this.log.record({
@@ -123,9 +143,9 @@ export class AuthFailureAudit {
           resourceId: null,
           details: {
             reason: entry.reason,
-            tokenFingerprint: entry.fingerprint,
             count: entry.count,
             since: entry.first.toISOString(),
+            tokenFingerprints: [...entry.fingerprints],
           },
           // Failures with an unknown token belong to no organisation: nothing to fan out.
           dispatched: entry.orgId === 'unknown',

@@ -27,6 +27,16 @@ export const apiConfigSchema = commonEnv
     SCIM_PATCH_MAX_VALUE_VISITS: limit(patch.maxValueVisits),
     SCIM_PATCH_MAX_MEMBERS_FOR_FILTER: limit(patch.maxMembersForFilter),
     SCIM_MEMBERS_PER_PAGE: limit(DEFAULT_LIMITS.membersPerPage),
+    /**
+     * Whose X-Forwarded-For names the client address (the per-address failed-authentication limit keys on it):
+     * `true` trusts any proxy, or a comma-separated list of proxy addresses/CIDRs (the ingress). Unset: the peer.
+     */
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v === 'false' ? undefined : v === 'true' ? true : v)),
+    /** Failed authentications (unknown tokens) per client address and minute before its lookups are refused. */
+    AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(20),
   });
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 

@@ -2,3 +2,4 @@
 export { buildApp, type AppDependencies } from './app.js';
 export { apiConfigSchema, type ApiConfig } from './config.js';
 export { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
+export { API_MONGO_OPTIONS, apiReadiness } from './dependencies.js';

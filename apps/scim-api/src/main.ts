@@ -9,13 +9,12 @@ import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { buildApp } from './app.js';
 import { apiConfigSchema, limitsFromConfig } from './config.js';
+import { API_MONGO_OPTIONS, apiReadiness } from './dependencies.js';
 
 runMain('scim-api', async () => {
   const config = loadConfig(apiConfigSchema);
   const logger = createLogger({ service: 'scim-api', level: config.LOG_LEVEL });
-  const connection = await mongoose
-    .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, monitorCommands: true })
-    .asPromise();
+  const connection = await mongoose.createConnection(config.MONGODB_URI, API_MONGO_OPTIONS).asPromise();
   // The request path never waits on Redis reconnects: offline commands fail fast instead of queueing.
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: false,
@@ -26,10 +25,9 @@ runMain('scim-api', async () => {
   await ensureTenancyIndexes(connection);
   await ensureStoreIndexes(connection);
   // A Redis outage must not hold requests: an enqueue gives up quickly and the worker's relay catches up.
-  const jobs = new JobProducer({
-    connection: new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
-    enqueue: { timeoutMs: 250 },
-  });
+  const queueRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  queueRedis.on('error', () => undefined); // reported once, by the client above
+  const jobs = new JobProducer({ connection: queueRedis, enqueue: { timeoutMs: 250 } });
 
   const registry = createMetricsRegistry('scim-api');
   observeMongoCommands(connection.getClient(), registry);
@@ -41,10 +39,9 @@ runMain('scim-api', async () => {
     jobs,
     limits: limitsFromConfig(config),
     ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
-    readiness: [
-      { name: 'mongodb', check: async () => (await connection.db!.admin().ping()).ok === 1 },
-      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-    ],
+    ...(config.TRUST_PROXY === undefined ? {} : { trustProxy: config.TRUST_PROXY }),
+    addressLimit: { failures: config.AUTH_FAILURES_PER_ADDRESS, windowSeconds: 60 },
+    readiness: apiReadiness(connection, redis),
   });
   handleShutdown({
     logger,

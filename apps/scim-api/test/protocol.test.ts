@@ -1,4 +1,4 @@
-import { applyOrganisation, setOrganisationDeleting } from '@scimbridge/tenancy';
+import { applyOrganisation, mintToken, setOrganisationDeleting } from '@scimbridge/tenancy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR, client, newUser, patchOp, startHarness, type Harness } from './harness.js';
 
@@ -22,8 +22,13 @@ function expectScimError(
 }
 
 describe('authentication', () => {
-  it('no token, a malformed header and an unknown token are 401 with WWW-Authenticate: Bearer and a SCIM error', async () => {
-    for (const authorization of [undefined, 'non-token', 'Bearer scimb_doesnotexist']) {
+  it('no token, a malformed header, a malformed token and an unknown token are 401 with WWW-Authenticate: Bearer and a SCIM error', async () => {
+    for (const authorization of [
+      undefined,
+      'non-token',
+      'Bearer scimb_doesnotexist',
+      `Bearer ${mintToken()}`,
+    ]) {
       const response = await h.app.inject({
         method: 'GET',
         url: '/scim/v2/Users',
@@ -56,7 +61,7 @@ describe('authentication', () => {
         await local.app.inject({
           method: 'GET',
           url: '/scim/v2/Users',
-          headers: { authorization: 'Bearer secret-token-value' },
+          headers: { authorization: 'Bearer secret-token-value-of-an-adopted-shape' },
         });
       await local.app.close();
       const events = await local.connection

@@ -5,12 +5,21 @@ import {
   dataDir,
   freePort,
   startKube,
+  startRedis,
   toolPath,
   waitFor,
   type KubeServer,
 } from '@scimbridge/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { condition, startTestController, waitForReady, type TestController } from './harness.js';
+import { hashToken, tokenFingerprint } from '@scimbridge/tenancy';
+import {
+  condition,
+  organisationOfToken,
+  secretToken,
+  startTestController,
+  waitForReady,
+  type TestController,
+} from './harness.js';
 import {
   applyCrd,
   createTenant,
@@ -59,11 +68,11 @@ afterAll(async () => {
   await kubeServer?.stop();
 });
 
-async function start(namespace: string): Promise<TestController> {
+async function start(namespace: string, redisUrl = inject('redisUrl')): Promise<TestController> {
   running = await startTestController(kube, {
     namespace,
     mongoUri,
-    redisUrl: inject('redisUrl'),
+    redisUrl,
     database: `res_${randomUUID().slice(0, 8)}`,
   });
   return running;
@@ -118,6 +127,53 @@ describe('controller resilience', () => {
       await startMongo();
     }
     await waitForReady(kube, namespace, 'm', 'True', undefined, 60_000);
+  });
+
+  it('starts without Redis and issues a working token', async () => {
+    const namespace = await freshNamespace(kube.core, 'noredis');
+    const { authenticator, redis } = await start(namespace, `redis://127.0.0.1:${await freePort()}`);
+    redis.on('error', () => undefined);
+    const orgId = `o-${randomUUID().slice(0, 8)}`;
+    await createTenant(kube, tenantManifest(namespace, 'n', { organisationId: orgId, displayName: 'N' }));
+    await waitForReady(kube, namespace, 'n');
+    expect(await organisationOfToken(authenticator, await secretToken(kube, namespace, 'n-scim-token'))).toBe(
+      orgId,
+    );
+  });
+
+  it('a rotation while Redis is down writes the one new token to the Secret, and the old one is refused within a second', async () => {
+    const redis = await startRedis('redis-resilience');
+    try {
+      const namespace = await freshNamespace(kube.core, 'redis');
+      const { authenticator, connection, redis: client } = await start(namespace, redis.url);
+      client.on('error', () => undefined);
+      const orgId = `o-${randomUUID().slice(0, 8)}`;
+      await createTenant(kube, tenantManifest(namespace, 'r', { organisationId: orgId, displayName: 'R' }));
+      await waitForReady(kube, namespace, 'r');
+      const oldToken = await secretToken(kube, namespace, 'r-scim-token');
+      expect(await organisationOfToken(authenticator, oldToken)).toBe(orgId);
+
+      await redis.stop();
+      await patchTenantSpec(kube, namespace, 'r', { token: { rotation: 1 } });
+      await waitFor(
+        'the rotated token in the Secret',
+        async () => (await secretToken(kube, namespace, 'r-scim-token')) !== oldToken,
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      const rotated = await waitForReady(kube, namespace, 'r');
+      const newToken = await secretToken(kube, namespace, 'r-scim-token');
+      expect(rotated.status?.tokenFingerprint).toBe(tokenFingerprint(hashToken(newToken)));
+      expect(await organisationOfToken(authenticator, newToken)).toBe(orgId);
+      await waitFor(
+        'the old token to be refused',
+        async () => (await organisationOfToken(authenticator, oldToken)) === null,
+        { timeoutMs: 1_100, intervalMs: 50 },
+      );
+      // Minted once: no orphan token from a retried rotation.
+      expect(await connection.collection('tokens').countDocuments({ orgId })).toBe(1);
+    } finally {
+      await redis.stop();
+    }
   });
 });
 

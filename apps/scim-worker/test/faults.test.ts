@@ -168,6 +168,43 @@ describe('worker killed with SIGKILL mid-job', () => {
   });
 });
 
+describe('start-up without Redis', () => {
+  it('a worker started while Redis is down starts, stays Ready (degraded) and delivers once Redis is back', async () => {
+    const redis = await startRedis('redis-worker-start');
+    await redis.stop();
+    const hook = new WebhookReceiver(() => ({ status: 200 }));
+    await hook.start();
+    const orgId = uniqueName('org');
+    await storeOrganisation(mongo, orgId, [{ name: 'siem', url: hook.url, secret: 'k' }]);
+    const event = await storeAuditEvent(collections, orgId);
+    const worker = await spawnWorkerProcess({
+      MONGODB_URI: mongoUriFor(dbName),
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: uniqueName('wstart'),
+      RELAY_INTERVAL_MS: '200',
+      RELAY_MIN_AGE_MS: '0',
+    });
+    try {
+      const ready = await fetch(`http://127.0.0.1:${worker.port()}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'degraded', checks: { redis: 'failing' } });
+
+      await redis.restart();
+      await waitFor(
+        'the event delivered after Redis came back',
+        async () => (await collections.auditEvents.findOne({ _id: event._id }))?.dispatchedAt != null,
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      expect(hook.acknowledged().size).toBe(1);
+    } finally {
+      worker.kill('SIGTERM');
+      expect(await exited(worker)).toBe(0);
+      await hook.stop();
+      await redis.stop();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it('serves readiness and queue metrics, then finishes the active delivery before exiting 0, losing nothing', async () => {
     const prefix = uniqueName('wterm');

@@ -48,15 +48,25 @@ class Session {
     return this.connection;
   }
 
-  /** Token changes are broadcast so every api replica refuses the old token at once. */
+  /**
+   * Token and settings changes are broadcast so every api replica acts at once. Redis unreachable is not an error:
+   * the change is in MongoDB, its broadcast waits in the outbox for an api replica to publish, and replicas trust
+   * their caches at most 1 s while their own subscription is down.
+   */
   async pubsub(): Promise<Redis> {
     if (this.redis) return this.redis;
     const url = this.options.redisUrl ?? this.env.REDIS_URL;
     if (!url)
       throw new Error('set REDIS_URL or pass --redis-url (token changes are broadcast to every api replica)');
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-    await this.redis.connect();
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 2_000 });
+    this.redis.on('error', () => undefined);
+    await this.redis.connect().catch(() => undefined);
     return this.redis;
+  }
+
+  /** Whether the broadcast went out now, or waits in the outbox for an api replica (Redis unreachable from here). */
+  broadcast(): 'published' | 'pending' {
+    return this.redis?.status === 'ready' ? 'published' : 'pending';
   }
 
   async close(): Promise<void> {
@@ -64,6 +74,12 @@ class Session {
     await this.connection?.close();
   }
 }
+
+const BROADCAST_NOTE = {
+  published: '',
+  pending:
+    '\n(Redis unreachable: the change is stored; its broadcast is pending and an api replica publishes it when it can. Replicas without the broadcast refuse old tokens within 1 s.)',
+} as const;
 
 function printer(io: CliIo, json: boolean) {
   return (value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
@@ -204,8 +220,9 @@ export function buildProgram(io: CliIo): Command {
               tokenId: issued.tokenId,
               fingerprint: issued.fingerprint,
               issuedAt: issued.issuedAt,
+              broadcast: session.broadcast(),
             },
-            `${issued.token}\n(token ${issued.fingerprint} for ${orgId}: shown once, store it in your IdP now)`,
+            `${issued.token}\n(token ${issued.fingerprint} for ${orgId}: shown once, store it in your IdP now)${BROADCAST_NOTE[session.broadcast()]}`,
           );
         }),
       );
@@ -219,7 +236,10 @@ export function buildProgram(io: CliIo): Command {
       run(async (session, print, orgId: string, options: { force?: boolean }) => {
         await refuseIfManagedByKubernetes(await session.mongo(), orgId, options.force);
         const revoked = await revokeTokens(await session.mongo(), await session.pubsub(), orgId);
-        print({ orgId, revoked }, `revoked ${revoked.length} token(s) of ${orgId}`);
+        print(
+          { orgId, revoked, broadcast: session.broadcast() },
+          `revoked ${revoked.length} token(s) of ${orgId}${BROADCAST_NOTE[session.broadcast()]}`,
+        );
       }),
     );
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AuditLog } from '@scimbridge/store';
-import { hashToken, verifyTokenFormat } from '@scimbridge/tenancy';
+import { applyOrganisation, hashToken, verifyTokenFormat } from '@scimbridge/tenancy';
+import { freePort } from '@scimbridge/testing';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from '../src/index.js';
@@ -25,15 +26,47 @@ afterAll(async () => {
 });
 
 async function scimctl(...args: string[]) {
+  return scimctlWith(inject('redisUrl'), ...args);
+}
+
+async function scimctlWith(redisUrl: string, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(args, {
     out: (t) => out.push(t),
     err: (t) => err.push(t),
-    env: { MONGODB_URI: uri, REDIS_URL: inject('redisUrl') },
+    env: { MONGODB_URI: uri, REDIS_URL: redisUrl },
   });
   return { code, out, err, json: () => out.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
+
+describe('scimctl without Redis', () => {
+  it('rotates and revokes tokens, the broadcast left pending in the outbox', async () => {
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    await applyOrganisation(connection, 'no-redis', { displayName: 'No Redis' });
+    const issued = await scimctlWith(deadRedis, '--json', 'token', 'issue', 'no-redis');
+    expect(issued.code, issued.err.join()).toBe(0);
+    const rotated = await scimctlWith(deadRedis, '--json', 'token', 'rotate', 'no-redis');
+    expect(rotated.code, rotated.err.join()).toBe(0);
+    const fresh = rotated.json()[0]!;
+    expect(fresh).toMatchObject({ broadcast: 'pending' });
+    expect(verifyTokenFormat(fresh.token as string)).toBe(true);
+    const tokens = await connection.collection('tokens').find({ orgId: 'no-redis' }).toArray();
+    expect(tokens.map((t) => t.hash)).toEqual([hashToken(fresh.token as string)]);
+
+    const started = Date.now();
+    const revoked = await scimctlWith(deadRedis, 'token', 'revoke', 'no-redis');
+    expect(revoked.code, revoked.err.join()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(revoked.out.join('\n')).toMatch(/revoked 1 token\(s\) of no-redis[\s\S]*broadcast is pending/);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'no-redis' })).toBe(0);
+    const pending = await connection
+      .collection('pending_broadcasts')
+      .find({ orgId: 'no-redis', channel: 'scimbridge:tokens:revoked' })
+      .toArray();
+    expect(pending).toHaveLength(2);
+  });
+});
 
 describe('scimctl', () => {
   it('applies a ScimTenant manifest and shows the settings', async () => {

@@ -60,7 +60,7 @@ describe('MembershipRepository', () => {
       ]),
     ).toBe(true);
     expect((await repo.memberIds('org-r', 'g1')).sort()).toEqual(['b', 'c']);
-    expect(await repo.members('org-r', 'g2')).toEqual([{ value: 'a', type: 'User', display: 'Alice' }]);
+    expect(await repo.members('org-r', 'g2', 10)).toEqual([{ value: 'a', type: 'User', display: 'Alice' }]);
     expect(await repo.removeMember('org-r', 'b')).toEqual(['g1']);
     expect(await repo.memberIds('org-r', 'g1')).toEqual(['c']);
   });

@@ -1,11 +1,16 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { httpMetrics } from './http-metrics.js';
 
 /** A named dependency check for readiness, e.g. MongoDB ping or Redis PING. Rejects or returns false when down. */
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<boolean>;
+  /**
+   * False for a dependency the service works without (Redis for the api: limits, locks and enqueueing fail open):
+   * while it fails the service is Ready but `degraded`. Default true.
+   */
+  required?: boolean;
 }
 
 export interface OpsRoutesOptions {
@@ -31,20 +36,49 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: Fasti
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+  const checks = options.readiness ?? [];
+  const up = new Map<string, boolean>();
+  const dependencyUp = new Gauge({
+    name: 'scimbridge_dependency_up',
+    help: 'Whether a dependency answered its last check (1) or not (0); required="false" ones only degrade the service.',
+    labelNames: ['dependency', 'required'],
+    registers: [options.registry],
+    // Scrapes check too, so the gauge is current without a readiness probe.
+    collect: async () => void (await evaluate()),
+  });
+
+  /** Runs every check; records, logs (on a change only) and returns the results. */
+  async function evaluate() {
     const results = await Promise.all(
-      (options.readiness ?? []).map(async ({ name, check }) => {
+      checks.map(async ({ name, check, required = true }) => {
+        let ok: boolean;
         try {
-          return { name, ok: await withTimeout(check(), 2_000) };
+          ok = await withTimeout(check(), 2_000);
         } catch {
-          return { name, ok: false };
+          ok = false;
         }
+        dependencyUp.set({ dependency: name, required: String(required) }, ok ? 1 : 0);
+        const before = up.get(name);
+        up.set(name, ok);
+        if (before !== undefined && before !== ok) {
+          if (ok) app.log.info({ dependency: name }, `${name} reachable again`);
+          else if (required) app.log.error({ dependency: name }, `${name} unreachable: not ready`);
+          else app.log.warn({ dependency: name }, `${name} unreachable: serving degraded`);
+        }
+        return { name, ok, required };
       }),
     );
+    return results;
+  }
+
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    const results = await evaluate();
     const extra = options.ready ? options.ready() : true;
-    const ok = !closing && extra && results.every((r) => r.ok);
-    const checks = Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : 'failing']));
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks, closing });
+    const ok = !closing && extra && results.every((r) => r.ok || !r.required);
+    const degraded = results.filter((r) => !r.ok && !r.required).map((r) => r.name);
+    const status = !ok ? 'unavailable' : degraded.length > 0 ? 'degraded' : 'ok';
+    const body = Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : 'failing']));
+    return reply.code(ok ? 200 : 503).send({ status, checks: body, degraded, closing });
   });
 
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {

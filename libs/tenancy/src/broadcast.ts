@@ -1,4 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import type { PendingBroadcastDocument } from './collections.js';
+import { deliverBroadcast, recordBroadcast } from './pending-broadcasts.js';
 
 /** Every api replica drops these token ids from its auth cache on receipt (docs/contracts.md "Tokens"). */
 export const TOKEN_REVOCATION_CHANNEL = 'scimbridge:tokens:revoked';
@@ -10,31 +13,27 @@ export interface TokenRevocationMessage {
   tokenIds: string[];
 }
 
-/** The revocation reached the database but not Redis: replicas refuse the token only after their cache TTL. */
-export class BroadcastError extends Error {
-  constructor(channel: string, cause: unknown) {
-    super(`could not publish on ${channel}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
-    this.name = 'BroadcastError';
-  }
-}
-
-export async function publishTokenRevocation(redis: Redis, orgId: string, tokenIds: string[]): Promise<void> {
+/**
+ * Records a token revocation in the broadcast outbox: call before deleting the tokens, then `deliverBroadcast`, so a
+ * Redis outage delays the broadcast but never loses it (docs/contracts.md "Tokens").
+ */
+export function recordTokenRevocation(
+  connection: Connection,
+  orgId: string,
+  tokenIds: string[],
+): Promise<PendingBroadcastDocument> {
   const message: TokenRevocationMessage = { orgId, tokenIds };
-  try {
-    await redis.publish(TOKEN_REVOCATION_CHANNEL, JSON.stringify(message));
-  } catch (error) {
-    throw new BroadcastError(TOKEN_REVOCATION_CHANNEL, error);
-  }
+  return recordBroadcast(connection, orgId, TOKEN_REVOCATION_CHANNEL, message);
 }
 
-export async function publishOrganisationChange(redis: Redis, orgId: string): Promise<void> {
-  try {
-    await redis.publish(ORGANISATION_CHANGE_CHANNEL, JSON.stringify({ orgId }));
-  } catch (error) {
-    throw new BroadcastError(ORGANISATION_CHANGE_CHANNEL, error);
-  }
+/** Tells every replica to re-read the settings (a disable takes effect at once); true once published. */
+export async function publishOrganisationChange(
+  connection: Connection,
+  redis: Redis,
+  orgId: string,
+): Promise<boolean> {
+  const doc = await recordBroadcast(connection, orgId, ORGANISATION_CHANGE_CHANNEL, { orgId });
+  return deliverBroadcast(connection, redis, doc);
 }
 
 export interface TenancyChangeHandlers {
@@ -42,6 +41,8 @@ export interface TenancyChangeHandlers {
   organisationChanged(orgId: string): void;
   /** The subscription was (re)established: messages may have been missed meanwhile. */
   resubscribed(): void;
+  /** The subscription was lost: messages are missed until it is back. */
+  unsubscribed(): void;
 }
 
 /**
@@ -50,6 +51,8 @@ export interface TenancyChangeHandlers {
  */
 export class TokenRevocationSubscriber {
   private readonly redis: Redis;
+  private started = false;
+  private subscribed = false;
 
   constructor(
     redis: Redis,
@@ -58,11 +61,43 @@ export class TokenRevocationSubscriber {
     this.redis = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.redis.on('error', () => undefined);
     this.redis.on('message', (channel: string, text: string) => this.receive(channel, text));
-    this.redis.on('ready', () => this.handlers.resubscribed());
+    // ioredis re-subscribes on every reconnect; only the first subscription is ours to send.
+    this.redis.on('ready', () => {
+      if (!this.started) return;
+      this.subscribed = true;
+      this.handlers.resubscribed();
+    });
+    this.redis.on('close', () => {
+      if (!this.subscribed) return;
+      this.subscribed = false;
+      this.handlers.unsubscribed();
+    });
   }
 
-  async start(): Promise<void> {
-    await this.redis.subscribe(TOKEN_REVOCATION_CHANNEL, ORGANISATION_CHANGE_CHANNEL);
+  /**
+   * Subscribes, waiting at most `waitMs`: start-up never blocks on Redis. The subscription is completed in the
+   * background when Redis is reachable again.
+   */
+  async start(waitMs = 1_000): Promise<void> {
+    this.started = true;
+    const subscription = this.redis.subscribe(TOKEN_REVOCATION_CHANNEL, ORGANISATION_CHANGE_CHANNEL).then(
+      () => {
+        this.subscribed = this.redis.status === 'ready';
+      },
+      () => undefined,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      timer.unref();
+    });
+    await Promise.race([subscription, waited]);
+    clearTimeout(timer);
+  }
+
+  /** True while messages reach this replica. */
+  isSubscribed(): boolean {
+    return this.subscribed;
   }
 
   async close(): Promise<void> {

@@ -21,15 +21,27 @@ export interface TokenDocument {
   lastUsedAt: Date | null;
 }
 
+/** `pending_broadcasts`: the broadcast outbox, a message recorded until Redis took it (pending-broadcasts.ts). */
+export interface PendingBroadcastDocument {
+  _id: string;
+  orgId: string;
+  channel: string;
+  /** The message as published (JSON text). */
+  message: string;
+  createdAt: Date;
+}
+
 export interface TenancyCollections {
   organisations: mongo.Collection<OrganisationDocument>;
   tokens: mongo.Collection<TokenDocument>;
+  pendingBroadcasts: mongo.Collection<PendingBroadcastDocument>;
 }
 
 export function tenancyCollections(connection: Connection): TenancyCollections {
   return {
     organisations: connection.collection<OrganisationDocument>('organisations'),
     tokens: connection.collection<TokenDocument>('tokens'),
+    pendingBroadcasts: connection.collection<PendingBroadcastDocument>('pending_broadcasts'),
   };
 }
 
@@ -38,6 +50,8 @@ export async function ensureTenancyIndexes(connection: Connection): Promise<void
   const { tokens } = tenancyCollections(connection);
   await tokens.createIndex({ hash: 1 }, { unique: true });
   await tokens.createIndex({ orgId: 1 });
+  // The relay reads the outbox oldest first across organisations, like the audit relay's scan.
+  await tenancyCollections(connection).pendingBroadcasts.createIndex({ createdAt: 1 });
 }
 
 export function isDuplicateKey(error: unknown): boolean {

@@ -13,6 +13,7 @@ export {
   ensureTenancyIndexes,
   type OrganisationDocument,
   type TokenDocument,
+  type PendingBroadcastDocument,
   type TenancyCollections,
 } from './collections.js';
 export {
@@ -35,8 +36,11 @@ export {
 export {
   TOKEN_PREFIX,
   TOKEN_LENGTH,
+  MIN_ADOPTED_TOKEN_LENGTH,
+  MAX_TOKEN_LENGTH,
   mintToken,
   verifyTokenFormat,
+  tokenShapeProblem,
   hashToken,
   tokenFingerprint,
 } from './tokens/format.js';
@@ -49,7 +53,6 @@ export {
   findTokenByHash,
   TokenInUseError,
   WeakTokenError,
-  MIN_ADOPTED_TOKEN_LENGTH,
   type TokenRecord,
   type IssuedToken,
 } from './tokens/records.js';
@@ -57,15 +60,16 @@ export { LastUsedRecorder } from './tokens/last-used.js';
 export {
   TOKEN_REVOCATION_CHANNEL,
   ORGANISATION_CHANGE_CHANNEL,
-  publishTokenRevocation,
   publishOrganisationChange,
   TokenRevocationSubscriber,
-  BroadcastError,
   type TokenRevocationMessage,
   type TenancyChangeHandlers,
 } from './broadcast.js';
+export { republishPendingBroadcasts, PendingBroadcastRelay } from './pending-broadcasts.js';
 export {
   TokenAuthenticator,
   type AuthenticationResult,
+  type AuthenticationRefusal,
+  type AuthenticateOptions,
   type TokenAuthenticatorOptions,
 } from './authenticator.js';

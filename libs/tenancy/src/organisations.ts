@@ -45,7 +45,7 @@ export async function applyOrganisation(
     },
     { upsert: true },
   );
-  if (redis) await publishOrganisationChange(redis, orgId);
+  if (redis) await publishOrganisationChange(connection, redis, orgId);
   const stored = await getOrganisation(connection, orgId);
   if (!stored) throw new Error(`organisation ${orgId} vanished after it was applied`);
   return stored;
@@ -66,7 +66,7 @@ export async function disableOrganisation(
     { _id: orgId },
     { $set: { 'settings.enabled': false, updatedAt: new Date() } },
   );
-  if (redis) await publishOrganisationChange(redis, orgId);
+  if (redis) await publishOrganisationChange(connection, redis, orgId);
 }
 
 /** Marks an organisation as being deleted: every SCIM request for it gets 403 until settings are applied again. */
@@ -80,7 +80,7 @@ export async function setOrganisationDeleting(
     { _id: orgId },
     { $set: { deleting, updatedAt: new Date() } },
   );
-  if (redis) await publishOrganisationChange(redis, orgId);
+  if (redis) await publishOrganisationChange(connection, redis, orgId);
 }
 
 /** SCIM-visible users (managed, not deleted) and groups, as reported in the ScimTenant status. */

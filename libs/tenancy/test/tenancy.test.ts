@@ -1,3 +1,4 @@
+import { freePort } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,6 +22,9 @@ import {
   rotateToken,
   setOrganisationDeleting,
   verifyTokenFormat,
+  tokenShapeProblem,
+  republishPendingBroadcasts,
+  TOKEN_REVOCATION_CHANNEL,
   disableOrganisation,
 } from '../src/index.js';
 
@@ -60,6 +64,17 @@ describe('token format', () => {
     expect(verifyTokenFormat(typo)).toBe(false);
     expect(verifyTokenFormat('Bearer nonsense')).toBe(false);
     expect(new Set(Array.from({ length: 100 }, mintToken)).size).toBe(100);
+  });
+
+  it('refuses offline what can never be a token: broken minted ones, short, long or non-ASCII adopted ones', () => {
+    const token = mintToken();
+    expect(tokenShapeProblem(token)).toBeUndefined();
+    expect(tokenShapeProblem('user-supplied-token-0123456789abcdef')).toBeUndefined();
+    expect(tokenShapeProblem(token.slice(0, -1))).toMatch(/checksum/);
+    expect(tokenShapeProblem('scimb_doesnotexist-but-is-long-enough-to-adopt')).toMatch(/checksum/);
+    expect(tokenShapeProblem('short')).toMatch(/shorter than 32/);
+    expect(tokenShapeProblem('x'.repeat(513))).toMatch(/longer than 512/);
+    expect(tokenShapeProblem(`${'x'.repeat(40)}é`)).toMatch(/visible ASCII/);
   });
 
   it('hashes as sha256 hex', () => {
@@ -149,6 +164,43 @@ describe('tokens', () => {
       TokenInUseError,
     );
     await expect(adoptToken(connection, redis, 'org-adopt', 'short')).rejects.toBeInstanceOf(WeakTokenError);
+    // The api would refuse it by shape: adopting it would leave the organisation without a usable token.
+    await expect(
+      adoptToken(connection, redis, 'org-adopt', 'scimb_not-a-minted-token-0123456789'),
+    ).rejects.toBeInstanceOf(WeakTokenError);
+  });
+});
+
+describe('tokens without Redis', () => {
+  it('a rotation with Redis unreachable returns the new token, leaves only it, and its broadcast is published later', async () => {
+    await applyOrganisation(connection, 'org-rotate-down', { displayName: 'Down' });
+    const old = await issueToken(connection, redis, 'org-rotate-down');
+    const down = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: 1 });
+    down.on('error', () => undefined);
+    let fresh;
+    try {
+      const started = Date.now();
+      fresh = await rotateToken(connection, down, 'org-rotate-down');
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      down.disconnect();
+    }
+    expect((await listTokens(connection, 'org-rotate-down')).map((t) => t.tokenId)).toEqual([fresh.tokenId]);
+    const pending = connection.collection('pending_broadcasts');
+    expect(await pending.countDocuments({ orgId: 'org-rotate-down' })).toBe(1);
+
+    const listener = redis.duplicate();
+    const received = new Promise<string>((resolve) =>
+      listener.on('message', (_channel, text) => resolve(text)),
+    );
+    await listener.subscribe(TOKEN_REVOCATION_CHANNEL);
+    try {
+      expect(await republishPendingBroadcasts(connection, redis, { minAgeMs: 0 })).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(await received)).toEqual({ orgId: 'org-rotate-down', tokenIds: [old.tokenId] });
+    } finally {
+      listener.disconnect();
+    }
+    expect(await pending.countDocuments({ orgId: 'org-rotate-down' })).toBe(0);
   });
 });
 

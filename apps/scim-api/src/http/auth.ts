@@ -1,8 +1,15 @@
 import { currentTraceCarrier, traceIdOf } from '@scimbridge/jobs';
 import { ScimError } from '@scimbridge/scim-core';
-import { accessDenial, hashToken, tokenFingerprint, type TokenAuthenticator } from '@scimbridge/tenancy';
+import {
+  accessDenial,
+  hashToken,
+  tokenFingerprint,
+  type AuthenticationRefusal,
+  type TokenAuthenticator,
+} from '@scimbridge/tenancy';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureAudit } from '../audit.js';
+import type { FailedAuthenticationLimiter } from './address-limit.js';
 import { sendScimError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import type { OrganisationRateLimiter } from './rate-limit.js';
@@ -18,15 +25,31 @@ export interface AuthHookOptions {
   authenticator: TokenAuthenticator;
   rateLimiter: OrganisationRateLimiter;
   failures: AuthFailureAudit;
+  addressLimiter: FailedAuthenticationLimiter;
   metrics: ApiMetrics;
   /** Fixed public base URL, or derived from the request's Host. */
   publicBaseUrl?: string;
 }
 
-function unauthorized(reply: FastifyReply, detail: string): FastifyReply {
-  reply.header('WWW-Authenticate', 'Bearer realm="scim"');
+/** The audit log names what the client did, not which cache answered: a recently refused token is unknown. */
+const AUDIT_REASON: Record<AuthenticationRefusal, string> = {
+  'malformed-token': 'malformed-token',
+  'recently-refused': 'unknown-token',
+  'unknown-token': 'unknown-token',
+  'lookup-refused': 'address-limited',
+};
+
+function unauthorized(reply: FastifyReply, detail: string, error?: 'invalid_token'): FastifyReply {
+  // RFC 6750 §3: the challenge names the scheme, and the error once a token was presented.
+  reply.header('WWW-Authenticate', error ? `Bearer realm="scim", error="${error}"` : 'Bearer realm="scim"');
   return sendScimError(reply, new ScimError(401, detail));
 }
+
+const REFUSAL_DETAIL: Record<Exclude<AuthenticationRefusal, 'lookup-refused'>, string> = {
+  'malformed-token': 'The bearer token is not a scimbridge token (wrong length, prefix or checksum).',
+  'recently-refused': 'The bearer token is not valid. It may have been regenerated or revoked.',
+  'unknown-token': 'The bearer token is not valid. It may have been regenerated or revoked.',
+};
 
 function traceId(): string | null {
   const id = traceIdOf(currentTraceCarrier());
@@ -38,28 +61,59 @@ function traceId(): string | null {
  * (onRequest), so unauthenticated or throttled clients cost no parsing.
  */
 export function authHook(options: AuthHookOptions) {
-  const { authenticator, rateLimiter, failures, metrics } = options;
+  const { authenticator, rateLimiter, failures, addressLimiter, metrics } = options;
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {
       metrics.authFailures.inc({ reason: header ? 'malformed' : 'missing' });
-      failures.note(null, '-', header ? 'malformed' : 'missing');
+      metrics.refused.inc({ reason: 'auth_preflight' });
+      failures.note(null, header ? 'malformed' : 'missing');
       await unauthorized(reply, 'Authenticate with "Authorization: Bearer <token>".');
       return;
     }
     const token = match[1]!;
-    const result = await authenticator.authenticate(token);
-    if (!result.ok || !result.organisation) {
+    let retryAfterSeconds = 0;
+    const result = await authenticator.authenticate(token, {
+      mayLookUp: async () => {
+        const decision = await addressLimiter.check(request.ip);
+        if (!decision.allowed) retryAfterSeconds = decision.retryAfterSeconds;
+        return decision.allowed;
+      },
+    });
+    if (!result.ok) {
+      metrics.authFailures.inc({ reason: result.reason });
+      failures.note(null, AUDIT_REASON[result.reason], tokenFingerprint(hashToken(token)));
+      if (result.reason === 'unknown-token') {
+        await addressLimiter.failed(request.ip);
+        await unauthorized(reply, REFUSAL_DETAIL[result.reason], 'invalid_token');
+        return;
+      }
+      if (result.reason === 'lookup-refused') {
+        metrics.refused.inc({ reason: 'auth_address_limit' });
+        // 401, not 429: the credential was not accepted, and an IdP must not mistake this for its own quota.
+        reply.header('Retry-After', String(retryAfterSeconds));
+        await unauthorized(
+          reply,
+          `Too many failed authentications from this address; retry after ${retryAfterSeconds} s with a valid token.`,
+          'invalid_token',
+        );
+        return;
+      }
+      metrics.refused.inc({ reason: 'auth_preflight' });
+      await unauthorized(reply, REFUSAL_DETAIL[result.reason], 'invalid_token');
+      return;
+    }
+    if (!result.organisation) {
       metrics.authFailures.inc({ reason: 'unknown-token' });
-      failures.note(result.ok ? result.orgId : null, tokenFingerprint(hashToken(token)), 'unknown-token');
-      await unauthorized(reply, 'The bearer token is not valid. It may have been regenerated or revoked.');
+      failures.note(result.orgId, 'unknown-token', tokenFingerprint(hashToken(token)));
+      await unauthorized(reply, REFUSAL_DETAIL['unknown-token'], 'invalid_token');
       return;
     }
     const denial = accessDenial(result.organisation);
     if (denial) {
       metrics.authFailures.inc({ reason: denial });
-      failures.note(result.orgId, tokenFingerprint(hashToken(token)), denial);
+      failures.note(result.orgId, denial, tokenFingerprint(hashToken(token)));
       await sendScimError(reply, new ScimError(403, DENIAL_DETAIL[denial]));
       return;
     }

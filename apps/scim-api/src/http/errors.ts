@@ -40,6 +40,21 @@ function fromFastifyError(error: FastifyError): ScimError | undefined {
   return undefined;
 }
 
+// The driver's (and mongoose's) names for "no server to talk to": an outage or failover, not a bug.
+const MONGO_UNREACHABLE =
+  /^(MongoServerSelectionError|MongooseServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoNotConnectedError|MongoTopologyClosedError|MongoPoolClearedError|PoolClearedError|MongoPoolClosedError)$/;
+/** What IdPs are told to wait during a MongoDB outage; failovers take seconds. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+function isMongoUnreachable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    if (MONGO_UNREACHABLE.test(e.name)) return true;
+    if (e.name === 'MongooseError' && /before initial connection|buffering timed out/.test(e.message))
+      return true;
+  }
+  return false;
+}
+
 /**
  * The one place errors become HTTP: every 4xx/5xx is a SCIM Error body (RFC 7644 §3.12), served as
  * application/scim+json. Client mistakes are ScimErrors from the core or the api; anything else is a 500 whose
@@ -55,6 +70,12 @@ export function registerErrorHandling(
       if (scim.refusal) onRefusal(scim.refusal);
       if (scim.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendScimError(reply, scim);
+    }
+    if (isMongoUnreachable(error)) {
+      // 503 + Retry-After: IdPs retry these; a 500 they count as a failed provisioning.
+      request.log.warn({ err: error.message }, 'database unreachable');
+      reply.header('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      return sendScimError(reply, new ScimError(503, 'The database is unreachable; retry shortly.'));
     }
     request.log.error({ err: error }, 'request failed');
     return sendScimError(reply, new ScimError(500, 'The server could not complete the request.'));

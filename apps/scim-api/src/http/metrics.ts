@@ -18,7 +18,7 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     }),
     authFailures: new Counter({
       name: 'scim_auth_failures_total',
-      help: 'Refused SCIM requests by reason (missing, malformed, unknown-token, scim-disabled, scim-not-in-plan, organisation-deleting).',
+      help: 'Refused SCIM requests by reason (missing, malformed, malformed-token, recently-refused, lookup-refused, unknown-token, scim-disabled, scim-not-in-plan, organisation-deleting).',
       labelNames: ['reason'],
       registers: [registry],
     }),
@@ -29,7 +29,7 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     }),
     refused: new Counter({
       name: 'scim_refused_requests_total',
-      help: 'SCIM requests (and Bulk operations) refused by a cost limit, by reason (docs/api.md "Limits").',
+      help: 'SCIM requests (and Bulk operations) refused before their work, by reason: the cost limits of docs/api.md "Limits", auth_preflight (a credential refused without a database lookup) and auth_address_limit (too many failed authentications from the client address).',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -1,6 +1,4 @@
 import {
-  BroadcastError,
-  MIN_ADOPTED_TOKEN_LENGTH,
   TokenInUseError as TenancyTokenInUseError,
   adoptToken,
   applyOrganisation,
@@ -16,6 +14,7 @@ import {
   organisationOwner,
   releaseOrganisationClaim,
   revokeTokens,
+  tokenShapeProblem,
 } from '@scimbridge/tenancy';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -44,12 +43,14 @@ export class TenancyBackend implements TenantBackend {
     await this.call(() => ensureTenancyIndexes(this.connection));
   }
 
-  /** Connectivity failures become BackendUnavailableError (→ Ready=False MongoUnreachable / RedisUnreachable). */
+  /**
+   * MongoDB connectivity failures become BackendUnavailableError (→ Ready=False MongoUnreachable). Redis never fails
+   * a call: broadcasts go through the tenancy outbox, so a rotation with Redis down still reaches the Secret.
+   */
   private async call<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof BroadcastError) throw new BackendUnavailableError('Redis', error);
       if (error instanceof TenancyTokenInUseError) throw new TokenInUseError();
       if (CONNECTIVITY.test((error as { name?: string }).name ?? ''))
         throw new BackendUnavailableError('MongoDB', error);
@@ -114,8 +115,6 @@ export class TenancyBackend implements TenantBackend {
   }
 
   tokenProblem(token: string): string | undefined {
-    return token.length < MIN_ADOPTED_TOKEN_LENGTH
-      ? `shorter than ${MIN_ADOPTED_TOKEN_LENGTH} characters, so it could be guessed`
-      : undefined;
+    return tokenShapeProblem(token);
   }
 }

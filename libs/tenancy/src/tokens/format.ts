@@ -38,6 +38,27 @@ export function verifyTokenFormat(token: string): boolean {
   return body.slice(RANDOM_CHARS) === checksum(body.slice(0, RANDOM_CHARS));
 }
 
+/** User-supplied tokens (a ScimTenant's existingSecretRef) must be at least this long not to be guessable. */
+export const MIN_ADOPTED_TOKEN_LENGTH = 32;
+/** Longer credentials are refused unhashed: the cost of a refusal stays bounded. */
+export const MAX_TOKEN_LENGTH = 512;
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+
+/**
+ * Why a plaintext can never be a valid token of ours, or undefined: the offline check before any lookup. A minted
+ * token (our prefix) must pass its checksum; an adopted one needs only the minimum length and visible ASCII, the
+ * characters an Authorization header can carry.
+ */
+export function tokenShapeProblem(token: string): string | undefined {
+  if (token.startsWith(TOKEN_PREFIX))
+    return verifyTokenFormat(token) ? undefined : `a ${TOKEN_PREFIX} token whose length or checksum is wrong`;
+  if (token.length < MIN_ADOPTED_TOKEN_LENGTH)
+    return `shorter than ${MIN_ADOPTED_TOKEN_LENGTH} characters, so it could be guessed`;
+  if (token.length > MAX_TOKEN_LENGTH) return `longer than ${MAX_TOKEN_LENGTH} characters`;
+  if (!VISIBLE_ASCII.test(token)) return 'contains characters other than visible ASCII';
+  return undefined;
+}
+
 /** sha256 hex: what MongoDB stores and what the auth cache is keyed by. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

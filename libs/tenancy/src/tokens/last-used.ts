@@ -33,8 +33,9 @@ export class LastUsedRecorder {
     );
   }
 
+  /** A last flush; lastUsedAt is informational, so a database outage at shutdown only loses these stamps. */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    await this.flush().catch(() => undefined);
   }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
-import { publishTokenRevocation } from '../broadcast.js';
+import { recordTokenRevocation } from '../broadcast.js';
+import { deliverBroadcast } from '../pending-broadcasts.js';
 import { isDuplicateKey, tenancyCollections, type TokenDocument } from '../collections.js';
-import { hashToken, mintToken, tokenFingerprint } from './format.js';
+import { hashToken, mintToken, tokenFingerprint, tokenShapeProblem } from './format.js';
 
 /** A token as MongoDB knows it: never the plaintext. */
 export interface TokenRecord {
@@ -28,15 +29,13 @@ export class TokenInUseError extends Error {
   }
 }
 
-/** User-supplied tokens must at least be long enough not to be guessable. */
+/** A user-supplied token the api would refuse by its shape alone (tokenShapeProblem), so it is not adopted. */
 export class WeakTokenError extends Error {
-  constructor() {
-    super('a user-supplied token must be at least 32 characters long');
+  constructor(problem: string) {
+    super(`a user-supplied token is not acceptable: ${problem}`);
     this.name = 'WeakTokenError';
   }
 }
-
-export const MIN_ADOPTED_TOKEN_LENGTH = 32;
 
 function toRecord(doc: TokenDocument): TokenRecord {
   return {
@@ -79,19 +78,34 @@ export async function adoptToken(
   orgId: string,
   token: string,
 ): Promise<TokenRecord> {
-  if (token.length < MIN_ADOPTED_TOKEN_LENGTH) throw new WeakTokenError();
+  const problem = tokenShapeProblem(token);
+  if (problem) throw new WeakTokenError(problem);
   return replaceTokens(connection, redis, orgId, token);
 }
 
-/** Leaves the organisation without a valid token; replicas refuse the old ones at once. */
+/**
+ * Leaves the organisation without a valid token. MongoDB decides: the tokens are gone before anything is published.
+ * The revocation is recorded in the broadcast outbox first, so it is published even if Redis is down now (the api
+ * replicas re-publish it) and a retry of a half-done revocation still publishes. Works without Redis.
+ */
 export async function revokeTokens(connection: Connection, redis: Redis, orgId: string): Promise<string[]> {
-  const { tokens } = tenancyCollections(connection);
   const existing = await listTokens(connection, orgId);
   if (existing.length === 0) return [];
   const ids = existing.map((t) => t.tokenId);
-  await tokens.deleteMany({ orgId, _id: { $in: ids } });
-  await publishTokenRevocation(redis, orgId, ids);
+  await revoke(connection, redis, orgId, ids);
   return ids;
+}
+
+/** Outbox record, delete, publish: the order that loses no revocation whatever fails in between. */
+async function revoke(
+  connection: Connection,
+  redis: Redis,
+  orgId: string,
+  tokenIds: string[],
+): Promise<void> {
+  const pending = await recordTokenRevocation(connection, orgId, tokenIds);
+  await tenancyCollections(connection).tokens.deleteMany({ orgId, _id: { $in: tokenIds } });
+  await deliverBroadcast(connection, redis, pending);
 }
 
 async function replaceTokens(
@@ -122,9 +136,6 @@ async function replaceTokens(
     record = toRecord(doc);
   }
   const stale = before.filter((t) => t.hash !== hash).map((t) => t.tokenId);
-  if (stale.length > 0) {
-    await tokens.deleteMany({ orgId, _id: { $in: stale } });
-    await publishTokenRevocation(redis, orgId, stale);
-  }
+  if (stale.length > 0) await revoke(connection, redis, orgId, stale);
   return record;
 }
