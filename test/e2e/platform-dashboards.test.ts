@@ -11,6 +11,7 @@ import {
   loadAllYaml,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
+import { mintToken } from '@scimbridge/tenancy';
 import { freePort, startPrometheus, toolPath, waitFor, type PrometheusServer } from '@scimbridge/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -137,6 +138,7 @@ async function load(kc: KubeConfig) {
     organisationId: 'dashboards-org',
     displayName: 'Dashboards test',
   });
+  const unknownToken = mintToken();
   const limitedToken = await tenantToken(kc, 'dashboards-limited', {
     organisationId: 'dashboards-limited-org',
     displayName: 'Over its quota',
@@ -169,7 +171,8 @@ async function load(kc: KubeConfig) {
         headers: as(token),
       }),
       fetch(`${api}/scim/v2/Groups`, { headers: as(limitedToken) }),
-      fetch(`${api}/scim/v2/Users`, { headers: as('scimb_not-a-real-token') }),
+      // Well-formed (prefix, length, checksum) but never issued: passes the offline shape check, fails the lookup.
+      fetch(`${api}/scim/v2/Users`, { headers: as(unknownToken) }),
       fetch(`${api}/scim/v2/ServiceProviderConfig`, { headers: as(token) }),
       fetch(
         `${api}/scim/v2/Groups?filter=${encodeURIComponent(Array.from({ length: 101 }, () => 'members pr').join(' or '))}`,
