@@ -7,7 +7,7 @@ import {
   TokenAuthenticator,
   type TokenAuthenticatorOptions,
 } from '@scimbridge/tenancy';
-import { opsRoutes, type ReadinessCheck } from '@scimbridge/telemetry';
+import { opsRoutes, withDatabaseTime, type DatabaseTime, type ReadinessCheck } from '@scimbridge/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -55,6 +55,9 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     resource?: string;
     operation?: string;
+  }
+  interface FastifyRequest {
+    databaseTime?: DatabaseTime;
   }
 }
 
@@ -119,6 +122,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register(
     async (scim) => {
+      // Every MongoDB command a request issues (authentication included) adds to its database time.
+      scim.addHook('onRequest', (request, _reply, done) => {
+        request.databaseTime = { seconds: 0, commands: 0 };
+        withDatabaseTime(request.databaseTime, done);
+      });
       scim.addHook(
         'onRequest',
         authHook({
@@ -132,6 +140,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       );
       scim.addHook('onResponse', async (request, reply) => {
         const { resource, operation } = request.routeOptions.config;
+        if (resource && operation && request.databaseTime)
+          metrics.databaseTime.observe({ resource, operation }, request.databaseTime.seconds);
         if (!resource || !operation || !request.scim) return;
         const outcome =
           reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success';

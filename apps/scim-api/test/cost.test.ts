@@ -332,6 +332,17 @@ describe('filters have a bounded cost', () => {
     const [user] = found.body.Resources as Record<string, unknown>[];
     expect(user).toMatchObject({ id, userName: 'filtered@x.test' });
     expect(user!.emails).toBeUndefined();
+    // The api process attributes its MongoDB time to the request that spent it.
+    const metrics = await (await fetch(`${base.replace('/scim/v2', '')}/metrics`)).text();
+    const line = metrics
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('scim_request_database_seconds_sum{') &&
+          l.includes('resource="User"') &&
+          l.includes('operation="list"'),
+      );
+    expect(Number(line?.split(' ').at(-1)), metrics.slice(0, 2000)).toBeGreaterThan(0);
   });
 });
 

@@ -4,6 +4,12 @@ export { handleShutdown, type ServiceLifecycle } from './shutdown.js';
 export { runMain } from './main.js';
 export { httpMetrics, HTTP_DURATION_BUCKETS, type HttpMetricsOptions } from './http-metrics.js';
 export { identityProviderClient, type IdentityProviderClient } from './client.js';
-export { observeMongoCommands, DB_DURATION_BUCKETS, type MongoCommandSource } from './mongo-metrics.js';
+export {
+  observeMongoCommands,
+  withDatabaseTime,
+  DB_DURATION_BUCKETS,
+  type DatabaseTime,
+  type MongoCommandSource,
+} from './mongo-metrics.js';
 export { queueTelemetry } from './queue-telemetry.js';
 export { shutdownTracing } from './tracing-state.js';

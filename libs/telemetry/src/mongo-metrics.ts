@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Histogram, type Registry } from 'prom-client';
 import { metric } from './http-metrics.js';
 
@@ -25,6 +26,22 @@ interface CommandFinishedEvent {
 export interface MongoCommandSource {
   on(event: 'commandStarted', listener: (event: CommandStartedEvent) => void): unknown;
   on(event: 'commandSucceeded' | 'commandFailed', listener: (event: CommandFinishedEvent) => void): unknown;
+}
+
+/** What one unit of work (an HTTP request) spent in the database, filled in by `observeMongoCommands`. */
+export interface DatabaseTime {
+  seconds: number;
+  commands: number;
+}
+
+const databaseTime = new AsyncLocalStorage<DatabaseTime>();
+
+/**
+ * Runs `work` with its own `DatabaseTime`: every command it issues (directly or through awaited calls) adds its
+ * duration there. The driver emits `commandStarted` in the caller's async context, so it is attributed then.
+ */
+export function withDatabaseTime<T>(time: DatabaseTime, work: () => T): T {
+  return databaseTime.run(time, work);
 }
 
 /** Commands that are connection housekeeping, not application operations. */
@@ -57,20 +74,28 @@ export function observeMongoCommands(client: MongoCommandSource, registry: Regis
         registers: [registry],
       }),
   );
-  const collections = new Map<string, string>();
+  const collections = new Map<string, { collection: string; time: DatabaseTime | undefined }>();
   const key = (event: { requestId: number; connectionId?: unknown }) =>
     `${String(event.connectionId)}:${event.requestId}`;
 
   client.on('commandStarted', (event) => {
     if (HOUSEKEEPING.has(event.commandName)) return;
     const target = event.command[event.commandName];
-    collections.set(key(event), typeof target === 'string' ? target : '');
+    collections.set(key(event), {
+      collection: typeof target === 'string' ? target : '',
+      time: databaseTime.getStore(),
+    });
   });
   const finish = (outcome: string) => (event: CommandFinishedEvent) => {
     const k = key(event);
-    const collection = collections.get(k);
-    if (collection === undefined) return;
+    const started = collections.get(k);
+    if (started === undefined) return;
     collections.delete(k);
+    const { collection, time } = started;
+    if (time) {
+      time.seconds += event.duration / 1000;
+      time.commands += 1;
+    }
     histogram.observe(
       {
         db_system_name: 'mongodb',

@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import { DB_DURATION_BUCKETS } from '@scimbridge/telemetry';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** SCIM-level metrics of the api (HTTP RED metrics come from @scimbridge/telemetry). */
 export interface ApiMetrics {
@@ -6,6 +7,7 @@ export interface ApiMetrics {
   authFailures: Counter<'reason'>;
   rateLimited: Counter;
   refused: Counter<'reason'>;
+  databaseTime: Histogram<'resource' | 'operation'>;
 }
 
 export function apiMetrics(registry: Registry): ApiMetrics {
@@ -31,6 +33,13 @@ export function apiMetrics(registry: Registry): ApiMetrics {
       name: 'scim_refused_requests_total',
       help: 'SCIM requests (and Bulk operations) refused before their work, by reason: the cost limits of docs/api.md "Limits", auth_preflight (a credential refused without a database lookup) and auth_address_limit (too many failed authentications from the client address).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    databaseTime: new Histogram({
+      name: 'scim_request_database_seconds',
+      help: 'Time one SCIM request spent in MongoDB commands, summed, by resource type and operation.',
+      labelNames: ['resource', 'operation'],
+      buckets: DB_DURATION_BUCKETS,
       registers: [registry],
     }),
   };
