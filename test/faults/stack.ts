@@ -94,6 +94,9 @@ export class FaultStack {
           AUDIT_WEBHOOK_ATTEMPTS: '60',
           AUDIT_WEBHOOK_TIMEOUT_MS: '3000',
           SETTINGS_CACHE_MS: '1000',
+          // The sink listens on loopback over http, which the egress policy refuses unless allowed.
+          AUDIT_WEBHOOK_ALLOW_HTTP: 'true',
+          AUDIT_WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
         }),
     );
     // The first api creates the indexes; the others start once they exist.
