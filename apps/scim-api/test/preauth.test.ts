@@ -116,8 +116,10 @@ describe('cheap rejection before authentication', () => {
     const afterMalformed = commands;
     for (const response of [...wellFormed, ...bad]) expectRefused(response);
 
-    // Only the lookups the per-address budget allows reach the database; malformed tokens never do.
-    expect(afterWellFormed - before).toBeLessThanOrEqual(FAILURES_PER_ADDRESS + 2);
+    // Only the lookups the per-address budget allows reach the database; malformed tokens never do. The limiter
+    // checks before a lookup and counts the failure after it, so requests of one parallel batch (16) may all pass
+    // the check while the budget's last failures are being counted: at most budget + batch − 1 lookups.
+    expect(afterWellFormed - before).toBeLessThanOrEqual(FAILURES_PER_ADDRESS + 16);
     expect(afterMalformed - afterWellFormed).toBe(0);
     const limited = wellFormed.filter((r) => r.headers.get('retry-after') !== null);
     expect(limited.length).toBeGreaterThanOrEqual(1_000 - FAILURES_PER_ADDRESS - 16);
