@@ -60,6 +60,15 @@ function isMongoUnreachable(error: unknown): boolean {
  * application/scim+json. Client mistakes are ScimErrors from the core or the api; anything else is a 500 whose
  * detail reveals nothing.
  */
+/**
+ * What a failure that is not the client's becomes, for a request or one Bulk operation alike: `503` while the
+ * database is unreachable (retryable), else a `500` whose detail reveals nothing.
+ */
+export function unexpectedFailure(error: unknown): ScimError {
+  if (isMongoUnreachable(error)) return new ScimError(503, 'The database is unreachable; retry shortly.');
+  return new ScimError(500, 'The server could not complete the request.');
+}
+
 export function registerErrorHandling(
   app: FastifyInstance,
   onRefusal: (reason: RefusalReason) => void = () => {},
@@ -71,14 +80,13 @@ export function registerErrorHandling(
       if (scim.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendScimError(reply, scim);
     }
-    if (isMongoUnreachable(error)) {
-      // 503 + Retry-After: IdPs retry these; a 500 they count as a failed provisioning.
+    const failure = unexpectedFailure(error);
+    if (failure.status === 503) {
       request.log.warn({ err: error.message }, 'database unreachable');
+      // 503 + Retry-After: IdPs retry these; a 500 they count as a failed provisioning.
       reply.header('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
-      return sendScimError(reply, new ScimError(503, 'The database is unreachable; retry shortly.'));
-    }
-    request.log.error({ err: error }, 'request failed');
-    return sendScimError(reply, new ScimError(500, 'The server could not complete the request.'));
+    } else request.log.error({ err: error }, 'request failed');
+    return sendScimError(reply, failure);
   });
   app.setNotFoundHandler((request, reply) =>
     sendScimError(

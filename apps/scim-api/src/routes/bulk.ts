@@ -20,6 +20,7 @@ import type { GroupService } from '../resources/groups.js';
 import { NO_PROJECTION, type ScimOutcome } from '../resources/outcome.js';
 import type { UserService } from '../resources/users.js';
 import { methodNotAllowed } from './not-allowed.js';
+import { unexpectedFailure } from '../http/errors.js';
 import { sendJson } from './reply.js';
 
 interface Services {
@@ -81,7 +82,7 @@ export function bulkRoute(
           request.log.error({ err: error, bulkId: operation.bulkId }, 'bulk operation failed');
         errors += 1;
         if (isScimError(error) && error.refusal) onRefusal(error.refusal);
-        results.push(bulkErrorResult(operation, isScimError(error) ? error : operationFailure()));
+        results.push(bulkErrorResult(operation, isScimError(error) ? error : unexpectedFailure(error)));
       }
     }
     return sendJson(reply, bulkResponse(results));
@@ -119,9 +120,4 @@ function decodePathId(encoded: string, path: string): string {
   } catch {
     throw invalidPath(`Bulk path "${path}" is not a valid URI path (bad percent-encoding).`);
   }
-}
-
-/** A failure that is not the client's: the detail reveals nothing, as for a single request's 500. */
-function operationFailure(): ScimError {
-  return new ScimError(500, 'The server could not complete this operation.');
 }
