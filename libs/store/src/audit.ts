@@ -1,13 +1,13 @@
 import type { Connection } from 'mongoose';
 import { storeCollections } from './collections.js';
 import type { AuditActor, AuditAction, AuditEventDocument } from './documents.js';
-import { uuidv7 } from './ids.js';
+import { auditEvent } from './outbox.js';
 
 export interface AuditEventInput {
   orgId: string;
   action: AuditAction;
   actor: AuditActor;
-  resourceType: 'User' | 'Group' | null;
+  resourceType: string | null;
   resourceId: string | null;
   changedAttributes?: string[];
   requestId?: string | null;
@@ -17,26 +17,12 @@ export interface AuditEventInput {
   dispatched?: boolean;
 }
 
-/** The outbox: events written in the request, fanned out by the worker (or its relay when the enqueue failed). */
+/** Events written outside a resource change (aggregated auth failures), and reads of the log (scimctl audit tail). */
 export class AuditLog {
   constructor(private readonly connection: Connection) {}
 
   async record(input: AuditEventInput): Promise<AuditEventDocument> {
-    const now = new Date();
-    const event: AuditEventDocument = {
-      _id: uuidv7(now.getTime()),
-      orgId: input.orgId,
-      action: input.action,
-      actor: input.actor,
-      resourceType: input.resourceType,
-      resourceId: input.resourceId,
-      changedAttributes: input.changedAttributes ?? [],
-      requestId: input.requestId ?? null,
-      traceId: input.traceId ?? null,
-      occurredAt: now,
-      dispatchedAt: input.dispatched ? now : null,
-      ...(input.details ? { details: input.details } : {}),
-    };
+    const event = auditEvent(input, input.dispatched);
     await storeCollections(this.connection).auditEvents.insertOne(event);
     return event;
   }

@@ -31,8 +31,13 @@ export async function ensureStoreIndexes(connection: Connection): Promise<void> 
   await groups.createIndex({ orgId: 1, externalId: 1 });
   await memberships.createIndex({ orgId: 1, groupId: 1, memberId: 1 });
   await memberships.createIndex({ orgId: 1, memberId: 1 });
+  // The outbox relay's scan: documents with an entry older than its minimum age (docs/contracts.md "Outbox").
+  await users.createIndex({ 'outbox.at': 1 }, { sparse: true });
+  await groups.createIndex({ 'outbox.at': 1 }, { sparse: true });
   await auditEvents.createIndex({ dispatchedAt: 1, occurredAt: 1 });
   await auditEvents.createIndex({ orgId: 1, occurredAt: 1 });
+  // Retention trims the ledger of applied side effects by date, like the events it refers to.
+  await connection.collection('applied_effects').createIndex({ at: 1 });
 }
 
 /**

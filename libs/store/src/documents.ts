@@ -1,4 +1,5 @@
 import type { StoredResource } from '@scimbridge/scim-core';
+import type { OutboxEntry } from './outbox.js';
 
 /** SCIM state of an account (docs/contracts.md `users`). Visible to SCIM iff `managed && !deletedAt`. */
 export interface UserScimState {
@@ -19,12 +20,17 @@ export interface UserAuthState {
 /** The host application's account: scim-core's stored User shape plus organisation and account state. */
 export interface UserDocument extends StoredResource {
   orgId: string;
+  /** Pending change records (docs/contracts.md "Outbox"); absent or empty once completed. */
+  outbox?: OutboxEntry[];
   scim: UserScimState;
   auth: UserAuthState;
 }
 
 export interface GroupDocument extends StoredResource {
   orgId: string;
+  outbox?: OutboxEntry[];
+  /** Set by DELETE in the same write as its outbox entry; the document is removed once the entry completes. */
+  deletedAt?: Date | null;
 }
 
 /** One member of one group; `_id` = `${groupId}:${memberId}` makes a duplicate add a no-op on every server. */
@@ -50,7 +56,9 @@ export type AuditAction =
   | 'group.updated'
   | 'group.members.changed'
   | 'group.deleted'
-  | 'auth.failed';
+  | 'auth.failed'
+  /** Resource types registered later (docs/api.md "Adding a resource type"): `<type>.created` and so on. */
+  | `${Lowercase<string>}.${'created' | 'updated' | 'deleted'}`;
 
 export type AuditActor = { type: 'token'; id: string } | { type: 'system'; id: string };
 
@@ -60,7 +68,8 @@ export interface AuditEventDocument {
   orgId: string;
   action: AuditAction;
   actor: AuditActor;
-  resourceType: 'User' | 'Group' | null;
+  /** The resource type's id (`User`, `Group`, or one registered later); null for events about no resource. */
+  resourceType: string | null;
   resourceId: string | null;
   changedAttributes: string[];
   requestId: string | null;

@@ -83,6 +83,18 @@ export class MembershipRepository {
     return removed + added > 0;
   }
 
+  /** Which of `memberIds` are members of the group now: one keyed read, bounded by the ids asked about. */
+  async present(orgId: string, groupId: string, memberIds: readonly string[]): Promise<Set<string>> {
+    if (memberIds.length === 0) return new Set();
+    const docs = await this.collections.memberships
+      .find(
+        { orgId, _id: { $in: memberIds.map((id) => membershipId(groupId, id)) } },
+        { projection: { memberId: 1 } },
+      )
+      .toArray();
+    return new Set(docs.map((d) => d.memberId));
+  }
+
   async memberIds(orgId: string, groupId: string): Promise<string[]> {
     const docs = await this.collections.memberships
       .find({ orgId, groupId }, { projection: { memberId: 1 } })
