@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
-import { createRegistry, ScimError, type RefusalReason } from '@scimbridge/scim-core';
-import { MembershipRepository, storeCollections } from '@scimbridge/store';
+import { createRegistry, ScimError, type RefusalReason, type SchemaRegistry } from '@scimbridge/scim-core';
+import { Outbox } from '@scimbridge/store';
 import {
   PendingBroadcastRelay,
   TokenAuthenticator,
@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
-import { AuditRecorder, AuthFailureAudit, type JobSink } from './audit.js';
+import { AuthFailureAudit, eventDispatch, type JobSink } from './audit.js';
 import { FailedAuthenticationLimiter, type AddressLimitOptions } from './http/address-limit.js';
 import { authHook } from './http/auth.js';
 import { registerScimContentTypes } from './http/content-types.js';
@@ -22,8 +22,7 @@ import { UserLimitLock } from './resources/user-limit.js';
 import { apiMetrics } from './http/metrics.js';
 import { OrganisationRateLimiter } from './http/rate-limit.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
-import { GroupService } from './resources/groups.js';
-import { UserService } from './resources/users.js';
+import { buildLifecycles, builtInKinds, type ResourceKind } from './resources/registry.js';
 import { bulkRoute } from './routes/bulk.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { resourceRoutes } from './routes/resources.js';
@@ -49,6 +48,11 @@ export interface AppDependencies {
   broadcastRelayMs?: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address (the ingress). */
   trustProxy?: boolean | string;
+  /**
+   * Resource types beyond Users and Groups (docs/api.md "Adding a resource type"): registers their schemas in
+   * the registry and returns their kinds; their routes, `/.search` and `/Bulk` entries follow.
+   */
+  extraResourceKinds?: (registry: SchemaRegistry) => ResourceKind[];
 }
 
 declare module 'fastify' {
@@ -96,29 +100,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   const registry = createRegistry();
-  const collections = storeCollections(deps.connection);
-  const memberships = new MembershipRepository(deps.connection);
-  const audit = new AuditRecorder(deps.connection, deps.jobs, app.log);
   const locks = new KeyedLock();
-  const users = new UserService({
-    limits,
-    type: registry.resourceType('User'),
-    collections,
-    memberships,
-    audit,
-    locks,
-    userLimit: new UserLimitLock(deps.redis, locks, {
-      warn: (details, message) => app.log.warn(details, message),
-    }),
+  const userLimit = new UserLimitLock(deps.redis, locks, {
+    warn: (details, message) => app.log.warn(details, message),
   });
-  const groups = new GroupService({
-    type: registry.resourceType('Group'),
-    collections,
-    memberships,
-    audit,
-    locks,
-    limits,
-  });
+  const kinds = [...builtInKinds(userLimit), ...(deps.extraResourceKinds?.(registry) ?? [])];
+  const outbox = new Outbox(
+    deps.connection,
+    eventDispatch(deps.jobs, app.log),
+    kinds.map((kind) => kind.collection),
+  );
+  const services = buildLifecycles(registry, kinds, deps.connection, outbox, { limits, locks, outbox });
 
   await app.register(
     async (scim) => {
@@ -148,10 +140,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         metrics.operations.inc({ resource, operation, outcome });
       });
       discoveryRoutes(scim, registry, limits);
-      resourceRoutes(scim, 'Users', users, limits);
-      resourceRoutes(scim, 'Groups', groups, limits);
-      rootSearchRoute(scim, users, groups, limits);
-      bulkRoute(scim, { Users: users, Groups: groups }, limits, countRefusal);
+      for (const service of services) resourceRoutes(scim, service, limits);
+      rootSearchRoute(scim, services, limits);
+      bulkRoute(scim, services, limits, countRefusal);
       scim.all('/Me', { config: { resource: 'Me', operation: 'any' } }, async (_request, reply) =>
         sendScimError(
           reply,

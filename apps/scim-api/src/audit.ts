@@ -1,83 +1,26 @@
 import type { JobProducer } from '@scimbridge/jobs';
-import { AuditLog, type AuditAction, type AuditEventDocument } from '@scimbridge/store';
+import { AuditLog, type EventDispatch } from '@scimbridge/store';
 import type { Connection } from 'mongoose';
 import type { FastifyBaseLogger } from 'fastify';
-import type { ScimContext } from './http/context.js';
 
-/** How the api hands jobs to the worker; null when the process runs without a queue (the relay catches up). */
-export type JobSink = Pick<JobProducer, 'auditFanout' | 'defaultGroup' | 'accountLinked'> | null;
-
-export interface AuditInput {
-  action: AuditAction;
-  resourceType: 'User' | 'Group';
-  resourceId: string;
-  changedAttributes?: string[];
-  details?: Record<string, unknown>;
-}
+/** How the api hands jobs to the worker; null when the process runs without a queue (the relays catch up). */
+export type JobSink = Pick<JobProducer, 'auditFanout'> | null;
 
 /**
- * Writes the audit event in the request (the outbox), then enqueues its fan-out. A failed enqueue is logged,
- * never thrown: the worker's relay dispatches events still marked undispatched.
+ * The api's dispatch of a stored event: the fan-out job, whose job id is the event's, so the audit relay's later
+ * re-send of an undispatched event is a no-op. Follow-up jobs (default group, account linking) are derived from
+ * the event by the fan-out, in one place. A failure is logged; the event stays undispatched for the relay.
  */
-export class AuditRecorder {
-  private readonly log: AuditLog;
-
-  constructor(
-    connection: Connection,
-    private readonly jobs: JobSink,
-    private readonly logger: FastifyBaseLogger,
-  ) {
-    this.log = new AuditLog(connection);
-  }
-
-  async record(ctx: ScimContext, input: AuditInput): Promise<AuditEventDocument> {
-    const event = await this.log.record({
-      orgId: ctx.orgId,
-      actor: { type: 'token', id: ctx.tokenId },
-      requestId: ctx.requestId,
-      traceId: ctx.traceId,
-      ...input,
-    });
-    if (this.jobs) {
-      const result = await this.jobs.auditFanout({ eventId: event._id, orgId: ctx.orgId });
-      if (!result.ok)
-        this.logger.warn(
-          { eventId: event._id, err: result.error.message },
-          'audit enqueue failed; the relay will dispatch it',
-        );
-    }
-    return event;
-  }
-
-  /** The default group as configured now, applied by the worker (later changes of the setting do not reach back). */
-  async assignDefaultGroup(ctx: ScimContext, userId: string, eventId: string): Promise<void> {
-    const group = ctx.organisation.settings.defaultGroup;
-    if (!group || !this.jobs) return;
-    const result = await this.jobs.defaultGroup({
-      orgId: ctx.orgId,
-      userId,
-      groupDisplayName: group,
-      eventId,
-    });
-    if (!result.ok) this.logger.warn({ eventId, err: result.error.message }, 'default-group enqueue failed');
-  }
-
-  async accountLinked(
-    ctx: ScimContext,
-    userId: string,
-    eventId: string,
-    externalId: string | undefined,
-  ): Promise<void> {
-    if (!this.jobs) return;
-    const result = await this.jobs.accountLinked({
-      orgId: ctx.orgId,
-      userId,
-      tokenId: ctx.tokenId,
-      eventId,
-      ...(externalId ? { externalId } : {}),
-    });
-    if (!result.ok) this.logger.warn({ eventId, err: result.error.message }, 'account-linked enqueue failed');
-  }
+export function eventDispatch(jobs: JobSink, logger: FastifyBaseLogger): EventDispatch | null {
+  if (!jobs) return null;
+  return async (event) => {
+    const result = await jobs.auditFanout({ eventId: event._id, orgId: event.orgId });
+    if (!result.ok)
+      logger.warn(
+        { eventId: event._id, err: result.error.message },
+        'audit enqueue failed; the relay will dispatch it',
+      );
+  };
 }
 
 /** Distinct token fingerprints kept per summary event: enough to tell one bad token from a flood. */

@@ -1,54 +1,41 @@
 import {
-  applyPatch,
-  checkAttributeSizes,
-  checkMemberChanges,
-  limitExceeded,
-  parsePatchRequest,
-  etagFromVersion,
   fromStored,
-  ifMatchSatisfied,
-  ifNoneMatchMatches,
   isAttributeReturned,
-  notFound,
+  limitExceeded,
   patchNeedsMembers,
-  preconditionFailed,
   projectResource,
-  resourceLocation,
-  toStored,
-  uniqueness,
-  validateCreate,
-  validateReplace,
-  type ListResponse,
   type MemberRef,
   type MembershipDelta,
+  type PatchRequest,
   type ResourceType,
   type ScimResource,
-  type SearchParams,
 } from '@scimbridge/scim-core';
 import {
-  findInOrganisation,
-  isDuplicateKey,
-  uuidv7,
   type GroupDocument,
   type MembershipRepository,
+  type OutboxEffect,
+  type ResourceRepository,
   type StoreCollections,
 } from '@scimbridge/store';
-import type { AuditRecorder } from '../audit.js';
 import { StreamedArray } from '../http/streamed-json.js';
 import type { ApiLimits } from '../limits.js';
 import type { ScimContext } from '../http/context.js';
-import type { KeyedLock } from '../http/keyed-lock.js';
-import { changedTopLevel } from './changes.js';
-import { listResources } from './list.js';
+import {
+  BasePolicy,
+  storedDocument,
+  type Computed,
+  type Lifecycle,
+  type PlannedWrite,
+  type ResourcePolicy,
+} from './lifecycle.js';
 import { externalResolver, resolveMembers } from './members.js';
-import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
+import type { Projection, ScimOutcome } from './outcome.js';
 
-export interface GroupServiceDeps {
+export interface GroupPolicyDeps {
   type: ResourceType;
+  repository: ResourceRepository<GroupDocument>;
   collections: StoreCollections;
   memberships: MembershipRepository;
-  audit: AuditRecorder;
-  locks: KeyedLock;
   limits: ApiLimits;
 }
 
@@ -70,12 +57,29 @@ const MEMBER_BATCH = 1_000;
  */
 type MemberMode = 'read' | 'page' | 'write';
 
-/** SCIM Groups; membership lives in its own collection and changes as set deltas. */
-export class GroupService {
-  constructor(private readonly deps: GroupServiceDeps) {}
+/** A membership delta as effects on the rows, with what it really changes, decided before the write. */
+interface MemberPlan {
+  effects: OutboxEffect[];
+  changed: boolean;
+  ignored: string[];
+}
 
-  private get groups() {
-    return this.deps.collections.groups;
+/**
+ * SCIM Groups; membership lives in its own collection and changes as set deltas, applied as the write's outbox
+ * effects. The lifecycle (versions, preconditions, outbox) is `Lifecycle`'s.
+ */
+export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePolicy<GroupDocument> {
+  constructor(private readonly deps: GroupPolicyDeps) {
+    super(deps.type, deps.repository, 'displayName');
+  }
+
+  resolveExternal(ctx: ScimContext) {
+    return externalResolver(
+      this.deps.memberships,
+      ctx.orgId,
+      'groups',
+      this.deps.limits.filter.maxMembershipRows,
+    );
   }
 
   /**
@@ -161,105 +165,41 @@ export class GroupService {
     return { ...rest, members: new StreamedArray(render(firstBatch), more()), ...(meta ? { meta } : {}) };
   }
 
-  private async outcome(
+  async create(
     ctx: ScimContext,
-    doc: GroupDocument,
+    { resource, changed, members }: Computed,
     projection: Projection,
-    status: 200 | 201,
-    mode: MemberMode = 'write',
+    lifecycle: Lifecycle<GroupDocument>,
   ): Promise<ScimOutcome> {
-    const [resource] = await this.render(ctx, [doc], projection, mode);
-    return {
-      status,
-      resource: resource!,
-      version: doc.meta.version ?? 1,
-      location: resourceLocation(ctx.baseUrl, this.deps.type, doc._id),
-    };
-  }
-
-  private async load(ctx: ScimContext, id: string): Promise<GroupDocument> {
-    const doc = await findInOrganisation(this.groups, id, ctx.orgId);
-    if (!doc) throw notFound(`Group ${id} not found.`);
-    return doc;
-  }
-
-  async get(
-    ctx: ScimContext,
-    id: string,
-    projection: Projection,
-    conditions: Preconditions = {},
-  ): Promise<ScimOutcome> {
-    const doc = await this.load(ctx, id);
-    if (ifNoneMatchMatches(conditions.ifNoneMatch, doc.meta.version))
-      return { status: 304, version: doc.meta.version ?? 1 };
-    return this.outcome(ctx, doc, projection, 200, 'read');
-  }
-
-  async list(ctx: ScimContext, params: SearchParams): Promise<ListResponse<ScimResource>> {
-    return listResources(
+    const doc: GroupDocument = storedDocument(this.type, ctx.orgId, resource);
+    const id = doc._id;
+    const planned = await this.memberPlan(ctx, id, members, true);
+    const entry = lifecycle.entry(
+      ctx,
+      id,
       {
-        type: this.deps.type,
-        collection: this.groups,
-        scope: { orgId: ctx.orgId },
-        resolveExternal: externalResolver(
-          this.deps.memberships,
-          ctx.orgId,
-          'groups',
-          this.deps.limits.filter.maxMembershipRows,
-        ),
-        render: (docs, projection) => this.render(ctx, docs, projection, 'page'),
-        limits: this.deps.limits,
+        action: 'group.created',
+        changedAttributes: changed.concat(members?.replaceAll?.length ? ['members'] : []),
+        ...(planned.ignored.length ? { details: { ignoredMembers: planned.ignored } } : {}),
       },
-      params,
+      planned.effects,
     );
-  }
-
-  async create(ctx: ScimContext, body: unknown, projection: Projection): Promise<ScimOutcome> {
-    const { resource, members } = validateCreate(this.deps.type, body);
-    this.checkLimits(resource, members);
-    const now = new Date();
-    const id = uuidv7(now.getTime());
-    const doc: GroupDocument = {
-      ...toStored(this.deps.type, { ...resource, id }, { created: now, lastModified: now, version: 1 }),
-      orgId: ctx.orgId,
-    };
-    try {
-      await this.groups.insertOne(doc);
-    } catch (error) {
-      if (isDuplicateKey(error))
-        throw uniqueness(`A group with displayName "${String(resource.displayName)}" already exists.`);
-      throw error;
-    }
-    const { ignored } = await this.applyMembers(ctx, id, members);
-    await this.deps.audit.record(ctx, {
-      action: 'group.created',
-      resourceType: 'Group',
-      resourceId: id,
-      changedAttributes: Object.keys(resource)
-        .filter((k) => k !== 'schemas' && k !== 'id')
-        .concat(members?.replaceAll?.length ? ['members'] : []),
-      ...(ignored.length ? { details: { ignoredMembers: ignored } } : {}),
-    });
-    return this.outcome(ctx, doc, projection, 201);
-  }
-
-  /** The request's own size limits, before any read or write (docs/api.md "Limits"). */
-  private checkLimits(resource: ScimResource, members: MembershipDelta | undefined): void {
-    const { patch } = this.deps.limits;
-    checkAttributeSizes(this.deps.type, resource, patch.maxAttributeValues);
-    if (members) checkMemberChanges(members, patch.maxMemberChanges);
+    await lifecycle.commitInsert(resource, doc, entry);
+    return lifecycle.outcome(ctx, doc, projection, 201);
   }
 
   /**
-   * Applies a membership delta with atomic inserts/deletes; returns the member ids that were ignored and whether
-   * any row changed.
+   * What a delta does to the group's rows, read before the write so the write knows whether anything changes
+   * (an identical PUT or a repeated add changes nothing: no version, no event). Reads are bounded by the ids in
+   * the delta, except a full replacement, which reads the group's member ids (as replacing them must).
    */
-  private async applyMembers(
+  private async memberPlan(
     ctx: ScimContext,
     groupId: string,
     delta: MembershipDelta | undefined,
-  ): Promise<{ ignored: string[]; changed: boolean }> {
-    if (!delta) return { ignored: [], changed: false };
+    isNew = false,
+  ): Promise<MemberPlan> {
+    if (!delta) return { effects: [], changed: false, ignored: [] };
     const { collections, memberships } = this.deps;
     if (delta.replaceAll) {
       const { members, ignored } = await resolveMembers(
@@ -267,211 +207,95 @@ export class GroupService {
         ctx.orgId,
         delta.replaceAll.filter((m) => m.value !== groupId),
       );
-      return { ignored, changed: await memberships.replace(ctx.orgId, groupId, members) };
+      const current = isNew ? [] : await memberships.memberIds(ctx.orgId, groupId);
+      const wanted = new Set(members.map((m) => m.id));
+      const changed = current.length !== wanted.size || current.some((id) => !wanted.has(id));
+      return {
+        effects: changed ? [{ kind: 'members.replace', groupId, members }] : [],
+        changed,
+        ignored,
+      };
     }
     const { members, ignored } = await resolveMembers(
       collections,
       ctx.orgId,
       delta.add.filter((m) => m.value !== groupId),
     );
-    const added = await memberships.add(ctx.orgId, groupId, members);
-    const removed = await memberships.remove(ctx.orgId, groupId, delta.remove);
-    return { ignored, changed: added + removed > 0 };
+    const present = await memberships.present(ctx.orgId, groupId, [
+      ...members.map((m) => m.id),
+      ...delta.remove,
+    ]);
+    const adds = members.filter((m) => !present.has(m.id));
+    const removes = [...new Set(delta.remove)].filter((id) => present.has(id));
+    const effects: OutboxEffect[] = [];
+    if (adds.length) effects.push({ kind: 'members.add', groupId, members: adds });
+    if (removes.length) effects.push({ kind: 'members.remove', groupId, memberIds: removes });
+    return { effects, changed: effects.length > 0, ignored };
   }
 
-  async replace(
-    ctx: ScimContext,
-    id: string,
-    body: unknown,
-    projection: Projection,
-    conditions: Preconditions = {},
-  ): Promise<ScimOutcome> {
-    return this.write(ctx, id, conditions, projection, (current) => {
-      const { resource, members } = validateReplace(this.deps.type, body, current);
-      this.checkLimits(resource, members);
-      // Whether the membership really changes is known once its rows are replaced (`changeMembers`).
-      return { resource, changed: changedTopLevel(current, resource), ...(members ? { members } : {}) };
-    });
-  }
-
-  async patch(
-    ctx: ScimContext,
-    id: string,
-    body: unknown,
-    projection: Projection,
-    conditions: Preconditions = {},
-  ): Promise<ScimOutcome> {
+  /** A member filter that is not a list of ids is evaluated against the members: bounded before it is read. */
+  async patchInput(ctx: ScimContext, id: string, request: PatchRequest): Promise<{ members?: MemberRef[] }> {
     const { patch: limits } = this.deps.limits;
-    const request = parsePatchRequest(body, limits);
-    const needsMembers = patchNeedsMembers(this.deps.type, request, limits);
-    let currentMembers: MemberRef[] | undefined;
-    return this.write(
-      ctx,
-      id,
-      conditions,
-      projection,
-      (current) => {
-        const result = applyPatch(this.deps.type, current, request, {
-          limits,
-          ...(currentMembers ? { members: currentMembers } : {}),
-        });
-        return {
-          resource: result.resource,
-          changed: result.changed,
-          ...(result.members ? { members: result.members } : {}),
-        };
-      },
-      needsMembers
-        ? async () => {
-            // A member filter that is not a list of ids is evaluated against the members: only on groups small
-            // enough to read whole, so its cost is bounded before anything is read past the limit.
-            const members = await this.deps.memberships.members(
-              ctx.orgId,
-              id,
-              limits.maxMembersForFilter + 1,
-            );
-            if (members.length > limits.maxMembersForFilter)
-              throw limitExceeded(
-                'patch_too_costly',
-                400,
-                'invalidValue',
-                `A member filter other than "value eq" is evaluated only on groups of at most ${limits.maxMembersForFilter} members; remove members by value instead.`,
-              );
-            currentMembers = members;
-          }
-        : undefined,
-    );
+    if (!patchNeedsMembers(this.type, request, limits)) return {};
+    const members = await this.deps.memberships.members(ctx.orgId, id, limits.maxMembersForFilter + 1);
+    if (members.length > limits.maxMembersForFilter)
+      throw limitExceeded(
+        'patch_too_costly',
+        400,
+        'invalidValue',
+        `A member filter other than "value eq" is evaluated only on groups of at most ${limits.maxMembersForFilter} members; remove members by value instead.`,
+      );
+    return { members };
   }
 
   /**
-   * Read, check If-Match, compute; the group document is rewritten (version-conditioned) only when its own
-   * attributes changed, and membership deltas go to the membership collection, so concurrent member PATCHes
-   * of one group never overwrite each other.
+   * The group document is rewritten (version-conditioned) only when its own attributes changed; a change of
+   * members only moves the version on in place ($inc), so member PATCHes through several replicas commute
+   * (Entra sends them in parallel) and none gets 412. Ids that were refused are named in an event even when no
+   * row changed: the admin can see why.
    */
-  private async write(
-    ctx: ScimContext,
-    id: string,
-    conditions: Preconditions,
-    projection: Projection,
-    compute: (current: ScimResource) => {
-      resource: ScimResource;
-      changed: string[];
-      members?: MembershipDelta;
-    },
-    prepare?: () => Promise<void>,
-  ): Promise<ScimOutcome> {
-    return this.deps.locks.run(`${ctx.orgId}:group:${id}`, async () => {
-      for (let attempt = 0; ; attempt += 1) {
-        const existing = await this.load(ctx, id);
-        if (!ifMatchSatisfied(conditions.ifMatch, existing.meta.version))
-          throw preconditionFailed(
-            `The group has changed: its version is ${etagFromVersion(existing.meta.version ?? 1)}.`,
-          );
-        if (prepare) await prepare();
-        const current = fromStored(this.deps.type, existing);
-        const { resource, changed, members } = compute(current);
-        const attributesChanged = changed.filter((c) => c !== 'members');
-        if (attributesChanged.length === 0) {
-          if (!members) return this.outcome(ctx, existing, projection, 200);
-          return this.changeMembers(ctx, existing, members, conditions, projection);
-        }
-        const now = new Date();
-        const version = (existing.meta.version ?? 1) + 1;
-        const doc: GroupDocument = {
-          ...toStored(
-            this.deps.type,
-            { ...resource, id },
-            { created: existing.meta.created ?? now, lastModified: now, version },
-          ),
-          orgId: ctx.orgId,
-        };
-        let matched: number;
-        try {
-          matched = (
-            await this.groups.replaceOne(
-              { _id: id, orgId: ctx.orgId, 'meta.version': existing.meta.version },
-              doc,
-            )
-          ).matchedCount;
-        } catch (error) {
-          if (isDuplicateKey(error))
-            throw uniqueness(`A group with displayName "${String(resource.displayName)}" already exists.`);
-          throw error;
-        }
-        if (matched === 0) {
-          if (conditions.ifMatch || attempt >= 3)
-            throw preconditionFailed('The group was changed by another request; retry.');
-          continue;
-        }
-        // Members change after the document: a refused rename (409) or a lost version race changes nothing.
-        const applied = await this.applyMembers(ctx, id, members);
-        await this.deps.audit.record(ctx, {
-          action: 'group.updated',
-          resourceType: 'Group',
-          resourceId: id,
-          changedAttributes: applied.changed ? [...attributesChanged, 'members'] : attributesChanged,
-          ...(applied.ignored.length ? { details: { ignoredMembers: applied.ignored } } : {}),
-        });
-        return this.outcome(ctx, doc, projection, 200);
-      }
-    });
-  }
-
-  /**
-   * A change of members only: membership rows are inserted and deleted atomically, so member PATCHes through
-   * several replicas commute (Entra sends them in parallel) and none gets 412; the group document only has its
-   * version advanced ($inc). With If-Match the version is compared-and-set first, so a stale ETag changes nothing.
-   * A delta that changes no row (an identical PUT, a repeated add) changes nothing: no version, no event.
-   */
-  private async changeMembers(
+  async plan(
     ctx: ScimContext,
     existing: GroupDocument,
-    delta: MembershipDelta,
-    conditions: Preconditions,
-    projection: Projection,
-  ): Promise<ScimOutcome> {
-    const id = existing._id;
-    let doc: GroupDocument | null = null;
-    if (conditions.ifMatch) {
-      doc = await this.bumpVersion(ctx, id, existing.meta.version);
-      if (!doc) throw preconditionFailed('The group was changed by another request; retry.');
+    { resource, changed, members }: Computed,
+  ): Promise<PlannedWrite<GroupDocument> | null> {
+    const attributesChanged = changed.filter((c) => c !== 'members');
+    const planned = await this.memberPlan(ctx, existing._id, members);
+    const details = planned.ignored.length ? { details: { ignoredMembers: planned.ignored } } : {};
+    if (attributesChanged.length === 0) {
+      if (!planned.changed && planned.ignored.length === 0) return null;
+      return {
+        kind: 'update',
+        update: {},
+        commutes: true,
+        event: {
+          action: 'group.members.changed',
+          changedAttributes: planned.changed ? ['members'] : [],
+          ...details,
+        },
+        effects: planned.effects,
+      };
     }
-    const applied = await this.applyMembers(ctx, id, delta);
-    if (applied.changed) doc ??= await this.bumpVersion(ctx, id);
-    // Ids that were refused are named in an event even when no row changed: the admin can see why.
-    if (applied.changed || applied.ignored.length > 0)
-      await this.deps.audit.record(ctx, {
-        action: 'group.members.changed',
-        resourceType: 'Group',
-        resourceId: id,
-        changedAttributes: applied.changed ? ['members'] : [],
-        ...(applied.ignored.length ? { details: { ignoredMembers: applied.ignored } } : {}),
-      });
-    return this.outcome(ctx, doc ?? existing, projection, 200);
+    const doc: GroupDocument = storedDocument(this.type, ctx.orgId, resource, existing);
+    return {
+      kind: 'replace',
+      doc,
+      event: {
+        action: 'group.updated',
+        changedAttributes: planned.changed ? [...attributesChanged, 'members'] : attributesChanged,
+        ...details,
+      },
+      effects: planned.effects,
+    };
   }
 
-  /** `meta.version` + 1 (only from `expected`, when given); the group after the update, or null if none matched. */
-  private async bumpVersion(ctx: ScimContext, id: string, expected?: number): Promise<GroupDocument | null> {
-    return this.groups.findOneAndUpdate(
-      { _id: id, orgId: ctx.orgId, ...(expected === undefined ? {} : { 'meta.version': expected }) },
-      { $inc: { 'meta.version': 1 }, $set: { 'meta.lastModified': new Date() } } as never,
-      { returnDocument: 'after' },
-    );
-  }
-
-  /** Removes the group and its memberships; the member users stay. */
-  async delete(ctx: ScimContext, id: string, conditions: Preconditions = {}): Promise<ScimOutcome> {
-    return this.deps.locks.run(`${ctx.orgId}:group:${id}`, async () => {
-      const existing = await this.load(ctx, id);
-      if (!ifMatchSatisfied(conditions.ifMatch, existing.meta.version))
-        throw preconditionFailed(
-          `The group has changed: its version is ${etagFromVersion(existing.meta.version ?? 1)}.`,
-        );
-      // `load` checked the organisation; `_id` alone is the primary-key delete on every server.
-      await this.groups.deleteOne({ _id: id });
-      await this.deps.memberships.removeGroup(ctx.orgId, id);
-      await this.deps.audit.record(ctx, { action: 'group.deleted', resourceType: 'Group', resourceId: id });
-      return { status: 204 };
-    });
+  /** Marks the group deleted; its effect removes its memberships (the member users stay), then the document. */
+  async planDelete(_ctx: ScimContext, existing: GroupDocument): Promise<PlannedWrite<GroupDocument>> {
+    return {
+      kind: 'update',
+      update: { $set: { deletedAt: new Date() } },
+      event: { action: 'group.deleted' },
+      effects: [{ kind: 'group.delete', groupId: existing._id }, { kind: 'document.delete' }],
+    };
   }
 }

@@ -29,7 +29,8 @@ export interface ListSource<D extends StoredResource> {
   collection: mongo.Collection<D>;
   /** Organisation scope and visibility, ANDed with every query. */
   scope: Record<string, unknown>;
-  resolveExternal: ExternalFilterResolver;
+  /** Filters on attributes held outside the document; a kind without such attributes has none. */
+  resolveExternal?: ExternalFilterResolver;
   /**
    * Renders stored documents with a projection. May render a prefix only (a page of groups that stops before its
    * member budget is passed): the page then ends there.
@@ -63,11 +64,16 @@ export async function listResources<D extends StoredResource>(
   let exact = true;
   let external = false;
   if (params.filter) {
+    const resolve = source.resolveExternal;
     const translation = await filterToMongo(params.filter, type, {
-      resolveExternal: (request) => {
-        external = true;
-        return source.resolveExternal(request);
-      },
+      ...(resolve
+        ? {
+            resolveExternal: (request: Parameters<ExternalFilterResolver>[0]) => {
+              external = true;
+              return resolve(request);
+            },
+          }
+        : {}),
       maxExternalLookups: source.limits.filter.maxMembershipLookups,
     });
     query = { $and: [source.scope, translation.query] };

@@ -32,7 +32,9 @@ export async function resolveMembers(
     collections.users
       .find({ orgId, _id: { $in: ids }, ...SCIM_VISIBLE }, { projection: { _id: 1 } })
       .toArray(),
-    collections.groups.find({ orgId, _id: { $in: ids } }, { projection: { _id: 1 } }).toArray(),
+    collections.groups
+      .find({ orgId, _id: { $in: ids }, deletedAt: null }, { projection: { _id: 1 } })
+      .toArray(),
   ]);
   const types = new Map<string, 'User' | 'Group'>();
   for (const u of users) types.set(u._id, 'User');

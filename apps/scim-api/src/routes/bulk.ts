@@ -16,17 +16,14 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ScimContext } from '../http/context.js';
 import type { ApiLimits } from '../limits.js';
-import type { GroupService } from '../resources/groups.js';
 import { NO_PROJECTION, type ScimOutcome } from '../resources/outcome.js';
-import type { UserService } from '../resources/users.js';
+import type { AnyLifecycle } from '../resources/registry.js';
 import { methodNotAllowed } from './not-allowed.js';
 import { unexpectedFailure } from '../http/errors.js';
 import { sendJson } from './reply.js';
 
-interface Services {
-  Users: UserService;
-  Groups: GroupService;
-}
+/** Lifecycles by lower-cased endpoint name (`users`, `groups`, …): paths are matched case-insensitively. */
+type Services = ReadonlyMap<string, AnyLifecycle>;
 
 /**
  * `POST /Bulk` (RFC 7644 §3.7): operations in order through the same services as single requests (so the same
@@ -35,10 +32,11 @@ interface Services {
  */
 export function bulkRoute(
   app: FastifyInstance,
-  services: Services,
+  list: readonly AnyLifecycle[],
   limits: ApiLimits,
   onRefusal: (reason: RefusalReason) => void,
 ): void {
+  const services: Services = new Map(list.map((s) => [s.type.endpoint.replace(/^\//, '').toLowerCase(), s]));
   app.post('/Bulk', { config: { resource: 'Bulk', operation: 'bulk' } }, async (request, reply) => {
     const size = Number(request.headers['content-length'] ?? 0);
     const bulk = parseBulkRequest(
@@ -91,11 +89,13 @@ export function bulkRoute(
 }
 
 async function execute(ctx: ScimContext, services: Services, operation: BulkOperation): Promise<ScimOutcome> {
-  const match = /^\/(Users|Groups)(?:\/([^/?#]+))?$/i.exec(operation.path);
-  if (!match)
-    throw notFound(`Bulk path "${operation.path}" is not /Users, /Groups or one of their resources.`);
-  const name = match[1]!.toLowerCase() === 'users' ? 'Users' : 'Groups';
-  const service = services[name];
+  const match = /^\/([^/?#]+)(?:\/([^/?#]+))?$/.exec(operation.path);
+  const service = match ? services.get(match[1]!.toLowerCase()) : undefined;
+  if (!match || !service)
+    throw notFound(
+      `Bulk path "${operation.path}" is not ${[...services.values()].map((s) => s.type.endpoint).join(', ')} or one of their resources.`,
+    );
+  const name = service.type.endpoint.replace(/^\//, '');
   const id = match[2] === undefined ? undefined : decodePathId(match[2], operation.path);
   const conditions = operation.version ? { ifMatch: operation.version } : {};
   if (operation.method === 'POST') {

@@ -1,21 +1,14 @@
 import { parseSearchQuery, parseSearchRequest } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
 import { searchLimits, type ApiLimits } from '../limits.js';
-import type { GroupService } from '../resources/groups.js';
-import type { UserService } from '../resources/users.js';
+import type { AnyLifecycle } from '../resources/registry.js';
 import { methodNotAllowed } from './not-allowed.js';
 import { preconditionsOf, projectionOf, sendJson, sendOutcome } from './reply.js';
 
-type Service = UserService | GroupService;
-
-/** `/Users` or `/Groups`: list, create, `.search`, and GET/PUT/PATCH/DELETE by id. */
-export function resourceRoutes(
-  app: FastifyInstance,
-  name: 'Users' | 'Groups',
-  service: Service,
-  limits: ApiLimits,
-): void {
-  const resource = name === 'Users' ? 'User' : 'Group';
+/** A resource type's endpoint (`/Users`, `/Groups`, …): list, create, `.search`, and GET/PUT/PATCH/DELETE by id. */
+export function resourceRoutes(app: FastifyInstance, service: AnyLifecycle, limits: ApiLimits): void {
+  const resource = service.type.id;
+  const name = service.type.endpoint.replace(/^\//, '');
   const config = (operation: string) => ({ config: { resource, operation } });
   type ById = { Params: { id: string } };
 

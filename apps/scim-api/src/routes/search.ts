@@ -1,19 +1,17 @@
 import { isScimError, listResponse, parseSearchRequest, type ScimResource } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
 import { searchLimits, type ApiLimits } from '../limits.js';
-import type { GroupService } from '../resources/groups.js';
-import type { UserService } from '../resources/users.js';
+import type { AnyLifecycle } from '../resources/registry.js';
 import { methodNotAllowed } from './not-allowed.js';
 import { sendJson } from './reply.js';
 
 /**
- * `POST /.search` over every resource type (RFC 7644 §3.4.3): Users then Groups, paged as one list. A filter
- * naming an attribute one type lacks matches nothing there; invalid for both, it is a 400.
+ * `POST /.search` over every resource type (RFC 7644 §3.4.3), in registration order (Users, Groups, …), paged
+ * as one list. A filter naming an attribute one type lacks matches nothing there; invalid for all, it is a 400.
  */
 export function rootSearchRoute(
   app: FastifyInstance,
-  users: UserService,
-  groups: GroupService,
+  services: readonly AnyLifecycle[],
   limits: ApiLimits,
 ): void {
   app.post('/.search', { config: { resource: 'All', operation: 'search' } }, async (request, reply) => {
@@ -25,10 +23,7 @@ export function rootSearchRoute(
       startIndex: 1,
       count: Math.min(limits.pagination.maxResults, params.startIndex - 1 + params.count),
     };
-    const results = await Promise.all([
-      searchOne(() => users.list(ctx, window)),
-      searchOne(() => groups.list(ctx, window)),
-    ]);
+    const results = await Promise.all(services.map((service) => searchOne(() => service.list(ctx, window))));
     const failures = results.filter((r) => r.error);
     if (failures.length === results.length) throw failures[0]!.error;
     const all: ScimResource[] = results.flatMap((r) => r.resources);
