@@ -1,9 +1,12 @@
 import { JobName, defaultJobOptions, jobIds, traceCarrierForTraceId } from '@scimbridge/jobs';
 import type { Logger } from '@scimbridge/logger';
+import type { Outbox } from '@scimbridge/store';
 import type { Queue } from 'bullmq';
 import type { WorkerCollections } from './store/collections.js';
 
 export interface RelayOptions {
+  /** Pending outbox entries older than `minAgeMs` are completed first (their writer died), then events relayed. */
+  outbox?: Outbox;
   auditEvents: WorkerCollections['auditEvents'];
   auditQueue: Queue;
   intervalMs: number;
@@ -21,7 +24,8 @@ export interface RelayOptions {
 type Position = { occurredAt: Date; id: string };
 
 /**
- * Enqueues audit events that were stored but never dispatched (Redis was down, or the api stopped between its
+ * Completes outbox entries whose writer died (docs/contracts.md "Outbox"), then enqueues audit events that were
+ * stored but never dispatched (Redis was down, or the api stopped between its
  * write and its enqueue). Every replica may run it at once: the job id per event makes duplicate adds no-ops,
  * and the fan-out skips an event that is already dispatched.
  */
@@ -48,6 +52,8 @@ export class AuditRelay {
   /** One pass; returns how many events were handed to the queue. */
   async scanOnce(now = Date.now()): Promise<number> {
     const { auditEvents, auditQueue, minAgeMs, batchSize = 500, maxPerPass = 5_000 } = this.options;
+    const completed = await this.options.outbox?.relayOnce({ minAgeMs, limit: batchSize, now });
+    if (completed) this.options.logger.info({ completed }, 'outbox relay completed pending changes');
     const after = this.resumeAfter;
     const cursor = auditEvents
       .find(

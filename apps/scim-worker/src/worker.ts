@@ -2,6 +2,9 @@ import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/ap
 import {
   JobName,
   QueueName,
+  defaultJobOptions,
+  jobIds,
+  traceCarrierForTraceId,
   accountLinkedPayloadSchema,
   auditDeliveryPayloadSchema,
   auditFanoutPayloadSchema,
@@ -12,6 +15,7 @@ import {
   type AuditDeliveryPayload,
 } from '@scimbridge/jobs';
 import type { Logger } from '@scimbridge/logger';
+import { EffectLedger, Outbox } from '@scimbridge/store';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -79,6 +83,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     mongo: options.mongo,
     collections,
     dispatchMarks: new DispatchMarks(collections.auditEvents),
+    effects: new EffectLedger(options.mongo),
     sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
     auditStream: new AuditLogStream(options.auditDestination),
     auditQueue: queues.audit,
@@ -156,6 +161,14 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
   }
 
   const relay = new AuditRelay({
+    // Completes changes whose writer died before finishing them; their events go to the fan-out queue.
+    outbox: new Outbox(options.mongo, async (event) => {
+      await queues.audit.add(
+        JobName.auditFanout,
+        { v: 1, eventId: event._id, orgId: event.orgId, trace: traceCarrierForTraceId(event.traceId) },
+        { ...defaultJobOptions, jobId: jobIds.auditFanout(event._id) },
+      );
+    }),
     auditEvents: collections.auditEvents,
     auditQueue: queues.audit,
     intervalMs: settings.RELAY_INTERVAL_MS,

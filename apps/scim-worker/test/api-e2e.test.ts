@@ -193,4 +193,60 @@ describe('through the api', () => {
       new Set(['group.created', 'user.created', 'user.linked']),
     );
   });
+  it('replaying every event of the organisation after job-id eviction changes nothing', async () => {
+    const staff = (await collections.groups.findOne({ orgId, displayName: 'Staff' }))!._id;
+    const user = await createUser(`replayed-${Date.now()}@example.com`);
+    await waitFor('default group applied', async () => (await groupsOf(user)).includes(staff));
+    // The IdP takes the user out of the default group; that must stick through any replay.
+    const removed = await scim('PATCH', `/Groups/${staff}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'remove', path: `members[value eq "${user}"]` }],
+    });
+    expect(removed.status).toBe(200);
+    const settled = async () =>
+      (await collections.auditEvents.countDocuments({
+        orgId,
+        dispatchedAt: null,
+        action: { $ne: 'auth.failed' },
+      })) === 0;
+    await waitFor('every event dispatched', settled, { timeoutMs: 30_000 });
+    const snapshot = async () => ({
+      memberships: (await collections.memberships.find({ orgId }).toArray()).map((m) => m._id).sort(),
+      users: (await collections.users.find({ orgId }).toArray())
+        .map((u) => JSON.stringify({ ...u, outbox: [] }))
+        .sort(),
+      events: await collections.auditEvents.countDocuments({ orgId, action: { $ne: 'auth.failed' } }),
+    });
+    const before = await snapshot();
+    expect(before.memberships.some((id) => id.endsWith(`:${user}`))).toBe(false);
+
+    // Eviction: BullMQ forgets every completed job, so the same job ids are accepted again.
+    for (const queue of [worker.queues.audit, worker.queues.provisioning, worker.queues.delivery])
+      await queue.clean(0, 1_000_000, 'completed');
+    const events = await collections.auditEvents.find({ orgId, action: { $ne: 'auth.failed' } }).toArray();
+    await collections.auditEvents.updateMany(
+      { _id: { $in: events.map((e) => e._id) } },
+      { $set: { dispatchedAt: null } },
+    );
+    for (const event of events)
+      await worker.queues.audit.add(
+        'audit.fanout',
+        {
+          v: 1,
+          eventId: event._id,
+          orgId,
+          trace: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` },
+        },
+        { jobId: `audit-${event._id}` },
+      );
+    await waitFor('every replayed event dispatched', settled, { timeoutMs: 60_000 });
+    // Give the provisioning jobs the replay derived time to run, then compare.
+    await waitFor(
+      'provisioning queue drained',
+      async () =>
+        (await worker.queues.provisioning.getJobCounts('waiting', 'active', 'delayed')).waiting === 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await snapshot()).toEqual(before);
+  });
 });

@@ -11,6 +11,21 @@ import type { JobOutcome } from './outcome.js';
  * the same values), then one `user.linked` audit event whose id derives from the triggering event.
  */
 export async function linkAccount(
+  context: Pick<ProcessorContext, 'collections' | 'auditQueue' | 'logger' | 'effects'>,
+  payload: AccountLinkedPayload,
+  linkedAt: Date,
+): Promise<JobOutcome> {
+  // Once per linking event: a replay must not write an old externalId over a newer one.
+  return context.effects.once(
+    payload.orgId,
+    'account-linked',
+    payload.eventId,
+    () => link(context, payload, linkedAt),
+    { outcome: 'skipped', reason: 'already-applied' },
+  );
+}
+
+async function link(
   context: Pick<ProcessorContext, 'collections' | 'auditQueue' | 'logger'>,
   payload: AccountLinkedPayload,
   linkedAt: Date,

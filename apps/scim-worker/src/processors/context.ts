@@ -1,4 +1,5 @@
 import type { Logger } from '@scimbridge/logger';
+import type { EffectLedger } from '@scimbridge/store';
 import type { Queue } from 'bullmq';
 import type { Connection } from 'mongoose';
 import type { DispatchMarks } from '../audit/dispatch.js';
@@ -13,6 +14,8 @@ export interface ProcessorContext {
   mongo: Connection;
   collections: WorkerCollections;
   dispatchMarks: DispatchMarks;
+  /** Which event-derived side effects already ran (once per event, docs/worker.md "Exactly once"). */
+  effects: EffectLedger;
   sinks: WebhookSinkDirectory;
   auditStream: AuditLogStream;
   auditQueue: Queue;

@@ -13,22 +13,44 @@ import type { JobOutcome } from './outcome.js';
  * that no longer exists ends the job with a recorded reason: retrying cannot make it appear.
  */
 export async function assignDefaultGroup(
+  context: Pick<ProcessorContext, 'collections' | 'mongo' | 'logger' | 'effects'>,
+  payload: DefaultGroupPayload,
+): Promise<JobOutcome> {
+  // Once per provisioning event: a re-sent job (relay, replay, re-drive) never adds back a user the IdP removed.
+  return context.effects.once(
+    payload.orgId,
+    'default-group',
+    payload.eventId,
+    () => assign(context, payload),
+    { outcome: 'skipped', reason: 'already-applied' },
+  );
+}
+
+async function assign(
   context: Pick<ProcessorContext, 'collections' | 'mongo' | 'logger'>,
   payload: DefaultGroupPayload,
 ): Promise<JobOutcome> {
   const { users, groups } = context.collections;
   const user = await findInOrganisation(users, payload.userId, payload.orgId);
   if (!user) return skipped(context, payload, 'user-not-found');
+  if (!isVisible(user)) return skipped(context, payload, 'user-deleted');
   const group = await groups.findOne(
-    { orgId: payload.orgId, displayNameKey: normaliseKey(payload.groupDisplayName) },
+    { orgId: payload.orgId, displayNameKey: normaliseKey(payload.groupDisplayName), deletedAt: null },
     { projection: { _id: 1 } },
   );
   if (!group) return skipped(context, payload, 'group-not-found');
 
-  const added = await new MembershipRepository(context.mongo).add(payload.orgId, group._id, [
+  const memberships = new MembershipRepository(context.mongo);
+  const added = await memberships.add(payload.orgId, group._id, [
     { id: user._id, type: 'User', ...displayOf(user) },
   ]);
   if (added === 0) return { outcome: 'skipped', reason: 'already-member' };
+  // A DELETE that ran meanwhile removed the user's memberships before this row existed: take it back.
+  const now = await findInOrganisation(users, payload.userId, payload.orgId);
+  if (!now || !isVisible(now)) {
+    await memberships.remove(payload.orgId, group._id, [user._id]);
+    return skipped(context, payload, 'user-deleted');
+  }
   // The group's ETag must change with its members (RFC 7644 §3.14); only the run that added the member bumps
   // it. The driver cannot type `$inc` on GroupDocument's open (index-signature) shape, hence the narrower view.
   const versioned = groups as unknown as mongo.Collection<{
@@ -58,6 +80,11 @@ function skipped(
     'default group not applied',
   );
   return { outcome: 'skipped', reason };
+}
+
+/** Not deleted by SCIM (a linked account may still be taking on `scim.managed` from its account.linked job). */
+function isVisible(user: UserDocument): boolean {
+  return !user.scim?.deletedAt;
 }
 
 // RFC 7643 §4.2 `display` of the member, stored with the membership so member lists need no join.
