@@ -1,10 +1,10 @@
-import type { JobProducer } from '@scimbridge/jobs';
+import { auditFanoutJob, type JobProducer } from '@scimbridge/jobs';
 import { AuditLog, type EventDispatch } from '@scimbridge/store';
 import type { Connection } from 'mongoose';
 import type { FastifyBaseLogger } from 'fastify';
 
 /** How the api hands jobs to the worker; null when the process runs without a queue (the relays catch up). */
-export type JobSink = Pick<JobProducer, 'auditFanout'> | null;
+export type JobSink = Pick<JobProducer, 'enqueue'> | null;
 
 /**
  * The api's dispatch of a stored event: the fan-out job, whose job id is the event's, so the audit relay's later
@@ -14,7 +14,7 @@ export type JobSink = Pick<JobProducer, 'auditFanout'> | null;
 export function eventDispatch(jobs: JobSink, logger: FastifyBaseLogger): EventDispatch | null {
   if (!jobs) return null;
   return async (event) => {
-    const result = await jobs.auditFanout({ eventId: event._id, orgId: event.orgId });
+    const result = await jobs.enqueue(auditFanoutJob, { eventId: event._id, orgId: event.orgId });
     if (!result.ok)
       logger.warn(
         { eventId: event._id, err: result.error.message },

@@ -1,4 +1,4 @@
-import { JobName, defaultJobOptions, jobIds, traceCarrierForTraceId } from '@scimbridge/jobs';
+import { auditFanoutJob, traceCarrierForTraceId } from '@scimbridge/jobs';
 import type { Logger } from '@scimbridge/logger';
 import type { Outbox } from '@scimbridge/store';
 import type { Queue } from 'bullmq';
@@ -79,18 +79,8 @@ export class AuditRelay {
     let batch: { _id: string; orgId: string; traceId: string | null }[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      await auditQueue.addBulk(
-        batch.map((event) => ({
-          name: JobName.auditFanout,
-          data: {
-            v: 1,
-            eventId: event._id,
-            orgId: event.orgId,
-            trace: traceCarrierForTraceId(event.traceId),
-          },
-          opts: { ...defaultJobOptions, jobId: jobIds.auditFanout(event._id) },
-        })),
-      );
+      const entries = batch.flatMap((event) => this.fanoutEntry(event));
+      if (entries.length > 0) await auditQueue.addBulk(entries);
       relayed += batch.length;
       batch = [];
     };
@@ -107,6 +97,25 @@ export class AuditRelay {
     // A full pass stops where it is; a short one reached the newest event, so the next starts from the oldest.
     this.resumeAfter = relayed >= maxPerPass ? last : undefined;
     return relayed;
+  }
+
+  /**
+   * The event's fan-out job; none for an event no valid job can be made of (an id that cannot be part of a job
+   * id, say), so that one such event does not stop every pass at the same place.
+   */
+  private fanoutEntry(event: { _id: string; orgId: string; traceId: string | null }) {
+    try {
+      return [
+        auditFanoutJob.bulkEntry({
+          eventId: event._id,
+          orgId: event.orgId,
+          trace: traceCarrierForTraceId(event.traceId),
+        }),
+      ];
+    } catch (error) {
+      this.options.logger.warn({ eventId: event._id, err: error }, 'audit event not relayed: invalid job');
+      return [];
+    }
   }
 
   private schedule(): void {

@@ -1,18 +1,15 @@
 import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
-  JobName,
   QueueName,
-  defaultJobOptions,
-  jobIds,
+  WEBHOOK_BACKOFF,
+  accountLinkedJob,
+  auditDeliveryJob,
+  auditFanoutJob,
   traceCarrierForTraceId,
-  accountLinkedPayloadSchema,
-  auditDeliveryPayloadSchema,
-  auditFanoutPayloadSchema,
   contextFromTraceCarrier,
-  defaultGroupPayloadSchema,
-  traceCarrierSchema,
+  defaultGroupJob,
+  traceCarrierOf,
   traceIdOf,
-  type AuditDeliveryPayload,
 } from '@scimbridge/jobs';
 import type { Logger } from '@scimbridge/logger';
 import { EffectLedger, Outbox } from '@scimbridge/store';
@@ -20,7 +17,6 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
 import { DispatchMarks } from './audit/dispatch.js';
 import { AuditLogStream } from './audit/log-stream.js';
 import { WebhookSinkDirectory } from './audit/sinks.js';
@@ -32,8 +28,9 @@ import type { ProcessorContext } from './processors/context.js';
 import { deliverAuditEvent } from './processors/audit-delivery.js';
 import { fanOutAuditEvent } from './processors/audit-fanout.js';
 import { assignDefaultGroup } from './processors/default-group.js';
-import { WEBHOOK_BACKOFF, webhookBackoff } from './processors/delivery-options.js';
+import { webhookBackoff } from './processors/delivery-options.js';
 import { RetryableJobError, type JobOutcome } from './processors/outcome.js';
+import { dispatcher, register, type Registration } from './processors/registry.js';
 import { AuditRelay } from './relay.js';
 import { AuditRetention } from './retention.js';
 import { ensureWorkerIndexes, workerCollections } from './store/collections.js';
@@ -63,7 +60,7 @@ export interface ScimWorker {
   close(): Promise<void>;
 }
 
-type Processor = (job: Job, token: string | undefined) => Promise<JobOutcome>;
+type Processor = (job: Job<unknown>, token: string | undefined) => Promise<JobOutcome>;
 
 const tracer = trace.getTracer('scim-worker');
 
@@ -94,24 +91,30 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     logger,
   };
 
-  const provisioning: Processor = async (job) => {
-    switch (job.name) {
-      case JobName.defaultGroup:
-        return assignDefaultGroup(context, parse(defaultGroupPayloadSchema, job));
-      case JobName.accountLinked:
-        return linkAccount(context, parse(accountLinkedPayloadSchema, job), new Date(job.timestamp));
-      default:
-        throw new UnrecoverableError(`unknown job ${job.name}`);
-    }
-  };
-  const fanout: Processor = (job) => fanOutAuditEvent(context, parse(auditFanoutPayloadSchema, job));
-  const delivery: Processor = (job, token) =>
-    deliverAuditEvent(
-      context,
-      job as Job<AuditDeliveryPayload>,
-      token,
-      parse(auditDeliveryPayloadSchema, job),
-    );
+  // Each queue's jobs: a definition (name, payload, …) and the processor that runs it.
+  const processors = {
+    [QueueName.provisioning]: [
+      register({
+        definition: defaultGroupJob,
+        processor: (payload) => assignDefaultGroup(context, payload),
+      }),
+      register({
+        definition: accountLinkedJob,
+        processor: (payload, job) => linkAccount(context, payload, new Date(job.timestamp)),
+      }),
+    ],
+    [QueueName.audit]: [
+      register({ definition: auditFanoutJob, processor: (payload) => fanOutAuditEvent(context, payload) }),
+    ],
+    [QueueName.auditDelivery]: [
+      register({
+        definition: auditDeliveryJob,
+        processor: (payload, job, token) => deliverAuditEvent(context, job, token, payload),
+      }),
+    ],
+  } satisfies { [Q in QueueName]: Registration<Q>[] };
+  const processorOf = (queue: QueueName): Processor =>
+    instrument(queue, dispatcher(queue, processors[queue]), metrics, logger);
 
   const workerOptions = {
     connection: options.redis,
@@ -122,15 +125,15 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     maxStalledCount: 2,
   };
   const workers = [
-    new Worker(QueueName.provisioning, instrument(QueueName.provisioning, provisioning, metrics, logger), {
+    new Worker(QueueName.provisioning, processorOf(QueueName.provisioning), {
       ...workerOptions,
       concurrency: settings.PROVISIONING_CONCURRENCY,
     }),
-    new Worker(QueueName.audit, instrument(QueueName.audit, fanout, metrics, logger), {
+    new Worker(QueueName.audit, processorOf(QueueName.audit), {
       ...workerOptions,
       concurrency: settings.AUDIT_FANOUT_CONCURRENCY,
     }),
-    new Worker(QueueName.auditDelivery, instrument(QueueName.auditDelivery, delivery, metrics, logger), {
+    new Worker(QueueName.auditDelivery, processorOf(QueueName.auditDelivery), {
       ...workerOptions,
       concurrency: settings.AUDIT_DELIVERY_CONCURRENCY,
       settings: {
@@ -163,11 +166,12 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
   const relay = new AuditRelay({
     // Completes changes whose writer died before finishing them; their events go to the fan-out queue.
     outbox: new Outbox(options.mongo, async (event) => {
-      await queues.audit.add(
-        JobName.auditFanout,
-        { v: 1, eventId: event._id, orgId: event.orgId, trace: traceCarrierForTraceId(event.traceId) },
-        { ...defaultJobOptions, jobId: jobIds.auditFanout(event._id) },
-      );
+      const result = await auditFanoutJob.enqueue(queues.audit, {
+        eventId: event._id,
+        orgId: event.orgId,
+        trace: traceCarrierForTraceId(event.traceId),
+      });
+      if (!result.ok) throw result.error;
     }),
     auditEvents: collections.auditEvents,
     auditQueue: queues.audit,
@@ -205,18 +209,12 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
   };
 }
 
-function parse<T>(schema: z.ZodType<T>, job: Job): T {
-  const result = schema.safeParse(job.data);
-  if (!result.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${result.error.message}`);
-  return result.data;
-}
-
 /** Span per job (parented on the payload's trace context), duration and failure metrics, and a log line. */
 function instrument(queue: string, processor: Processor, metrics: WorkerMetrics, logger: Logger): Processor {
   return async (job, token) => {
-    const carrier = traceCarrierSchema.safeParse((job.data as { trace?: unknown } | undefined)?.trace);
-    const parent = carrier.success ? contextFromTraceCarrier(carrier.data) : otelContext.active();
-    const traceId = carrier.success ? traceIdOf(carrier.data) : undefined;
+    const carrier = traceCarrierOf(job.data);
+    const parent = carrier ? contextFromTraceCarrier(carrier) : otelContext.active();
+    const traceId = carrier ? traceIdOf(carrier) : undefined;
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     return tracer.startActiveSpan(`${queue} ${job.name}`, {}, parent, async (span) => {

@@ -1,3 +1,4 @@
+import { auditFanoutJob } from '@scimbridge/jobs';
 import { createAccount } from '@scimbridge/store';
 import { applyOrganisation, issueToken } from '@scimbridge/tenancy';
 import { startRedis, waitFor, type RedisServer } from '@scimbridge/testing';
@@ -228,17 +229,10 @@ describe('through the api', () => {
       { _id: { $in: events.map((e) => e._id) } },
       { $set: { dispatchedAt: null } },
     );
-    for (const event of events)
-      await worker.queues.audit.add(
-        'audit.fanout',
-        {
-          v: 1,
-          eventId: event._id,
-          orgId,
-          trace: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` },
-        },
-        { jobId: `audit-${event._id}` },
-      );
+    for (const event of events) {
+      const result = await auditFanoutJob.enqueue(worker.queues.audit, { eventId: event._id, orgId });
+      expect(result.ok).toBe(true);
+    }
     await waitFor('every replayed event dispatched', settled, { timeoutMs: 60_000 });
     // Give the provisioning jobs the replay derived time to run, then compare.
     await waitFor(

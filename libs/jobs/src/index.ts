@@ -1,5 +1,26 @@
-export { DEFAULT_QUEUE_PREFIX, QueueName, JobName } from './queues.js';
+export { DEFAULT_QUEUE_PREFIX, QueueName } from './queues.js';
 export {
+  defineJob,
+  type JobDefinition,
+  type JobSpec,
+  type Envelope,
+  type BulkEntry,
+  type JobTarget,
+  type QueueSource,
+  type EnqueueInput,
+  type EnqueueOptions,
+  type EnqueueResult,
+} from './define.js';
+export {
+  defaultGroupJob,
+  accountLinkedJob,
+  auditFanoutJob,
+  auditDeliveryJob,
+  jobDefinitions,
+  JobName,
+  jobIds,
+  defaultJobOptions,
+  WEBHOOK_BACKOFF,
   defaultGroupPayloadSchema,
   accountLinkedPayloadSchema,
   auditFanoutPayloadSchema,
@@ -8,22 +29,20 @@ export {
   type AccountLinkedPayload,
   type AuditFanoutPayload,
   type AuditDeliveryPayload,
-} from './payloads.js';
-export { jobIds } from './job-ids.js';
-export { defaultJobOptions } from './job-options.js';
+  type AuditDeliverySettings,
+  type AuditDeliveryExtra,
+} from './definitions.js';
 export {
-  enqueueDefaultGroup,
-  enqueueAccountLinked,
-  enqueueAuditFanout,
-  type EnqueueInput,
-  type EnqueueOptions,
-  type EnqueueResult,
-} from './enqueue.js';
-export { JobProducer, type JobProducerOptions } from './producer.js';
+  JobProducer,
+  type JobProducerOptions,
+  type ProducerJob,
+  type ProducerQueueName,
+} from './producer.js';
 export {
   traceCarrierSchema,
   currentTraceCarrier,
   traceCarrierForTraceId,
+  traceCarrierOf,
   contextFromTraceCarrier,
   traceIdOf,
   type TraceCarrier,

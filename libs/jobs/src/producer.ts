@@ -1,14 +1,25 @@
 import { Queue, type ConnectionOptions, type QueueOptions } from 'bullmq';
+import type { z } from 'zod';
+import type { EnqueueInput, EnqueueOptions, EnqueueResult, JobTarget, QueueSource } from './define.js';
 import {
-  enqueueAccountLinked,
-  enqueueAuditFanout,
-  enqueueDefaultGroup,
-  type EnqueueInput,
-  type EnqueueOptions,
-  type EnqueueResult,
-} from './enqueue.js';
-import type { AccountLinkedPayload, AuditFanoutPayload, DefaultGroupPayload } from './payloads.js';
+  accountLinkedJob,
+  auditFanoutJob,
+  defaultGroupJob,
+  type AccountLinkedPayload,
+  type AuditFanoutPayload,
+  type DefaultGroupPayload,
+} from './definitions.js';
 import { DEFAULT_QUEUE_PREFIX, QueueName } from './queues.js';
+
+/** The queues a producer owns; `scim-audit-delivery` is the worker's own. */
+export type ProducerQueueName = typeof QueueName.provisioning | typeof QueueName.audit;
+
+/** A job a producer can add: on one of its queues, and needing nothing beyond its payload. */
+export interface ProducerJob<P> {
+  readonly queue: ProducerQueueName;
+  readonly schema: z.ZodType<P>;
+  enqueue: (target: JobTarget, input: EnqueueInput<P>, options?: EnqueueOptions) => Promise<EnqueueResult>;
+}
 
 export interface JobProducerOptions {
   /**
@@ -28,7 +39,7 @@ export interface JobProducerOptions {
  * later add re-throws that error. So a queue that reported an error is replaced on the next enqueue once the
  * connection is ready again.
  */
-export class JobProducer {
+export class JobProducer implements QueueSource {
   private readonly slots: Record<'provisioning' | 'audit', ProducerQueue>;
   private readonly enqueueOptions: EnqueueOptions | undefined;
 
@@ -51,16 +62,31 @@ export class JobProducer {
     return this.slots.audit.current();
   }
 
+  /** The queue of that name, for a definition's `enqueue(producer, …)`. */
+  queueFor(name: QueueName): Queue {
+    if (name === QueueName.provisioning) return this.provisioning;
+    if (name === QueueName.audit) return this.audit;
+    throw new Error(`the producer has no queue "${name}"`);
+  }
+
+  /** Adds any job on the producer's queues, with the producer's timeout; see `JobDefinition.enqueue`. */
+  enqueue<P>(definition: ProducerJob<P>, input: EnqueueInput<P>): Promise<EnqueueResult> {
+    return definition.enqueue(this, input, this.enqueueOptions);
+  }
+
+  /** `user.default-group` (`defaultGroupJob`). Throws (a ZodError) only for an invalid payload. */
   defaultGroup(input: EnqueueInput<DefaultGroupPayload>): Promise<EnqueueResult> {
-    return enqueueDefaultGroup(this.provisioning, input, this.enqueueOptions);
+    return this.enqueue(defaultGroupJob, input);
   }
 
+  /** `account.linked` (`accountLinkedJob`). */
   accountLinked(input: EnqueueInput<AccountLinkedPayload>): Promise<EnqueueResult> {
-    return enqueueAccountLinked(this.provisioning, input, this.enqueueOptions);
+    return this.enqueue(accountLinkedJob, input);
   }
 
+  /** `audit.fanout` (`auditFanoutJob`); call after the audit event is stored. */
   auditFanout(input: EnqueueInput<AuditFanoutPayload>): Promise<EnqueueResult> {
-    return enqueueAuditFanout(this.audit, input, this.enqueueOptions);
+    return this.enqueue(auditFanoutJob, input);
   }
 
   /** Resolves once Redis answered; optional, since enqueues made before that wait (bounded by the timeout). */

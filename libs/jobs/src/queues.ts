@@ -8,11 +8,3 @@ export const QueueName = {
   auditDelivery: 'scim-audit-delivery',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
-
-export const JobName = {
-  defaultGroup: 'user.default-group',
-  accountLinked: 'account.linked',
-  auditFanout: 'audit.fanout',
-  auditDelivery: 'audit.deliver',
-} as const;
-export type JobName = (typeof JobName)[keyof typeof JobName];

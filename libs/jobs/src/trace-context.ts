@@ -19,6 +19,14 @@ export const traceCarrierSchema = z.object({
 });
 export type TraceCarrier = z.infer<typeof traceCarrierSchema>;
 
+const carried = z.object({ trace: traceCarrierSchema });
+
+/** The trace carrier of any job's data, of any version or validity (a job's span is parented on it). */
+export function traceCarrierOf(data: unknown): TraceCarrier | undefined {
+  const result = carried.safeParse(data);
+  return result.success ? result.data.trace : undefined;
+}
+
 /**
  * The carrier for the active context: the registered propagator's output when an OpenTelemetry SDK is set up,
  * else the active span's context, else a fresh root (so the worker's spans still group per job).

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { JobName, JobProducer, QueueName, enqueueAuditFanout, jobIds } from '../src/index.js';
+import { JobName, JobProducer, QueueName, auditFanoutJob, jobIds } from '../src/index.js';
 
 const prefix = `jobs-test-${process.pid}-${Date.now().toString(36)}`;
 
@@ -51,7 +51,7 @@ describe('JobProducer against a real Redis', () => {
 
   it('rejects an invalid payload and a job on the wrong queue before touching Redis', async () => {
     expect(() => producer.auditFanout({ orgId: 'o', eventId: 'has:colon' })).toThrow();
-    await expect(enqueueAuditFanout(producer.provisioning, { orgId: 'o', eventId: 'e' })).rejects.toThrow(
+    await expect(auditFanoutJob.enqueue(producer.provisioning, { orgId: 'o', eventId: 'e' })).rejects.toThrow(
       QueueName.audit,
     );
   });
@@ -62,7 +62,7 @@ describe('JobProducer against a real Redis', () => {
     const queue = new Queue(QueueName.audit, { connection: down, prefix, skipWaitingForReady: true });
     queue.on('error', () => undefined);
     const started = Date.now();
-    const result = await enqueueAuditFanout(queue, { orgId: 'o', eventId: 'e1' }, { timeoutMs: 500 });
+    const result = await auditFanoutJob.enqueue(queue, { orgId: 'o', eventId: 'e1' }, { timeoutMs: 500 });
     expect(result.ok).toBe(false);
     expect(Date.now() - started).toBeLessThan(2_000);
     await queue.close().catch(() => undefined);

@@ -1,7 +1,6 @@
-import { JobName, jobIds, traceCarrierForTraceId, type AuditDeliveryPayload } from '@scimbridge/jobs';
+import { auditDeliveryJob, traceCarrierForTraceId } from '@scimbridge/jobs';
 import type { Queue } from 'bullmq';
 import type { WorkerSettings } from '../config.js';
-import { deliveryJobOptions } from '../processors/delivery-options.js';
 import { findInOrganisation, type WorkerCollections } from '../store/collections.js';
 import type { AuditDeadLetterDocument } from '../store/documents.js';
 
@@ -46,8 +45,7 @@ export async function redriveDeadLetters(
       { $set: { status: 'redriving', redriveCount, redrivenAt: new Date() } },
     );
     const event = await findInOrganisation(collections.auditEvents, letter.eventId, letter.orgId);
-    const data: AuditDeliveryPayload = {
-      v: 1,
+    const data = {
       eventId: letter.eventId,
       orgId: letter.orgId,
       sink: letter.sink,
@@ -55,10 +53,8 @@ export async function redriveDeadLetters(
       sinks: [letter.sink],
       trace: traceCarrierForTraceId(event?.traceId),
     };
-    await deliveryQueue.add(JobName.auditDelivery, data, {
-      ...deliveryJobOptions(settings),
-      jobId: jobIds.auditDelivery(letter.eventId, letter.sink, redriveCount),
-    });
+    const enqueued = await auditDeliveryJob.enqueue(deliveryQueue, data, { settings, redrive: redriveCount });
+    if (!enqueued.ok) throw enqueued.error;
   }
   return letters;
 }

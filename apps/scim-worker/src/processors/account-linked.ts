@@ -1,4 +1,4 @@
-import { defaultJobOptions, jobIds, JobName, traceIdOf, type AccountLinkedPayload } from '@scimbridge/jobs';
+import { auditFanoutJob, traceIdOf, type AccountLinkedPayload } from '@scimbridge/jobs';
 import { derivedEventId } from '../audit/derived-event-id.js';
 import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import type { AuditEventDocument } from '../store/documents.js';
@@ -69,11 +69,12 @@ async function link(
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
   }
-  // If this add is lost, the relay enqueues the stored event later.
-  await context.auditQueue.add(
-    JobName.auditFanout,
-    { v: 1, eventId: event._id, orgId: event.orgId, trace: payload.trace },
-    { ...defaultJobOptions, jobId: jobIds.auditFanout(event._id) },
-  );
+  // If this add is lost, the relay enqueues the stored event later; a failed one fails the job, as it did.
+  const enqueued = await auditFanoutJob.enqueue(context.auditQueue, {
+    eventId: event._id,
+    orgId: event.orgId,
+    trace: payload.trace,
+  });
+  if (!enqueued.ok) throw enqueued.error;
   return { outcome: 'done' };
 }

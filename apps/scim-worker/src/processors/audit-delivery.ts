@@ -24,7 +24,7 @@ export async function deliverAuditEvent(
     ProcessorContext,
     'collections' | 'sinks' | 'slots' | 'settings' | 'logger' | 'dispatchMarks'
   >,
-  job: Job<AuditDeliveryPayload>,
+  job: Job<unknown>,
   token: string | undefined,
   payload: AuditDeliveryPayload,
 ): Promise<JobOutcome> {
@@ -167,7 +167,7 @@ async function deadLetter(
  * saturated sleeps longer each time, instead of being fetched and put back in a tight loop. Jittered so
  * deferred jobs spread out.
  */
-function deferral(job: Job): number {
+function deferral(job: Job<unknown>): number {
   const deferrals = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
   const base = Math.min(MAX_DEFER_MS, DEFER_MS * 2 ** Math.min(deferrals, 5));
   return Math.floor((base * (1 + Math.random())) / 2 + base / 2);

@@ -1,17 +1,13 @@
 import {
-  JobName,
-  defaultJobOptions,
-  jobIds,
-  type AccountLinkedPayload,
-  type AuditDeliveryPayload,
+  accountLinkedJob,
+  auditDeliveryJob,
+  defaultGroupJob,
   type AuditFanoutPayload,
-  type DefaultGroupPayload,
   type TraceCarrier,
 } from '@scimbridge/jobs';
 import type { AuditEventDocument } from '../store/documents.js';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { findInOrganisation } from '../store/collections.js';
-import { deliveryJobOptions } from './delivery-options.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
 
@@ -42,18 +38,12 @@ export async function fanOutAuditEvent(
   const names = sinks.map((sink) => sink.name);
   if (names.length > 0) {
     await context.deliveryQueue.addBulk(
-      names.map((sink) => ({
-        name: JobName.auditDelivery,
-        data: {
-          v: 1,
-          eventId: payload.eventId,
-          orgId: payload.orgId,
-          sink,
-          sinks: names,
-          trace: payload.trace,
-        } satisfies AuditDeliveryPayload,
-        opts: { ...deliveryJobOptions(context.settings), jobId: jobIds.auditDelivery(payload.eventId, sink) },
-      })),
+      names.map((sink) =>
+        auditDeliveryJob.bulkEntry(
+          { eventId: payload.eventId, orgId: payload.orgId, sink, sinks: names, trace: payload.trace },
+          { settings: context.settings },
+        ),
+      ),
     );
   }
   // Written after the deliveries are enqueued: a retry of this job then repeats at most the log line.
@@ -77,36 +67,28 @@ async function enqueueProvisioningOf(
   const jobs = [];
   const defaultGroup = event.details?.defaultGroup;
   if (typeof defaultGroup === 'string' && defaultGroup !== '') {
-    const data: DefaultGroupPayload = {
-      v: 1,
-      orgId: event.orgId,
-      userId: event.resourceId,
-      groupDisplayName: defaultGroup,
-      eventId: event._id,
-      trace,
-    };
-    jobs.push({
-      name: JobName.defaultGroup,
-      data,
-      opts: { ...defaultJobOptions, jobId: jobIds.defaultGroup(event._id) },
-    });
+    jobs.push(
+      defaultGroupJob.bulkEntry({
+        orgId: event.orgId,
+        userId: event.resourceId,
+        groupDisplayName: defaultGroup,
+        eventId: event._id,
+        trace,
+      }),
+    );
   }
   if (event.details?.linkedAccount === true && event.actor.type === 'token') {
     const externalId = event.details.externalId;
-    const data: AccountLinkedPayload = {
-      v: 1,
-      orgId: event.orgId,
-      userId: event.resourceId,
-      tokenId: event.actor.id,
-      eventId: event._id,
-      trace,
-      ...(typeof externalId === 'string' && externalId !== '' ? { externalId } : {}),
-    };
-    jobs.push({
-      name: JobName.accountLinked,
-      data,
-      opts: { ...defaultJobOptions, jobId: jobIds.accountLinked(event._id) },
-    });
+    jobs.push(
+      accountLinkedJob.bulkEntry({
+        orgId: event.orgId,
+        userId: event.resourceId,
+        tokenId: event.actor.id,
+        eventId: event._id,
+        trace,
+        ...(typeof externalId === 'string' && externalId !== '' ? { externalId } : {}),
+      }),
+    );
   }
   if (jobs.length > 0) await context.provisioningQueue.addBulk(jobs);
 }

@@ -1,19 +1,7 @@
-import type { JobsOptions } from 'bullmq';
 import type { WorkerSettings } from '../config.js';
 
-/** The custom backoff type of webhook deliveries (see `webhookBackoff`). */
-export const WEBHOOK_BACKOFF = 'webhook';
-
-export function deliveryJobOptions(settings: WorkerSettings): JobsOptions {
-  return {
-    attempts: settings.AUDIT_WEBHOOK_ATTEMPTS,
-    backoff: { type: WEBHOOK_BACKOFF },
-    removeOnComplete: { age: 24 * 3600, count: 100_000 },
-    removeOnFail: { age: 14 * 24 * 3600 },
-  };
-}
-
 /**
+ * The delay of a delivery's backoff type (`WEBHOOK_BACKOFF`, set by `auditDeliveryJob`'s options).
  * Exponential backoff with jitter (a random delay between half and all of base·2^(n-1), capped), never shorter
  * than the receiver's `Retry-After`: many events failing together must not retry in lockstep.
  */
