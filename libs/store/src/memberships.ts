@@ -179,6 +179,18 @@ export class MembershipRepository {
       .toArray();
   }
 
+  /**
+   * Moves the groups' versions on after their members changed outside a SCIM write of the group (a deleted user
+   * left them, the default group took a user): their ETags must change with their members (RFC 7644 §3.14).
+   */
+  async touchGroups(orgId: string, groupIds: readonly string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    await this.collections.groups.updateMany({ orgId, _id: { $in: [...groupIds] } }, {
+      $inc: { 'meta.version': 1 },
+      $set: { 'meta.lastModified': new Date() },
+    } as never);
+  }
+
   /** A deleted group takes its memberships with it, and leaves every group it was a member of. */
   async removeGroup(orgId: string, groupId: string): Promise<void> {
     await this.collections.memberships.deleteMany({ orgId, groupId });

@@ -169,17 +169,13 @@ export class Outbox {
       case 'members.replace':
         await this.memberships.replace(orgId, effect.groupId, effect.members);
         return;
-      case 'member.leave': {
-        const groupIds = await this.memberships.removeMember(orgId, effect.memberId);
-        // Their members changed, so their ETags must (RFC 7644 §3.14); a repeat moves them on once more, which
-        // only makes a client re-read.
-        if (groupIds.length > 0)
-          await this.collections.groups.updateMany({ orgId, _id: { $in: groupIds } }, {
-            $inc: { 'meta.version': 1 },
-            $set: { 'meta.lastModified': new Date() },
-          } as never);
+      case 'member.leave':
+        // A repeat finds no rows and moves no version on.
+        await this.memberships.touchGroups(
+          orgId,
+          await this.memberships.removeMember(orgId, effect.memberId),
+        );
         return;
-      }
       case 'group.delete':
         await this.memberships.removeGroup(orgId, effect.groupId);
         return;

@@ -1,7 +1,6 @@
 import type { DefaultGroupPayload } from '@scimbridge/jobs';
 import { normaliseKey } from '@scimbridge/scim-core';
 import { MembershipRepository } from '@scimbridge/store';
-import type { mongo } from 'mongoose';
 import { findInOrganisation } from '../store/collections.js';
 import type { UserDocument } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
@@ -51,16 +50,8 @@ async function assign(
     await memberships.remove(payload.orgId, group._id, [user._id]);
     return skipped(context, payload, 'user-deleted');
   }
-  // The group's ETag must change with its members (RFC 7644 §3.14); only the run that added the member bumps
-  // it. The driver cannot type `$inc` on GroupDocument's open (index-signature) shape, hence the narrower view.
-  const versioned = groups as unknown as mongo.Collection<{
-    _id: string;
-    meta: { version: number; lastModified: Date };
-  }>;
-  await versioned.updateOne(
-    { _id: group._id },
-    { $inc: { 'meta.version': 1 }, $set: { 'meta.lastModified': new Date() } },
-  );
+  // Only the run that added the member moves the group's version on.
+  await memberships.touchGroups(payload.orgId, [group._id]);
   return { outcome: 'done' };
 }
 
