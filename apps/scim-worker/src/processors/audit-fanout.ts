@@ -1,3 +1,4 @@
+import { deliveryJobOptions } from '@scimbridge/audit-delivery';
 import {
   JobName,
   defaultJobOptions,
@@ -11,7 +12,6 @@ import {
 import type { AuditEventDocument } from '../store/documents.js';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { findInOrganisation } from '../store/collections.js';
-import { deliveryJobOptions } from './delivery-options.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
 

@@ -1,10 +1,10 @@
-import { runAuditDeadLettersCommand } from '@scimbridge/scim-worker';
+import { runAuditDeadLettersCommand } from '@scimbridge/audit-delivery';
 import { CommanderError, type Command } from 'commander';
 import type { CliIo } from '../cli.js';
 
 /**
- * `scimctl audit dead-letters list|redrive …`: the worker owns dead letters and their re-drive, so the command's
- * logic is the worker's exported function (docs/worker.md "Dead letters"); this only mounts it under `audit`.
+ * `scimctl audit dead-letters list|redrive …`: the command is @scimbridge/audit-delivery's,
+ * shared with the worker's scim-worker-admin (docs/worker.md "Dead letters"); this only mounts it under `audit`.
  */
 export function registerAuditDeadLetters(program: Command, io: CliIo): void {
   const audit = program.commands.find((command) => command.name() === 'audit');

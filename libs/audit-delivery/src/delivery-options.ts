@@ -1,10 +1,10 @@
 import type { JobsOptions } from 'bullmq';
-import type { WorkerSettings } from '../config.js';
+import type { AuditDeliverySettings } from './settings.js';
 
 /** The custom backoff type of webhook deliveries (see `webhookBackoff`). */
 export const WEBHOOK_BACKOFF = 'webhook';
 
-export function deliveryJobOptions(settings: WorkerSettings): JobsOptions {
+export function deliveryJobOptions(settings: AuditDeliverySettings): JobsOptions {
   return {
     attempts: settings.AUDIT_WEBHOOK_ATTEMPTS,
     backoff: { type: WEBHOOK_BACKOFF },
@@ -18,7 +18,7 @@ export function deliveryJobOptions(settings: WorkerSettings): JobsOptions {
  * than the receiver's `Retry-After`: many events failing together must not retry in lockstep.
  */
 export function webhookBackoff(
-  settings: Pick<WorkerSettings, 'AUDIT_WEBHOOK_BACKOFF_MS' | 'AUDIT_WEBHOOK_MAX_BACKOFF_MS'>,
+  settings: Pick<AuditDeliverySettings, 'AUDIT_WEBHOOK_BACKOFF_MS' | 'AUDIT_WEBHOOK_MAX_BACKOFF_MS'>,
   attemptsMade: number,
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
