@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { defaultOrganisationSettings } from '@scimbridge/tenancy';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ScimTenantSpec } from '../src/api/scim-tenant.js';
 import {
@@ -43,16 +44,17 @@ async function rejection(spec: unknown): Promise<string> {
 }
 
 describe('ScimTenant CRD (validated by the real apiserver)', () => {
-  it('accepts a minimal tenant and fills in the documented defaults', async () => {
+  it("accepts a minimal tenant and fills in the documented defaults, the settings' ones tenancy's", async () => {
     const created = await createTenant(kube, tenantManifest(namespace, 'minimal', minimal));
+    const defaults = defaultOrganisationSettings('Acme');
     expect(created.spec).toEqual({
       organisationId: 'org-1',
       displayName: 'Acme',
       adoptExistingOrganisation: false,
-      enabled: true,
-      plan: { scimIncluded: true },
+      enabled: defaults.enabled,
+      plan: { scimIncluded: defaults.plan.scimIncluded },
       defaultGroup: '',
-      rateLimit: { requestsPerSecond: 25, burst: 50 },
+      rateLimit: defaults.rateLimit,
       token: { rotation: 0, revoked: false, deletionPolicy: 'Retain' },
       audit: { webhooks: [] },
     });

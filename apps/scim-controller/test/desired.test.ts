@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { defaultOrganisationSettings, type TokenRecord } from '@scimbridge/tenancy';
 import { describe, expect, it } from 'vitest';
 import type { ScimTenant, ScimTenantSpec } from '../src/api/scim-tenant.js';
 import { setCondition } from '../src/reconcile/conditions.js';
@@ -10,7 +11,6 @@ import {
   type SecretSnapshot,
   type TokenObservation,
 } from '../src/reconcile/desired.js';
-import type { TokenRecord } from '../src/tenancy/backend.js';
 
 const hash = (t: string) => createHash('sha256').update(t).digest('hex');
 const tenant = (spec: Partial<ScimTenantSpec> = {}, status?: ScimTenant['status']): ScimTenant => ({
@@ -22,9 +22,11 @@ const tenant = (spec: Partial<ScimTenantSpec> = {}, status?: ScimTenant['status'
 });
 const record = (token: string): TokenRecord => ({
   tokenId: token,
+  orgId: 'org',
   hash: hash(token),
   fingerprint: hash(token).slice(0, 8),
   issuedAt: new Date(0),
+  lastUsedAt: null,
 });
 const managed = (token: string | undefined, extra: Partial<SecretSnapshot> = {}): SecretSnapshot => ({
   name: 't-scim-token',
@@ -178,14 +180,19 @@ describe('planToken (pure)', () => {
 });
 
 describe('desiredSettings (pure)', () => {
-  it('maps the spec with defaults to organisation settings', () => {
+  it("maps the spec to organisation settings with tenancy's defaults", () => {
     expect(desiredSettings(tenant({ defaultGroup: '' }), new Map())).toEqual({
       displayName: 'Org',
       enabled: true,
       plan: { scimIncluded: true, userLimit: null },
       defaultGroup: null,
-      rateLimit: { requestsPerSecond: 25, burst: 50 },
+      rateLimit: { requestsPerSecond: 50, burst: 100 },
       audit: { webhooks: [] },
+    });
+    expect(desiredSettings(tenant(), new Map())).toEqual(defaultOrganisationSettings('Org'));
+    expect(desiredSettings(tenant({ rateLimit: { requestsPerSecond: 20 } }), new Map()).rateLimit).toEqual({
+      requestsPerSecond: 20,
+      burst: 100,
     });
     const full = tenant({
       enabled: false,

@@ -100,7 +100,7 @@ describe('reconciling a ScimTenant', () => {
         enabled: true,
         plan: { scimIncluded: true, userLimit: 100 },
         defaultGroup: null,
-        rateLimit: { requestsPerSecond: 25, burst: 50 },
+        rateLimit: { requestsPerSecond: 50, burst: 100 },
       },
     });
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { AUDIT_DEAD_LETTERS_USAGE, runAuditDeadLettersCommand } from './cli/audit-dead-letters.js';
+import { AUDIT_DEAD_LETTERS_USAGE, runAuditDeadLettersCommand } from '@scimbridge/audit-delivery';
 
-// `scim-worker-admin audit dead-letters <list|redrive> ...`; scimctl calls the same function.
+// `scim-worker-admin audit dead-letters <list|redrive> ...` inside a worker pod; scimctl mounts the same command
+// from @scimbridge/audit-delivery.
 const [group, command, ...rest] = process.argv.slice(2);
 if (group === 'audit' && command === 'dead-letters') {
   runAuditDeadLettersCommand(rest).then(

@@ -1,5 +1,5 @@
 import { commonEnv, envBoolean, envList, httpEnv, mongoEnv, redisEnv } from '@scimbridge/config';
-import { DEFAULT_QUEUE_PREFIX } from '@scimbridge/jobs';
+import { auditDeliveryEnv } from '@scimbridge/audit-delivery';
 import { z } from 'zod';
 import { parseCidr } from './audit/egress.js';
 
@@ -10,12 +10,12 @@ const cidrs = () =>
     message: 'comma-separated CIDRs, e.g. 10.20.0.0/16,fd00::/8',
   });
 
-/** Worker tuning; every value has a default that suits a small production deployment. */
-export const workerEnv = z.object({
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[\w-]+$/, 'letters, digits, "_" or "-"')
-    .default(DEFAULT_QUEUE_PREFIX),
+/**
+ * Worker tuning; every value has a default that suits a small production deployment. The queue prefix and the
+ * delivery retry budget (attempts, backoff) come from @scimbridge/audit-delivery, which the dead-letter command
+ * shares.
+ */
+export const workerEnv = auditDeliveryEnv.extend({
   PROVISIONING_CONCURRENCY: count(4, 256),
   AUDIT_FANOUT_CONCURRENCY: count(8, 256),
   /** Webhook deliveries in flight per replica, across all organisations. */
@@ -25,10 +25,6 @@ export const workerEnv = z.object({
   /** How long a delivery waits in-process for a busy sink's slot before it is deferred (0: defer at once). */
   AUDIT_SINK_WAIT_MS: millis(250, 0),
   AUDIT_WEBHOOK_TIMEOUT_MS: millis(5_000, 100),
-  /** Attempts per delivery before it is dead-lettered. */
-  AUDIT_WEBHOOK_ATTEMPTS: count(12, 100),
-  AUDIT_WEBHOOK_BACKOFF_MS: millis(1_000),
-  AUDIT_WEBHOOK_MAX_BACKOFF_MS: millis(3_600_000),
   /** Egress of audit webhooks (audit/egress.ts): https only, and no private, loopback or link-local address. */
   AUDIT_WEBHOOK_ALLOW_HTTP: envBoolean(false),
   /** Allowed even inside the refused ranges, e.g. an in-cluster collector's Service range. */

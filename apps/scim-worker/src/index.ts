@@ -13,5 +13,3 @@ export {
 } from './audit/signature.js';
 export type { PublishedAuditEvent } from './audit/event-body.js';
 export { AuditRelay } from './relay.js';
-export { listDeadLetters, redriveDeadLetters, type DeadLetterFilter } from './audit/dead-letters.js';
-export { runAuditDeadLettersCommand, AUDIT_DEAD_LETTERS_USAGE } from './cli/audit-dead-letters.js';

@@ -3,7 +3,10 @@ import type { mongo } from 'mongoose';
 import type { WorkerCollections } from './store/collections.js';
 
 export interface RetentionOptions {
-  collections: Pick<WorkerCollections, 'auditEvents' | 'auditDeliveries' | 'auditDeadLetters'>;
+  collections: Pick<
+    WorkerCollections,
+    'auditEvents' | 'auditDeliveries' | 'auditDeadLetters' | 'appliedEffects'
+  >;
   /** How long audit events and their delivery records are kept (docs/worker.md "Retention"). */
   retentionDays: number;
   intervalMs: number;
@@ -25,7 +28,7 @@ interface Target {
 const DAY_MS = 86_400_000;
 
 /**
- * Trims audit events, delivery records and dead letters older than the retention period, in small batches with a
+ * Trims audit events, delivery records, dead letters and the applied-effects ledger older than the retention period, in small batches with a
  * pause between them, so the database never sees one large delete (FerretDB has no TTL index, and a TTL index on
  * MongoDB would delete undispatched events too). An event is trimmed only once it was dispatched to every sink:
  * the relay still owns an undispatched one. Every replica may run it: deletes by id are idempotent.
@@ -37,7 +40,7 @@ export class AuditRetention {
   private readonly targets: Target[];
 
   constructor(private readonly options: RetentionOptions) {
-    const { auditEvents, auditDeliveries, auditDeadLetters } = options.collections;
+    const { auditEvents, auditDeliveries, auditDeadLetters, appliedEffects } = options.collections;
     this.targets = [
       {
         name: 'audit_events',
@@ -54,6 +57,12 @@ export class AuditRetention {
         name: 'audit_dead_letters',
         collection: auditDeadLetters as unknown as mongo.Collection<{ _id: string }>,
         expired: (cutoff) => ({ deadLetteredAt: { $lt: cutoff } }),
+      },
+      {
+        // The ledger of effects that ran, kept as long as the events they came from.
+        name: 'applied_effects',
+        collection: appliedEffects as unknown as mongo.Collection<{ _id: string }>,
+        expired: (cutoff) => ({ at: { $lt: cutoff } }),
       },
     ];
   }

@@ -1,4 +1,5 @@
 import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
+import { webhookBackoff } from '@scimbridge/audit-delivery';
 import {
   QueueName,
   WEBHOOK_BACKOFF,
@@ -28,7 +29,6 @@ import type { ProcessorContext } from './processors/context.js';
 import { deliverAuditEvent } from './processors/audit-delivery.js';
 import { fanOutAuditEvent } from './processors/audit-fanout.js';
 import { assignDefaultGroup } from './processors/default-group.js';
-import { webhookBackoff } from './processors/delivery-options.js';
 import { RetryableJobError, type JobOutcome } from './processors/outcome.js';
 import { dispatcher, register, type Registration } from './processors/registry.js';
 import { AuditRelay } from './relay.js';

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
+import { listDeadLetters, redriveDeadLetters } from '@scimbridge/audit-delivery';
 import { JobProducer } from '@scimbridge/jobs';
 import { waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { listDeadLetters, redriveDeadLetters, verifyWebhookSignature } from '../src/index.js';
+import { verifyWebhookSignature } from '../src/index.js';
 import type { WorkerCollections } from '../src/store/collections.js';
 import {
   connectMongo,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { listDeadLetters } from '@scimbridge/audit-delivery';
 import { JobProducer } from '@scimbridge/jobs';
 import { waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
@@ -8,7 +9,7 @@ import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EgressPolicy } from '../src/audit/egress.js';
 import { postWebhook } from '../src/audit/webhook.js';
-import { defaultWorkerSettings, listDeadLetters } from '../src/index.js';
+import { defaultWorkerSettings } from '../src/index.js';
 import type { WorkerCollections } from '../src/store/collections.js';
 import {
   connectMongo,

@@ -167,6 +167,40 @@ describe('scimctl', () => {
     expect(tail.out.join('\n')).toMatch(/user\.created User u1 \[userName\] by token:t/);
   });
 
+  it('mounts the dead-letter command under audit, handing it the global options', async () => {
+    const eventId = randomUUID();
+    await connection.collection('audit_dead_letters').insertOne({
+      _id: `${eventId}:siem` as never,
+      orgId: 'acme',
+      eventId,
+      sink: 'siem',
+      status: 'dead',
+      reason: 'http_5xx',
+      lastStatusCode: 503,
+      lastError: 'the receiver answered with a server error',
+      attempts: 12,
+      deadLetteredAt: new Date(),
+      redriveCount: 0,
+      redrivenAt: null,
+      resolvedAt: null,
+    });
+    const out: string[] = [];
+    const err: string[] = [];
+    // No MONGODB_URI in the environment: --mongodb-uri must reach the command, and --json its list.
+    const code = await runCli(
+      ['--json', '--mongodb-uri', uri, 'audit', 'dead-letters', 'list', '--org', 'acme'],
+      {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        env: {},
+      },
+    );
+    expect(code, err.join()).toBe(0);
+    expect(out.map((line) => (JSON.parse(line) as { _id: string })._id)).toEqual([`${eventId}:siem`]);
+    expect((await scimctl('audit', 'dead-letters')).out.join()).toMatch(/usage: audit dead-letters list/);
+    expect((await scimctl('audit', 'dead-letters', 'redrive')).code).toBe(64);
+  });
+
   it('refuses to change an organisation a ScimTenant manages unless --force', async () => {
     const file = join(dir, 'managed.yaml');
     await writeFile(file, 'spec: { organisationId: managed, displayName: Managed }\n');

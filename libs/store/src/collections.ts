@@ -1,12 +1,14 @@
 import { keyFieldName } from '@scimbridge/scim-core';
 import type { Connection, mongo } from 'mongoose';
 import type { AuditEventDocument, GroupDocument, MembershipDocument, UserDocument } from './documents.js';
+import type { AppliedEffectDocument } from './effects.js';
 
 export interface StoreCollections {
   users: mongo.Collection<UserDocument>;
   groups: mongo.Collection<GroupDocument>;
   memberships: mongo.Collection<MembershipDocument>;
   auditEvents: mongo.Collection<AuditEventDocument>;
+  appliedEffects: mongo.Collection<AppliedEffectDocument>;
 }
 
 export function storeCollections(connection: Connection): StoreCollections {
@@ -15,6 +17,7 @@ export function storeCollections(connection: Connection): StoreCollections {
     groups: connection.collection<GroupDocument>('groups'),
     memberships: connection.collection<MembershipDocument>('memberships'),
     auditEvents: connection.collection<AuditEventDocument>('audit_events'),
+    appliedEffects: connection.collection<AppliedEffectDocument>('applied_effects'),
   };
 }
 
@@ -23,7 +26,7 @@ export function storeCollections(connection: Connection): StoreCollections {
  * stored lower-cased keys because the test server has no collation.
  */
 export async function ensureStoreIndexes(connection: Connection): Promise<void> {
-  const { users, groups, memberships, auditEvents } = storeCollections(connection);
+  const { users, groups, memberships, auditEvents, appliedEffects } = storeCollections(connection);
   await users.createIndex({ orgId: 1, [keyFieldName('userName')]: 1 }, { unique: true });
   await users.createIndex({ orgId: 1, externalId: 1 });
   await users.createIndex({ orgId: 1, [`emails.${keyFieldName('value')}`]: 1 });
@@ -37,7 +40,7 @@ export async function ensureStoreIndexes(connection: Connection): Promise<void> 
   await auditEvents.createIndex({ dispatchedAt: 1, occurredAt: 1 });
   await auditEvents.createIndex({ orgId: 1, occurredAt: 1 });
   // Retention trims the ledger of applied side effects by date, like the events it refers to.
-  await connection.collection('applied_effects').createIndex({ at: 1 });
+  await appliedEffects.createIndex({ at: 1 });
 }
 
 /**

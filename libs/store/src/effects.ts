@@ -1,5 +1,5 @@
 import type { Connection, mongo } from 'mongoose';
-import { isDuplicateKey } from './collections.js';
+import { isDuplicateKey, storeCollections } from './collections.js';
 
 /** One side effect that ran: `_id` is `<effect>:<event id>`. */
 export interface AppliedEffectDocument {
@@ -20,7 +20,7 @@ export class EffectLedger {
   private readonly collection: mongo.Collection<AppliedEffectDocument>;
 
   constructor(connection: Connection) {
-    this.collection = connection.collection<AppliedEffectDocument>('applied_effects');
+    this.collection = storeCollections(connection).appliedEffects;
   }
 
   async applied(effect: string, eventId: string): Promise<boolean> {

@@ -5,6 +5,7 @@ export {
   organisationSettingsSchema,
   organisationIdSchema,
   parseOrganisationSettings,
+  defaultOrganisationSettings,
   type OrganisationSettings,
   type OrganisationSettingsInput,
 } from './settings.js';

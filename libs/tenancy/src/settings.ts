@@ -9,7 +9,11 @@ export const organisationIdSchema = z
 
 /**
  * One organisation's SCIM settings: the shape of the `ScimTenant` spec minus its token fields
- * (docs/contracts.md "Organisation settings"). Defaults make a minimal spec valid.
+ * (docs/contracts.md "Organisation settings"). Defaults make a minimal spec valid, and each default is stated
+ * here once: a nested object left out is parsed as `{}` (`prefault`), so it gets its fields' defaults. The
+ * controller and `scimctl apply` both parse a spec with this schema; the CRD's own defaults
+ * (k8s/crd/scimtenants.scimbridge.io.yaml) must equal these, which test/integration/tenant-settings.test.ts
+ * checks through the real apiserver.
  */
 export const organisationSettingsSchema = z.object({
   displayName: z.string().min(1).max(256),
@@ -19,7 +23,7 @@ export const organisationSettingsSchema = z.object({
       scimIncluded: z.boolean().default(true),
       userLimit: z.number().int().min(0).nullable().default(null),
     })
-    .default({ scimIncluded: true, userLimit: null }),
+    .prefault({}),
   /** The group displayName users provisioned from now on are added to; `''` and `null` mean none. */
   defaultGroup: z
     .string()
@@ -27,19 +31,20 @@ export const organisationSettingsSchema = z.object({
     .nullable()
     .default(null)
     .transform((group) => (group === '' ? null : group)),
+  /** Per-organisation api rate limit (docs/idp-setup.md: 50 requests/s, burst 100, unless set). */
   rateLimit: z
     .object({
       requestsPerSecond: z.number().positive().max(100_000).default(50),
       burst: z.number().int().positive().max(1_000_000).default(100),
     })
-    .default({ requestsPerSecond: 50, burst: 100 }),
+    .prefault({}),
   audit: z
     .object({
       webhooks: z
         .array(z.object({ name: z.string().min(1), url: z.url(), secret: z.string().min(1) }))
         .default([]),
     })
-    .default({ webhooks: [] }),
+    .prefault({}),
 });
 
 export type OrganisationSettings = z.output<typeof organisationSettingsSchema>;
@@ -48,4 +53,9 @@ export type OrganisationSettingsInput = z.input<typeof organisationSettingsSchem
 /** Validates settings from any boundary (custom resource, CLI file); throws a ZodError naming each problem. */
 export function parseOrganisationSettings(input: unknown): OrganisationSettings {
   return organisationSettingsSchema.parse(input);
+}
+
+/** What an organisation whose spec sets nothing but its display name gets: every default, from the schema. */
+export function defaultOrganisationSettings(displayName: string): OrganisationSettings {
+  return parseOrganisationSettings({ displayName });
 }

@@ -18,6 +18,7 @@ import {
   listTokens,
   mintToken,
   parseOrganisationSettings,
+  defaultOrganisationSettings,
   revokeTokens,
   rotateToken,
   setOrganisationDeleting,
@@ -93,6 +94,22 @@ describe('organisation settings', () => {
       rateLimit: { requestsPerSecond: 50, burst: 100 },
       audit: { webhooks: [] },
     });
+  });
+
+  it('fills the defaults of a nested setting left partly out, from the same single statement', () => {
+    const settings = parseOrganisationSettings({
+      displayName: 'Acme',
+      plan: { userLimit: 5 },
+      rateLimit: { requestsPerSecond: 20 },
+      audit: {},
+    });
+    const defaults = defaultOrganisationSettings('Acme');
+    expect(settings.plan).toEqual({ ...defaults.plan, userLimit: 5 });
+    expect(settings.rateLimit).toEqual({ ...defaults.rateLimit, requestsPerSecond: 20 });
+    expect(settings.audit).toEqual(defaults.audit);
+    // Each parse gets objects of its own: changing one organisation's settings leaves the defaults alone.
+    defaults.audit.webhooks.push({ name: 'x', url: 'https://x.example', secret: 's' });
+    expect(defaultOrganisationSettings('Acme').audit.webhooks).toEqual([]);
   });
 
   it('rejects invalid values naming the field', () => {

@@ -1,4 +1,5 @@
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { OrganisationSettingsInput } from '@scimbridge/tenancy';
 
 /** The ScimTenant API (k8s/crd/scimtenants.scimbridge.io.yaml is its schema; this mirrors it after defaulting). */
 export const GROUP = 'scimbridge.io';
@@ -34,15 +35,14 @@ export interface SecretKeyRef {
   key?: string;
 }
 
-export interface ScimTenantSpec {
+/**
+ * The spec: an organisation's settings as @scimbridge/tenancy takes them (its defaults are the CRD's), plus what
+ * only Kubernetes has: the organisation id, adoption, the token and webhook secrets by Secret reference.
+ */
+export interface ScimTenantSpec extends Omit<OrganisationSettingsInput, 'audit'> {
   organisationId: string;
-  displayName: string;
   /** Take over an organisation that exists without a ScimTenant (created by scimctl, or released); the policy must allow it. */
   adoptExistingOrganisation?: boolean;
-  enabled?: boolean;
-  plan?: { scimIncluded?: boolean; userLimit?: number };
-  defaultGroup?: string;
-  rateLimit?: { requestsPerSecond?: number; burst?: number };
   token?: {
     rotation?: number;
     revoked?: boolean;

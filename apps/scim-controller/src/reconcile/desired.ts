@@ -1,3 +1,4 @@
+import { parseOrganisationSettings, type OrganisationSettings, type TokenRecord } from '@scimbridge/tenancy';
 import {
   ANNOTATION_ROTATION,
   ANNOTATION_TENANT_UID,
@@ -9,7 +10,6 @@ import {
   type ScimTenant,
   type ScimTenantStatus,
 } from '../api/scim-tenant.js';
-import type { OrganisationSettings, TokenRecord } from '../tenancy/backend.js';
 import { setCondition, type ConditionInput } from './conditions.js';
 
 /** The reconcile's pure core: observed state in, decisions and status out (STYLE.md: read → compute → apply). */
@@ -27,29 +27,31 @@ export interface SecretSnapshot {
 export const tokenSecretKey = (tenant: ScimTenant): string =>
   tenant.spec.token?.existingSecretRef?.key ?? 'token';
 
-/** The organisation settings a tenant's spec asks for; webhook secrets resolved by the caller. */
+/**
+ * The organisation settings a tenant's spec asks for; webhook secrets resolved by the caller. Defaults are
+ * tenancy's (the schema `scimctl apply` parses with too), so one spec gives the same settings either way.
+ */
 export function desiredSettings(
   tenant: ScimTenant,
   webhookSecrets: ReadonlyMap<string, string>,
 ): OrganisationSettings {
-  const { spec } = tenant;
-  return {
-    displayName: spec.displayName,
-    enabled: spec.enabled ?? true,
-    plan: { scimIncluded: spec.plan?.scimIncluded ?? true, userLimit: spec.plan?.userLimit ?? null },
-    defaultGroup: spec.defaultGroup ? spec.defaultGroup : null,
-    rateLimit: {
-      requestsPerSecond: spec.rateLimit?.requestsPerSecond ?? 25,
-      burst: spec.rateLimit?.burst ?? 50,
-    },
+  const {
+    organisationId: _id,
+    adoptExistingOrganisation: _adopt,
+    token: _token,
+    audit,
+    ...settings
+  } = tenant.spec;
+  return parseOrganisationSettings({
+    ...settings,
     audit: {
-      webhooks: (spec.audit?.webhooks ?? []).map((w) => ({
+      webhooks: (audit?.webhooks ?? []).map((w) => ({
         name: w.name,
         url: w.url,
         secret: webhookSecrets.get(w.name) ?? '',
       })),
     },
-  };
+  });
 }
 
 export type TokenPlan =

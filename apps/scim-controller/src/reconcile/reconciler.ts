@@ -6,6 +6,7 @@ import {
   type CustomObjectsApi,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { TokenInUseError, type OrganisationOwner, type TokenRecord } from '@scimbridge/tenancy';
 import type { Logger } from 'pino';
 import {
   ANNOTATION_FINGERPRINT,
@@ -30,13 +31,7 @@ import {
 import { isConflict, isNotFound } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { HandlerResult } from '../queue/work-queue.js';
-import {
-  BackendUnavailableError,
-  TokenInUseError,
-  type OrganisationOwner,
-  type TenantBackend,
-  type TokenRecord,
-} from '../tenancy/backend.js';
+import { BackendUnavailableError, type TenantBackend } from '../tenancy/backend.js';
 import type { OwnershipPolicy } from '../tenancy/ownership-policy.js';
 import { findCondition } from './conditions.js';
 import {

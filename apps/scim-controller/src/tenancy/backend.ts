@@ -1,36 +1,10 @@
+import type { IssuedToken, OrganisationOwner, OrganisationSettings, TokenRecord } from '@scimbridge/tenancy';
+
 /**
  * What the reconciler needs from the tenancy layer. One implementation (backend adapter) wires it to
- * @scimbridge/tenancy, the single place tokens are minted, hashed and revoked.
+ * @scimbridge/tenancy, the single place tokens are minted, hashed and revoked; the settings, token and owner
+ * types are tenancy's own.
  */
-export interface OrganisationSettings {
-  displayName: string;
-  enabled: boolean;
-  plan: { scimIncluded: boolean; userLimit: number | null };
-  defaultGroup: string | null;
-  rateLimit: { requestsPerSecond: number; burst: number };
-  audit: { webhooks: { name: string; url: string; secret: string }[] };
-}
-
-/** A token as MongoDB knows it: never the plaintext. */
-export interface TokenRecord {
-  tokenId: string;
-  hash: string;
-  fingerprint: string;
-  issuedAt: Date;
-}
-
-export interface IssuedToken extends TokenRecord {
-  /** The plaintext, to be written into the Secret and nowhere else. */
-  token: string;
-}
-
-/** The ScimTenant that manages an organisation. */
-export interface OrganisationOwner {
-  uid: string;
-  namespace: string;
-  name: string;
-}
-
 export interface TenantBackend {
   /** Claims the organisation for `owner` unless another owner holds it; returns the holder. */
   claim(orgId: string, owner: OrganisationOwner): Promise<OrganisationOwner>;
@@ -48,7 +22,7 @@ export interface TenantBackend {
   tokens(orgId: string): Promise<TokenRecord[]>;
   /** Mints a new token and makes it the only valid one; the others are refused at once on every replica. */
   issueToken(orgId: string): Promise<IssuedToken>;
-  /** Makes the given plaintext (a user-supplied token) the only valid one. */
+  /** Makes the given plaintext (a user-supplied token) the only valid one; tenancy's TokenInUseError if another organisation has it. */
   adoptToken(orgId: string, token: string): Promise<TokenRecord>;
   /** Leaves the organisation without a valid token. */
   revokeTokens(orgId: string): Promise<void>;
@@ -69,13 +43,5 @@ export class BackendUnavailableError extends Error {
   ) {
     super(`${dependency} unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'BackendUnavailableError';
-  }
-}
-
-/** A user-supplied token is already the token of another organisation (hashes are unique). */
-export class TokenInUseError extends Error {
-  constructor() {
-    super('this token already belongs to another organisation');
-    this.name = 'TokenInUseError';
   }
 }

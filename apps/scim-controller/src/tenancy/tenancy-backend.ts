@@ -1,5 +1,4 @@
 import {
-  TokenInUseError as TenancyTokenInUseError,
   adoptToken,
   applyOrganisation,
   claimOrganisation,
@@ -15,18 +14,14 @@ import {
   releaseOrganisationClaim,
   revokeTokens,
   tokenShapeProblem,
-} from '@scimbridge/tenancy';
-import type { Redis } from 'ioredis';
-import type { Connection } from 'mongoose';
-import {
-  BackendUnavailableError,
-  TokenInUseError,
   type IssuedToken,
   type OrganisationOwner,
   type OrganisationSettings,
-  type TenantBackend,
   type TokenRecord,
-} from './backend.js';
+} from '@scimbridge/tenancy';
+import type { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import { BackendUnavailableError, type TenantBackend } from './backend.js';
 
 const CONNECTIVITY =
   /MongoServerSelectionError|MongoNetworkError|MongoNotConnectedError|MongoNetworkTimeoutError|MongoTopologyClosedError|PoolClearedError/;
@@ -51,7 +46,6 @@ export class TenancyBackend implements TenantBackend {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof TenancyTokenInUseError) throw new TokenInUseError();
       if (CONNECTIVITY.test((error as { name?: string }).name ?? ''))
         throw new BackendUnavailableError('MongoDB', error);
       throw error;

@@ -1,14 +1,14 @@
-import { runAuditDeadLettersCommand } from '@scimbridge/scim-worker';
+import { runAuditDeadLettersCommand } from '@scimbridge/audit-delivery';
 import { CommanderError, type Command } from 'commander';
-import type { CliIo } from '../cli.js';
+import type { GlobalOptions } from '../io.js';
+import type { CommandContext } from '../session.js';
 
 /**
- * `scimctl audit dead-letters list|redrive …`: the worker owns dead letters and their re-drive, so the command's
- * logic is the worker's exported function (docs/worker.md "Dead letters"); this only mounts it under `audit`.
+ * `scimctl audit dead-letters list|redrive …`: the command is @scimbridge/audit-delivery's, shared with the
+ * worker's `scim-worker-admin` (docs/worker.md "Dead letters"); this mounts it under `audit` and hands it the
+ * global options as its environment.
  */
-export function registerAuditDeadLetters(program: Command, io: CliIo): void {
-  const audit = program.commands.find((command) => command.name() === 'audit');
-  if (!audit) throw new Error('scimctl has no audit command to mount dead-letters under');
+export function registerAuditDeadLetters(audit: Command, { program, io }: CommandContext): void {
   audit
     .command('dead-letters')
     .description('list or re-drive audit webhook deliveries that used up their retries (--help for options)')
@@ -16,7 +16,7 @@ export function registerAuditDeadLetters(program: Command, io: CliIo): void {
     .allowUnknownOption()
     .helpOption(false)
     .action(async (args: string[]) => {
-      const globals = program.opts<{ json?: boolean; mongodbUri?: string; redisUrl?: string }>();
+      const globals = program.opts<GlobalOptions>();
       const env = {
         ...io.env,
         ...(globals.mongodbUri ? { MONGODB_URI: globals.mongodbUri } : {}),

@@ -1,20 +1,28 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { QueueName } from '@scimbridge/jobs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Connection } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runAuditDeadLettersCommand } from '../src/index.js';
-import { QueueName } from '@scimbridge/jobs';
-import type { WorkerCollections } from '../src/store/collections.js';
-import { connectMongo, uniqueName, uuidv7, workerCollections } from './support.js';
+import {
+  auditDeliveryCollections,
+  runAuditDeadLettersCommand,
+  type AuditDeliveryCollections,
+} from '../src/index.js';
 
-const dbName = uniqueName('worker_cli');
-const prefix = uniqueName('wcli');
+const uniqueName = (prefix: string) =>
+  `${prefix}-${process.pid}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+
+const dbName = uniqueName('dead_letters');
+const prefix = uniqueName('dlcmd');
 let mongo: Connection;
-let collections: WorkerCollections;
+let collections: AuditDeliveryCollections;
 
 beforeAll(async () => {
-  mongo = await connectMongo(inject('mongodbUri'), dbName);
-  collections = workerCollections(mongo);
+  mongo = await mongoose
+    .createConnection(inject('mongodbUri'), { dbName, serverSelectionTimeoutMS: 5_000 })
+    .asPromise();
+  collections = auditDeliveryCollections(mongo);
 });
 
 afterAll(async () => {
@@ -39,7 +47,7 @@ async function run(...argv: string[]) {
 describe('audit dead-letters command', () => {
   it('lists dead letters and re-drives the selected ones onto the delivery queue', async () => {
     const orgId = uniqueName('org');
-    const eventId = uuidv7();
+    const eventId = randomUUID();
     await collections.auditDeadLetters.insertOne({
       _id: `${eventId}:siem`,
       orgId,

@@ -1,4 +1,4 @@
-import type { WorkerSettings } from '../config.js';
+import type { AuditDeliverySettings } from './settings.js';
 
 /**
  * The delay of a delivery's backoff type (`WEBHOOK_BACKOFF`, set by `auditDeliveryJob`'s options).
@@ -6,7 +6,7 @@ import type { WorkerSettings } from '../config.js';
  * than the receiver's `Retry-After`: many events failing together must not retry in lockstep.
  */
 export function webhookBackoff(
-  settings: Pick<WorkerSettings, 'AUDIT_WEBHOOK_BACKOFF_MS' | 'AUDIT_WEBHOOK_MAX_BACKOFF_MS'>,
+  settings: Pick<AuditDeliverySettings, 'AUDIT_WEBHOOK_BACKOFF_MS' | 'AUDIT_WEBHOOK_MAX_BACKOFF_MS'>,
   attemptsMade: number,
   retryAfterMs: number | undefined,
   random: () => number = Math.random,

@@ -5,9 +5,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { z } from 'zod';
-import { listDeadLetters, redriveDeadLetters, type DeadLetterFilter } from '../audit/dead-letters.js';
-import { defaultWorkerSettings, workerEnv } from '../config.js';
-import { workerCollections } from '../store/collections.js';
+import { deadLetterCollections } from './collections.js';
+import { listDeadLetters, redriveDeadLetters, type DeadLetterFilter } from './dead-letters.js';
+import { auditDeliveryEnv } from './settings.js';
 
 export const AUDIT_DEAD_LETTERS_USAGE = `usage: audit dead-letters list    [--org ID] [--sink NAME] [--event ID] [--status dead|redriving|redelivered|all] [--limit N] [--json]
        audit dead-letters redrive (--org ID | --sink NAME | --event ID | --id ID... | --all) [--limit N]
@@ -16,11 +16,12 @@ Reads MONGODB_URI (list, redrive), REDIS_URL and QUEUE_PREFIX (redrive) from the
 
 const cliEnv = mongoEnv
   .extend(redisEnv.partial().shape)
-  .extend({ QUEUE_PREFIX: workerEnv.shape.QUEUE_PREFIX });
+  .extend({ QUEUE_PREFIX: auditDeliveryEnv.shape.QUEUE_PREFIX });
 
 /**
- * `scimctl audit dead-letters list|redrive`: the operator's view of audit deliveries that used up their retry
- * budget. Returns the exit code; writes results to `out` and problems to `err`.
+ * `scimctl audit dead-letters list|redrive` (and `scim-worker-admin audit dead-letters …`): the operator's view of
+ * audit deliveries that used up their retry budget. Returns the exit code; writes results to `out` and problems
+ * to `err`.
  */
 export async function runAuditDeadLettersCommand(
   argv: string[],
@@ -87,7 +88,7 @@ export async function runAuditDeadLettersCommand(
   let settings;
   try {
     config = loadConfig(cliEnv, env);
-    settings = { ...defaultWorkerSettings, ...loadConfig(workerEnv, env) };
+    settings = loadConfig(auditDeliveryEnv, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     err(error.message);
@@ -101,7 +102,7 @@ export async function runAuditDeadLettersCommand(
     .createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000 })
     .asPromise();
   try {
-    const collections = workerCollections(connection);
+    const collections = deadLetterCollections(connection);
     if (action === 'list') {
       const letters = await listDeadLetters(collections, filter);
       if (values.json) for (const letter of letters) out(JSON.stringify(letter));

@@ -1,8 +1,9 @@
 import { auditDeliveryJob, traceCarrierForTraceId } from '@scimbridge/jobs';
 import type { Queue } from 'bullmq';
-import type { WorkerSettings } from '../config.js';
-import { findInOrganisation, type WorkerCollections } from '../store/collections.js';
-import type { AuditDeadLetterDocument } from '../store/documents.js';
+import { findInOrganisation } from '@scimbridge/store';
+import type { DeadLetterCollections } from './collections.js';
+import type { AuditDeadLetterDocument } from './documents.js';
+import type { AuditDeliverySettings } from './settings.js';
 
 export interface DeadLetterFilter {
   orgId?: string;
@@ -17,7 +18,7 @@ export interface DeadLetterFilter {
 
 /** Dead letters, oldest first. */
 export async function listDeadLetters(
-  collections: Pick<WorkerCollections, 'auditDeadLetters'>,
+  collections: Pick<DeadLetterCollections, 'auditDeadLetters'>,
   filter: DeadLetterFilter = {},
 ): Promise<AuditDeadLetterDocument[]> {
   return collections.auditDeadLetters
@@ -32,9 +33,9 @@ export async function listDeadLetters(
  * status `redriving` until it is delivered (`redelivered`) or dead-lettered again (`dead`).
  */
 export async function redriveDeadLetters(
-  collections: Pick<WorkerCollections, 'auditDeadLetters' | 'auditEvents'>,
+  collections: Pick<DeadLetterCollections, 'auditDeadLetters' | 'auditEvents'>,
   deliveryQueue: Queue,
-  settings: WorkerSettings,
+  settings: AuditDeliverySettings,
   filter: DeadLetterFilter,
 ): Promise<AuditDeadLetterDocument[]> {
   const letters = await listDeadLetters(collections, { ...filter, status: filter.status ?? 'dead' });

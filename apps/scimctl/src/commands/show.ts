@@ -1,0 +1,56 @@
+import { countUsersAndGroups, getOrganisation, listTokens, organisationOwner } from '@scimbridge/tenancy';
+import type { Command } from 'commander';
+import type { CommandContext } from '../session.js';
+
+/** `scimctl show ORG`: settings, tokens (fingerprints only), counts and who manages the organisation. */
+export function registerShow(parent: Command, { run }: CommandContext): void {
+  parent
+    .command('show')
+    .description("an organisation's settings, tokens (fingerprints only) and user/group counts")
+    .argument('<orgId>')
+    .action(
+      run(async (session, print, orgId: string) => {
+        const connection = await session.mongo();
+        const organisation = await getOrganisation(connection, orgId);
+        if (!organisation) throw new Error(`organisation ${orgId} not found`);
+        const tokens = (await listTokens(connection, orgId)).map(
+          ({ tokenId, fingerprint, issuedAt, lastUsedAt }) => ({
+            tokenId,
+            fingerprint,
+            issuedAt,
+            lastUsedAt,
+          }),
+        );
+        const counts = await countUsersAndGroups(connection, orgId);
+        const owner = await organisationOwner(connection, orgId);
+        const { settings } = organisation;
+        print(
+          {
+            orgId,
+            settings: redactWebhooks(settings),
+            deleting: organisation.deleting,
+            tokens,
+            counts,
+            managedBy: owner ? { namespace: owner.namespace, name: owner.name } : null,
+          },
+          [
+            `organisation  ${orgId} (${settings.displayName})`,
+            `managed by    ${owner ? `ScimTenant ${owner.namespace}/${owner.name}` : 'scimctl (no ScimTenant)'}`,
+            `enabled       ${settings.enabled}   plan includes SCIM: ${settings.plan.scimIncluded}   user limit: ${settings.plan.userLimit ?? 'none'}`,
+            `default group ${settings.defaultGroup ?? 'none'}   rate limit: ${settings.rateLimit.requestsPerSecond}/s burst ${settings.rateLimit.burst}`,
+            `webhooks      ${settings.audit.webhooks.map((w) => `${w.name} → ${w.url}`).join(', ') || 'none'}`,
+            `users/groups  ${counts.users}/${counts.groups}`,
+            `tokens        ${tokens.map((t) => `${t.fingerprint} issued ${t.issuedAt.toISOString()} last used ${t.lastUsedAt?.toISOString() ?? 'never'}`).join('; ') || 'none'}`,
+          ].join('\n'),
+        );
+      }),
+    );
+}
+
+/** Webhook HMAC secrets are not printed back. */
+function redactWebhooks<T extends { audit: { webhooks: { secret: string }[] } }>(settings: T): T {
+  return {
+    ...settings,
+    audit: { ...settings.audit, webhooks: settings.audit.webhooks.map((w) => ({ ...w, secret: '***' })) },
+  };
+}
