@@ -49,6 +49,7 @@ export {
   createRegistry,
   SchemaRegistry,
   ResourceType,
+  type EndpointSource,
   type ExtensionBinding,
   type ResourceTypeInput,
 } from './schema/registry.js';
