@@ -91,6 +91,7 @@ export {
   type StoredMeta,
   type StoredStamp,
   type FromStoredOptions,
+  type ExternalRef,
   type GroupRef,
 } from './stored/shape.js';
 
