@@ -49,6 +49,7 @@ export {
   createRegistry,
   SchemaRegistry,
   ResourceType,
+  type EndpointSource,
   type ExtensionBinding,
   type ResourceTypeInput,
 } from './schema/registry.js';
@@ -90,6 +91,7 @@ export {
   type StoredMeta,
   type StoredStamp,
   type FromStoredOptions,
+  type ExternalRef,
   type GroupRef,
 } from './stored/shape.js';
 

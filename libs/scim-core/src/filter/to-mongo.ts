@@ -14,7 +14,7 @@ export type MongoFilter = { [field: string]: unknown };
  * one element at all when `filter` is null. Typically `{ _id: { $in: [...ids from the membership collection] } }`.
  */
 export interface ExternalFilterRequest {
-  /** Canonical attribute name: `members` or `groups`. */
+  /** Canonical name of one of the type's external attributes (`members`, `groups`). */
   readonly attribute: string;
   /** The element filter as parsed (sub-attribute names relative to the element), or null for "has any". */
   readonly filter: FilterNode | null;

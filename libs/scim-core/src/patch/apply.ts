@@ -25,8 +25,9 @@ type JsonObject = Record<string, unknown>;
 
 export interface ApplyPatchOptions {
   /**
-   * The group's current members. Needed only when {@link patchNeedsMembers} says so (a member filter on
-   * something other than `value`); otherwise membership changes are computed as deltas without them.
+   * The current values of the type's writable external attribute ({@link ResourceType.writableExternalAttribute}:
+   * a group's members). Needed only when {@link patchNeedsMembers} says so (a filter on something other than
+   * `value`); otherwise changes are computed as deltas without them.
    */
   members?: readonly MemberRef[];
   /** The cost limits (docs/api.md "Limits"); default `DEFAULT_PATCH_LIMITS`. */
@@ -38,7 +39,10 @@ export interface PatchResult {
   resource: ScimResource;
   /** Canonical names of the attributes whose value changed (`active`, `name`, `urn:…:User:manager`, `members`), for audit events. */
   changed: string[];
-  /** Membership set delta for Group `members`, when any operation touched them. */
+  /**
+   * Set delta for the type's writable external attribute (Group `members`), when any operation touched it. A type
+   * has at most one; operations on a readOnly external attribute (User `groups`) are refused (400 mutability).
+   */
   members?: MembershipDelta;
 }
 
@@ -63,6 +67,7 @@ export function applyPatch(
   const patch = parsePatchRequest(request, limits);
   const resource = cloneJson(current);
   const attachedMembers = extractExternal(type, resource);
+  const external = type.writableExternalAttribute;
   const membership = new MembershipChanges(options.members ?? attachedMembers);
   const engine = new PatchEngine(
     type,
@@ -86,13 +91,15 @@ export function applyPatch(
   const delta = membership.toDelta();
   if (delta) checkMemberChanges(delta, limits.maxMemberChanges);
   const changed = changedAttributes(type, current, resource);
-  if (delta && membersChanged(delta, options.members ?? attachedMembers)) changed.push('members');
+  if (external && delta && membersChanged(delta, options.members ?? attachedMembers))
+    changed.push(external.name);
   return { resource: orderResource(resource), changed, ...(delta ? { members: delta } : {}) };
 }
 
 /**
- * True when applying this PATCH needs the group's current members: a `remove` whose member filter cannot be
- * reduced to a list of ids (`members[display co "x"]`, `members[type eq "Group"]`). The api loads members only then.
+ * True when applying this PATCH needs the current values of an external attribute (a group's members): a `remove`
+ * whose filter on it cannot be reduced to a list of ids (`members[display co "x"]`, `members[type eq "Group"]`).
+ * The api loads members only then.
  */
 export function patchNeedsMembers(
   type: ResourceType,
@@ -107,17 +114,20 @@ export function patchNeedsMembers(
     const target = resolveAttributePath(type, operation.path.slice(0, open));
     if (!target?.attribute || !type.isExternal(target.attribute)) return false;
     const path = parsePatchPath(type, operation.path);
-    return !path.filter || memberIds(path.filter.ast) === undefined;
+    return !path.filter || memberIds(path.filter.ast, target.attribute) === undefined;
   });
 }
 
-/** Removes external attributes (members the api may have attached) from the working copy; returns the members. */
+/**
+ * Removes external attributes (members the api may have attached) from the working copy; returns the values of
+ * the writable one, if attached.
+ */
 function extractExternal(type: ResourceType, resource: ScimResource): MemberRef[] | undefined {
   let members: MemberRef[] | undefined;
   for (const attribute of type.externalAttributes) {
     const value = resource[attribute.name];
-    if (attribute.name === 'members' && Array.isArray(value))
-      members = normaliseMembers(type, attribute, value, 'members');
+    if (attribute === type.writableExternalAttribute && Array.isArray(value))
+      members = normaliseMembers(type, attribute, value, attribute.name);
     delete resource[attribute.name];
   }
   return members;
@@ -215,20 +225,19 @@ class VisitBudget {
   }
 }
 
-/** Ids named by a member filter made only of `value eq "…"` joined by `or`; undefined for anything else. */
-function memberIds(filter: FilterNode): string[] | undefined {
+/**
+ * Ids named by a filter on an external attribute made only of `value eq "…"` (or `members.value eq "…"`) joined
+ * by `or`; undefined for anything else.
+ */
+function memberIds(filter: FilterNode, attribute: AttributeDefinition): string[] | undefined {
   if (filter.type === 'or') {
-    const left = memberIds(filter.left);
-    const right = memberIds(filter.right);
+    const left = memberIds(filter.left, attribute);
+    const right = memberIds(filter.right, attribute);
     return left && right ? [...left, ...right] : undefined;
   }
-  if (
-    filter.type === 'compare' &&
-    filter.op === 'eq' &&
-    typeof filter.value === 'string' &&
-    /^(?:members\.)?value$/i.test(filter.attribute)
-  ) {
-    return [filter.value];
+  if (filter.type === 'compare' && filter.op === 'eq' && typeof filter.value === 'string') {
+    const name = filter.attribute.toLowerCase();
+    if (name === 'value' || name === `${attribute.name.toLowerCase()}.value`) return [filter.value];
   }
   return undefined;
 }
@@ -325,7 +334,7 @@ class PatchEngine {
     const leaf = path.valueSub ?? target.sub ?? attribute;
     if (attribute.mutability === 'writeOnly' || leaf.mutability === 'writeOnly') return; // password: accepted, never stored
     if (this.type.isExternal(attribute)) {
-      this.applyToMembers(op, path, value);
+      this.applyToExternal(op, path, value);
       return;
     }
     if (attribute.mutability === 'readOnly' || leaf.mutability === 'readOnly') {
@@ -581,11 +590,16 @@ class PatchEngine {
     throw mutability(`"${path.text}" is immutable: it cannot change once set.`);
   }
 
-  /** Group `members`: never rewritten as an array; each operation becomes part of the set delta. */
-  private applyToMembers(op: 'add' | 'replace' | 'remove', path: PatchPath, value: unknown): void {
+  /**
+   * An external attribute (Group `members`): never rewritten as an array; each operation becomes part of the set
+   * delta. A readOnly one (User `groups`) is the other side of a writable one, which the message names.
+   */
+  private applyToExternal(op: 'add' | 'replace' | 'remove', path: PatchPath, value: unknown): void {
     const attribute = path.target.attribute as AttributeDefinition;
     if (attribute.mutability === 'readOnly')
-      throw mutability(`"${path.text}" is readOnly: change memberships through the Group resource.`);
+      throw mutability(
+        `"${path.text}" is readOnly: change memberships through the ${owners(attribute)} resource.`,
+      );
     if (path.target.sub || (path.valueSub && op !== 'remove')) {
       throw mutability(
         `"${path.text}": the sub-attributes of a member are immutable; add or remove the member instead.`,
@@ -598,7 +612,7 @@ class PatchEngine {
         throw mutability(
           `"${path.text}": the sub-attributes of a member are immutable; remove the member instead.`,
         );
-      const ids = memberIds(path.filter.ast);
+      const ids = memberIds(path.filter.ast, attribute);
       if (ids) {
         this.membership.remove(ids);
         return;
@@ -621,13 +635,22 @@ class PatchEngine {
         return;
       }
       // Entra's default shape: remove with a value list and no filter removes exactly those members (interop table #6).
-      this.membership.remove(normaliseMembers(this.type, attribute, value, 'members').map((m) => m.value));
+      this.membership.remove(
+        normaliseMembers(this.type, attribute, value, attribute.name).map((m) => m.value),
+      );
       return;
     }
-    const members = normaliseMembers(this.type, attribute, value, 'members');
+    const members = normaliseMembers(this.type, attribute, value, attribute.name);
     if (op === 'replace') this.membership.replaceAll(members);
     else this.membership.add(members);
   }
+}
+
+/** The resource types a readOnly external attribute references (User `groups` → `Group`): where it is changed. */
+function owners(attribute: AttributeDefinition): string {
+  const ref = attribute.subAttributes?.find((s) => s.name === '$ref');
+  const types = (ref?.referenceTypes ?? []).filter((t) => t !== 'external' && t !== 'uri');
+  return types.length > 0 ? types.join(' or ') : 'referenced';
 }
 
 function isIgnoredOnInput(target: ResolvedPath): boolean {

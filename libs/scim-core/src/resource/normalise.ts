@@ -161,8 +161,10 @@ export function checkSinglePrimary(elements: readonly unknown[], path: string): 
 }
 
 /**
- * Normalises group members (RFC 7643 §4.2): each needs a non-empty `value`; `type` is made canonical
- * (`User`/`Group`) and inferred from `$ref` when missing; `$ref: null` (Entra) is fine. Duplicates collapse.
+ * Normalises the values of an external attribute (Group `members`, RFC 7643 §4.2): each needs a non-empty `value`;
+ * `type` is made canonical (the case of the `type` sub-attribute's canonical values, else of the `$ref`'s
+ * reference types: `User`/`Group`) and, when missing, inferred from a `$ref` that has the endpoint of one of
+ * the reference types (`…/Groups/g1` → `Group`); `$ref: null` (Entra) is fine. Duplicates collapse.
  */
 export function normaliseMembers(
   type: ResourceType,
@@ -172,6 +174,7 @@ export function normaliseMembers(
 ): MemberRef[] {
   if (value === null || value === undefined) return [];
   const items = Array.isArray(value) ? (value as unknown[]) : [value];
+  const referenceType = referenceTypeOf(type, attribute);
   const byValue = new Map<string, MemberRef>();
   for (const item of items) {
     if (item === null || item === undefined) continue;
@@ -186,7 +189,7 @@ export function normaliseMembers(
       const sub = type.subAttribute(attribute, key);
       if (!sub)
         throw invalidValue(
-          `"${path}.${key}" is not a sub-attribute of "${path}" (known: value, $ref, type, display).`,
+          `"${path}.${key}" is not a sub-attribute of "${path}" (known: ${(attribute.subAttributes ?? []).map((s) => s.name).join(', ')}).`,
         );
       if (sub.name === '$ref') ref = raw;
       else if (raw !== null && raw !== undefined) {
@@ -196,7 +199,7 @@ export function normaliseMembers(
       }
     }
     if (!member.value) throw invalidValue(`Each of "${path}" needs a non-empty "value" (the member's id).`);
-    const canonicalType = canonicalMemberType(member.type, ref);
+    const canonicalType = referenceType(member.type, ref);
     const out: MemberRef = { value: member.value };
     if (canonicalType) out.type = canonicalType;
     if (member.display) out.display = member.display;
@@ -205,18 +208,41 @@ export function normaliseMembers(
   return [...byValue.values()];
 }
 
-function canonicalMemberType(typeValue: string | undefined, ref: unknown): string | undefined {
-  if (typeValue) {
-    const lower = typeValue.toLowerCase();
-    if (lower === 'user') return 'User';
-    if (lower === 'group') return 'Group';
-    return typeValue;
-  }
-  if (typeof ref === 'string') {
-    if (/\/Groups\//i.test(ref)) return 'Group';
-    if (/\/Users\//i.test(ref)) return 'User';
-  }
-  return undefined;
+/**
+ * The canonical `type` of one value of an external attribute, from what the client sent as `type` or else as
+ * `$ref`. A `$ref` names the reference type whose endpoint (from the type's registry) stands in it last
+ * (`https://h/scim/v2/Groups/g1` → `Group`), and only where that is a valid `type`.
+ */
+function referenceTypeOf(
+  type: ResourceType,
+  attribute: AttributeDefinition,
+): (typeValue: string | undefined, ref: unknown) => string | undefined {
+  const typeSub = type.subAttribute(attribute, 'type');
+  const refSub = attribute.subAttributes?.find(isComputedReference);
+  const referenced = (refSub?.referenceTypes ?? []).filter((t) => t !== 'external' && t !== 'uri');
+  const canonical = typeSub?.canonicalValues ?? referenced;
+  const endpoints = type.endpoints;
+  const inferable = typeSub
+    ? referenced.flatMap((name) => {
+        const endpoint = endpoints[name];
+        const valid = !typeSub.canonicalValues || typeSub.canonicalValues.includes(name);
+        return endpoint && valid ? [{ name, segment: `${endpoint.toLowerCase()}/` }] : [];
+      })
+    : [];
+  return (typeValue, ref) => {
+    if (typeValue) {
+      const lower = typeValue.toLowerCase();
+      return canonical.find((c) => c.toLowerCase() === lower) ?? typeValue;
+    }
+    if (typeof ref !== 'string') return undefined;
+    const lowerRef = ref.toLowerCase();
+    let best: { name: string; at: number } | undefined;
+    for (const { name, segment } of inferable) {
+      const at = lowerRef.lastIndexOf(segment);
+      if (at >= 0 && (!best || at > best.at)) best = { name, at };
+    }
+    return best?.name;
+  };
 }
 
 export function describe(value: unknown): string {

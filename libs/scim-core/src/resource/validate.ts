@@ -11,7 +11,10 @@ type JsonObject = Record<string, unknown>;
 export interface ValidatedResource {
   /** Canonical resource: canonical attribute names, tolerated forms normalised, `schemas` recomputed, no `meta`. */
   resource: ScimResource;
-  /** Group membership to apply (`replaceAll`), when the body carried `members` (create) or always (replace). */
+  /**
+   * The values of the type's writable external attribute (Group `members`) to apply, as `replaceAll`: when the
+   * body carried them (create), or always (replace).
+   */
   members?: MembershipDelta;
   /** Attribute names that were accepted but ignored (readOnly, writeOnly `password`, unregistered extensions), for logs. */
   ignored: string[];
@@ -85,8 +88,7 @@ function validate(type: ResourceType, body: unknown, existing: ScimResource | un
   if (existing) {
     keepImmutable(type, resource, existing);
     if (existing.id !== undefined) resource.id = existing.id;
-    if (!members && type.externalAttributes.some((a) => a.mutability !== 'readOnly'))
-      members = { add: [], remove: [], replaceAll: [] };
+    if (!members && type.writableExternalAttribute) members = { add: [], remove: [], replaceAll: [] };
   }
   checkRequired(type, resource);
   resource.schemas = schemasOf(type, resource);

@@ -35,9 +35,23 @@ export interface ResourceTypeInput {
    * Top-level multi-valued attributes whose values are not held in the resource's document (Group `members`,
    * User `groups`): the api keeps them in the membership collection. Filters on them go through a resolver,
    * PATCH reports them as set deltas.
+   *
+   * Each must be a multi-valued complex attribute with a `value` sub-attribute and no sub-attributes besides
+   * `value`, `$ref`, `type` and `display` (what a `MemberRef` holds). At most one of them may be writable
+   * (not readOnly): its changes are the `members` delta of validation and PATCH; readOnly ones (User `groups`)
+   * are the other side of some writable one and only rendered.
    */
   external?: string[];
 }
+
+/** Where a resource type finds the endpoints of the resource types its references may name. */
+export interface EndpointSource {
+  /** Endpoint (`/Users`) per resource type name (`User`), as `referenceTypes` name them. */
+  endpoints(): Readonly<Record<string, string>>;
+}
+
+/** The sub-attributes an external attribute may have: the fields of a `MemberRef` plus the computed `$ref`. */
+const EXTERNAL_SUB_ATTRIBUTES = new Set(['value', '$ref', 'type', 'display']);
 
 /** RFC 7643 §3.1 common attributes, modelled as attributes so that filters, sorting and projection treat them alike. */
 const commonAttributes: readonly AttributeDefinition[] = [
@@ -126,8 +140,19 @@ export class ResourceType {
   private readonly subByParent = new Map<AttributeDefinition, Map<string, AttributeDefinition>>();
   private readonly keyed = new Set<AttributeDefinition>();
   private readonly externalSet = new Set<AttributeDefinition>();
+  private readonly writableExternal: AttributeDefinition | undefined;
+  private readonly endpointSource: EndpointSource;
 
-  constructor(input: ResourceTypeInput, schema: SchemaDefinition, extensions: ExtensionBinding[]) {
+  /**
+   * @param registry where `$ref`s find the endpoints of other resource types; the registry that builds the type
+   *   passes itself. Without one the type knows only its own endpoint.
+   */
+  constructor(
+    input: ResourceTypeInput,
+    schema: SchemaDefinition,
+    extensions: ExtensionBinding[],
+    registry?: EndpointSource,
+  ) {
     this.id = input.id;
     this.name = input.name ?? input.id;
     this.endpoint = input.endpoint;
@@ -146,8 +171,24 @@ export class ResourceType {
       const attribute = this.coreByName.get(name.toLowerCase());
       if (!attribute?.multiValued)
         throw new Error(`external attribute ${name} must be a multi-valued attribute of ${schema.id}`);
+      const subs = attribute.subAttributes ?? [];
+      if (
+        attribute.type !== 'complex' ||
+        !subs.some((s) => s.name === 'value') ||
+        subs.some((s) => !EXTERNAL_SUB_ATTRIBUTES.has(s.name))
+      )
+        throw new Error(
+          `external attribute ${name} of ${schema.id} must be complex with "value" and at most "$ref", "type" and "display"`,
+        );
       this.externalSet.add(attribute);
     }
+    const writable = [...this.externalSet].filter((a) => a.mutability !== 'readOnly');
+    if (writable.length > 1)
+      throw new Error(
+        `resource type ${input.id}: at most one external attribute may be writable (${writable.map((a) => a.name).join(', ')} are)`,
+      );
+    this.writableExternal = writable[0];
+    this.endpointSource = registry ?? { endpoints: () => ({ [this.name]: this.endpoint }) };
   }
 
   private index(attribute: AttributeDefinition, into: Map<string, AttributeDefinition>): void {
@@ -195,6 +236,23 @@ export class ResourceType {
     return [...this.externalSet];
   }
 
+  /**
+   * The one external attribute a write may change (Group `members`), whose changes validation and PATCH return
+   * as the `members` delta; undefined when every external attribute is readOnly (User `groups`) or there is none.
+   */
+  get writableExternalAttribute(): AttributeDefinition | undefined {
+    return this.writableExternal;
+  }
+
+  /**
+   * Endpoint per resource type name of the registry this type belongs to (`{ User: '/Users', Group: '/Groups' }`),
+   * for the `$ref`s of reference sub-attributes (`referenceTypes` name resource types). Types registered later
+   * are included.
+   */
+  get endpoints(): Readonly<Record<string, string>> {
+    return this.endpointSource.endpoints();
+  }
+
   /** @internal used by the registry while building the type. */
   markKeyed(attribute: AttributeDefinition): void {
     this.keyed.add(attribute);
@@ -209,6 +267,7 @@ export class SchemaRegistry {
   private readonly schemasById = new Map<string, SchemaDefinition>();
   private readonly typesById = new Map<string, ResourceType>();
   private readonly typeInputs = new Map<string, ResourceTypeInput>();
+  private endpointMap: Readonly<Record<string, string>> | undefined;
 
   /** Registers a schema (e.g. a custom extension). Attribute names must be RFC 7643 §2.1 ATTRNAMEs. */
   registerSchema(input: SchemaInput | SchemaDefinition): SchemaDefinition {
@@ -233,10 +292,11 @@ export class SchemaRegistry {
       aliases.add(alias);
       return { schema: extensionSchema, required: binding.required ?? false, alias };
     });
-    const type = new ResourceType(input, schema, extensions);
+    const type = new ResourceType(input, schema, extensions, this);
     for (const path of input.normalisedKeys ?? []) markKeyed(type, path);
     this.typesById.set(input.id.toLowerCase(), type);
     this.typeInputs.set(input.id.toLowerCase(), input);
+    this.endpointMap = undefined;
     return type;
   }
 
@@ -277,6 +337,14 @@ export class SchemaRegistry {
 
   get resourceTypes(): readonly ResourceType[] {
     return [...this.typesById.values()];
+  }
+
+  /** Endpoint per resource type name (`{ User: '/Users', Group: '/Groups' }`) of every registered type. */
+  endpoints(): Readonly<Record<string, string>> {
+    this.endpointMap ??= Object.freeze(
+      Object.fromEntries(this.resourceTypes.map((type) => [type.name, type.endpoint])),
+    );
+    return this.endpointMap;
   }
 }
 

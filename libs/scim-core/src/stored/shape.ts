@@ -40,7 +40,7 @@ export interface StoredStamp {
 }
 
 /**
- * Maps a canonical SCIM resource (as produced by validation or PATCH) to the stored document. External
+ * Maps a canonical SCIM resource (as produced by validation or PATCH) to the stored document. The type's external
  * attributes (Group `members`, User `groups`) are not part of the document: membership lives in its own collection.
  */
 export function toStored(
@@ -128,18 +128,27 @@ export interface GroupRef {
   type?: string;
 }
 
+/** One value of an external attribute, as the api reads it from the membership collection. */
+export type ExternalRef = MemberRef | GroupRef;
+
 export interface FromStoredOptions {
   /** Base URL of the SCIM endpoint (`https://host/scim/v2`): enables `meta.location` and computed `$ref`s. */
   baseUrl?: string;
-  /** Group members from the membership collection, rendered as `members` (omit when excluded or not loaded). */
+  /**
+   * Values of the type's external attributes, by canonical attribute name (`{ people: [...] }`), rendered under
+   * that name with computed `$ref`s. Omit an attribute when it is excluded or not loaded; names that are not an
+   * external attribute of the type are ignored.
+   */
+  external?: Readonly<Record<string, readonly ExternalRef[] | undefined>>;
+  /** Shorthand for `external: { members }` (Group `members`); `external` wins when both name it. */
   members?: readonly MemberRef[];
-  /** A user's groups from the membership collection, rendered as `groups`. */
+  /** Shorthand for `external: { groups }` (User `groups`); `external` wins when both name it. */
   groups?: readonly GroupRef[];
-  /** Endpoint per resource type name, for `$ref`s; defaults to `/Users` and `/Groups`. */
+  /**
+   * Endpoint per resource type name, for `$ref`s, over those of the type's registry ({@link ResourceType.endpoints}).
+   */
   endpoints?: Readonly<Record<string, string>>;
 }
-
-const DEFAULT_ENDPOINTS: Readonly<Record<string, string>> = { User: '/Users', Group: '/Groups' };
 
 /**
  * Maps a stored document back to the canonical SCIM resource: `_id` → `id`, Dates → xsd:dateTime strings,
@@ -151,7 +160,12 @@ export function fromStored(
   doc: StoredResource,
   options: FromStoredOptions = {},
 ): ScimResource {
-  const endpoints = { ...DEFAULT_ENDPOINTS, ...options.endpoints };
+  const endpoints = options.endpoints ? { ...type.endpoints, ...options.endpoints } : type.endpoints;
+  const external: Readonly<Record<string, readonly ExternalRef[] | undefined>> = {
+    members: options.members,
+    groups: options.groups,
+    ...options.external,
+  };
   const resource: ScimResource = { schemas: [], id: String(doc._id) };
   for (const attribute of type.coreAttributes) {
     const name = attribute.name;
@@ -161,12 +175,7 @@ export function fromStored(
       resource[name] = loadAttribute(attribute, value, options.baseUrl, endpoints);
   }
   for (const attribute of type.externalAttributes) {
-    const list =
-      attribute.name === 'members'
-        ? options.members
-        : attribute.name === 'groups'
-          ? options.groups
-          : undefined;
+    const list = external[attribute.name];
     if (list && list.length > 0)
       resource[attribute.name] = list.map((item) =>
         renderReferenceElement(attribute, item, options.baseUrl, endpoints),
@@ -226,39 +235,35 @@ function loadSingle(
   return out;
 }
 
+/** One value of an external attribute: `value`, the computed `$ref`, and `display`/`type` where the attribute has them. */
 function renderReferenceElement(
   attribute: AttributeDefinition,
-  item: MemberRef | GroupRef,
+  item: ExternalRef,
   baseUrl: string | undefined,
   endpoints: Readonly<Record<string, string>>,
 ): JsonObject {
   const out: JsonObject = { value: item.value };
-  const ref = attribute.subAttributes?.find(isComputedReference);
+  const subs = attribute.subAttributes ?? [];
+  const ref = subs.find(isComputedReference);
   if (ref) {
-    const computed = computeReference(
-      ref,
-      item as unknown as JsonObject,
-      baseUrl,
-      endpoints,
-      attribute.name === 'groups' ? 'Group' : undefined,
-    );
+    const computed = computeReference(ref, item as unknown as JsonObject, baseUrl, endpoints);
     if (computed) out.$ref = computed;
   }
-  if (item.display !== undefined) out.display = item.display;
-  if (item.type !== undefined) out.type = item.type;
+  for (const name of ['display', 'type'] as const)
+    if (item[name] !== undefined && subs.some((s) => s.name === name)) out[name] = item[name];
   return out;
 }
 
 /**
- * `$ref` = base URL + the referenced type's endpoint + `value`. The referenced type is the only resource type
- * in `referenceTypes`, or the element's `type` when it names one of them (members: User or Group), else the first.
+ * `$ref` = base URL + the referenced type's endpoint + `value`. The referenced type is the element's `type` when
+ * it names one of the sub-attribute's `referenceTypes` (members: User or Group), else the first of them; User
+ * `groups.type` (`direct`/`indirect`) names none, so those reference `Group`, their only reference type.
  */
 function computeReference(
   sub: AttributeDefinition,
   element: JsonObject,
   baseUrl: string | undefined,
   endpoints: Readonly<Record<string, string>>,
-  forced?: string,
 ): string | undefined {
   if (!baseUrl || typeof element.value !== 'string') return undefined;
   const candidates = (sub.referenceTypes ?? []).filter((t) => t !== 'external' && t !== 'uri');
@@ -266,7 +271,7 @@ function computeReference(
     typeof element.type === 'string'
       ? candidates.find((c) => c.toLowerCase() === (element.type as string).toLowerCase())
       : undefined;
-  const target = forced ?? typed ?? candidates[0];
+  const target = typed ?? candidates[0];
   const endpoint = target ? endpoints[target] : undefined;
   if (!endpoint) return undefined;
   return `${baseUrl.replace(/\/+$/, '')}${endpoint}/${encodeURIComponent(element.value)}`;
