@@ -60,6 +60,8 @@ describe('audit retention', () => {
       resolvedAt: null,
     });
     await collections.auditDeadLetters.insertMany([letter('l-old', old), letter('l-new', recent)]);
+    const effect = (id: string, at: Date) => ({ _id: id, orgId, effect: 'default-group', eventId: id, at });
+    await collections.appliedEffects.insertMany([effect('e-old', old), effect('e-new', recent)]);
 
     const retention = new AuditRetention({
       collections,
@@ -75,15 +77,18 @@ describe('audit retention', () => {
       audit_events: 6,
       audit_deliveries: 1,
       audit_dead_letters: 1,
+      applied_effects: 1,
     });
     expect(await retention.trimOnce(now)).toEqual({
       audit_events: 1,
       audit_deliveries: 0,
       audit_dead_letters: 0,
+      applied_effects: 0,
     });
     const left = await collections.auditEvents.find({ orgId }).toArray();
     expect(left.map((e) => e._id).sort()).toEqual(kept.map((e) => e._id).sort());
     expect(await collections.auditDeliveries.countDocuments({ orgId })).toBe(1);
     expect(await collections.auditDeadLetters.countDocuments({ orgId })).toBe(1);
+    expect(await collections.appliedEffects.countDocuments({ orgId })).toBe(1);
   });
 });

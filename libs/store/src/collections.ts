@@ -1,7 +1,12 @@
 import { keyFieldName } from '@scimbridge/scim-core';
 import type { Connection, mongo } from 'mongoose';
-import type { AuditEventDocument, GroupDocument, MembershipDocument, UserDocument } from './documents.js';
-import type { AppliedEffectDocument } from './effects.js';
+import type {
+  AppliedEffectDocument,
+  AuditEventDocument,
+  GroupDocument,
+  MembershipDocument,
+  UserDocument,
+} from './documents.js';
 
 export interface StoreCollections {
   users: mongo.Collection<UserDocument>;

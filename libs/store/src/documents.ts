@@ -1,5 +1,4 @@
 import type { StoredResource } from '@scimbridge/scim-core';
-import type { OutboxEntry } from './outbox.js';
 
 /** SCIM state of an account (docs/contracts.md `users`). Visible to SCIM iff `managed && !deletedAt`. */
 export interface UserScimState {
@@ -77,4 +76,49 @@ export interface AuditEventDocument {
   occurredAt: Date;
   dispatchedAt: Date | null;
   details?: Record<string, unknown>;
+}
+
+/** A member the api has checked exists in the group's organisation. */
+export interface ResolvedMember {
+  id: string;
+  type: 'User' | 'Group';
+  display?: string;
+}
+
+/**
+ * What a committed change still has to do outside its own document, each step idempotent so that the writer, a
+ * later writer of the same resource and the relay may all run it (docs/contracts.md "Outbox"):
+ * - `members.add` / `members.remove` / `members.replace`: membership rows of one group (keyed inserts, deletes);
+ * - `member.leave`: a deleted user leaves every group (and those groups' versions move on);
+ * - `group.delete`: a deleted group's rows, both as group and as member;
+ * - `document.delete`: the written document itself, last (a DELETE marks it deleted in the write, then removes it).
+ */
+export type OutboxEffect =
+  | { kind: 'members.add'; groupId: string; members: ResolvedMember[] }
+  | { kind: 'members.remove'; groupId: string; memberIds: string[] }
+  | { kind: 'members.replace'; groupId: string; members: ResolvedMember[] }
+  | { kind: 'member.leave'; memberId: string }
+  | { kind: 'group.delete'; groupId: string }
+  | { kind: 'document.delete' };
+
+/**
+ * One pending change record, written in the same single-document write as the change itself (the resource's
+ * `outbox` array): the change and the record that it happened cannot be separated. Completing it applies its
+ * effects, stores `event` in `audit_events` (insert by id: a second insert is a no-op) and removes the entry
+ * (or, for `document.delete`, the document).
+ */
+export interface OutboxEntry {
+  id: string;
+  at: Date;
+  event: AuditEventDocument;
+  effects: OutboxEffect[];
+}
+
+/** One side effect that ran: `_id` is `<effect>:<event id>`. */
+export interface AppliedEffectDocument {
+  _id: string;
+  orgId: string;
+  effect: string;
+  eventId: string;
+  at: Date;
 }

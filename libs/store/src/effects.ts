@@ -1,14 +1,6 @@
 import type { Connection, mongo } from 'mongoose';
 import { isDuplicateKey, storeCollections } from './collections.js';
-
-/** One side effect that ran: `_id` is `<effect>:<event id>`. */
-export interface AppliedEffectDocument {
-  _id: string;
-  orgId: string;
-  effect: string;
-  eventId: string;
-  at: Date;
-}
+import type { AppliedEffectDocument } from './documents.js';
 
 /**
  * Side effects derived from an event run once per event, whatever re-sends the job: the relay after BullMQ

@@ -18,20 +18,22 @@ export type {
   AuditEventDocument,
   AuditAction,
   AuditActor,
+  ResolvedMember,
+  OutboxEntry,
+  OutboxEffect,
+  AppliedEffectDocument,
 } from './documents.js';
 export { uuidv7 } from './ids.js';
-export { MembershipRepository, membershipId, type ResolvedMember } from './memberships.js';
+export { MembershipRepository, membershipId } from './memberships.js';
 export { AuditLog, type AuditEventInput } from './audit.js';
 export { createAccount, type AccountInput } from './accounts.js';
 export {
   Outbox,
   OUTBOX_COLLECTIONS,
-  type OutboxEntry,
-  type OutboxEffect,
   type OutboxCarrier,
   type OutboxCollectionName,
   type EventInput,
   type EventDispatch,
 } from './outbox.js';
 export { ResourceRepository, type ResourceDocument, type InPlaceUpdate } from './resources.js';
-export { EffectLedger, type AppliedEffectDocument } from './effects.js';
+export { EffectLedger } from './effects.js';

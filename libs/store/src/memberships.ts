@@ -1,7 +1,7 @@
 import type { MemberRef } from '@scimbridge/scim-core';
 import type { Connection } from 'mongoose';
 import { isDuplicateKey, storeCollections, type StoreCollections } from './collections.js';
-import type { MembershipDocument } from './documents.js';
+import type { MembershipDocument, ResolvedMember } from './documents.js';
 
 const MEMBER_FIELDS = { memberId: 1, memberType: 1, display: 1 } as const;
 
@@ -11,13 +11,6 @@ function memberRef(d: Pick<MembershipDocument, 'memberId' | 'memberType' | 'disp
     type: d.memberType,
     ...(d.display === undefined ? {} : { display: d.display }),
   };
-}
-
-/** A member the api has checked exists in the group's organisation. */
-export interface ResolvedMember {
-  id: string;
-  type: 'User' | 'Group';
-  display?: string;
 }
 
 export function membershipId(groupId: string, memberId: string): string {

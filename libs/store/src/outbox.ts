@@ -1,37 +1,8 @@
 import type { Connection, mongo } from 'mongoose';
 import { isDuplicateKey, storeCollections, type StoreCollections } from './collections.js';
-import type { AuditEventDocument } from './documents.js';
+import type { AuditEventDocument, OutboxEffect, OutboxEntry } from './documents.js';
 import { uuidv7 } from './ids.js';
-import { MembershipRepository, type ResolvedMember } from './memberships.js';
-
-/**
- * What a committed change still has to do outside its own document, each step idempotent so that the writer, a
- * later writer of the same resource and the relay may all run it (docs/contracts.md "Outbox"):
- * - `members.add` / `members.remove` / `members.replace`: membership rows of one group (keyed inserts, deletes);
- * - `member.leave`: a deleted user leaves every group (and those groups' versions move on);
- * - `group.delete`: a deleted group's rows, both as group and as member;
- * - `document.delete`: the written document itself, last (a DELETE marks it deleted in the write, then removes it).
- */
-export type OutboxEffect =
-  | { kind: 'members.add'; groupId: string; members: ResolvedMember[] }
-  | { kind: 'members.remove'; groupId: string; memberIds: string[] }
-  | { kind: 'members.replace'; groupId: string; members: ResolvedMember[] }
-  | { kind: 'member.leave'; memberId: string }
-  | { kind: 'group.delete'; groupId: string }
-  | { kind: 'document.delete' };
-
-/**
- * One pending change record, written in the same single-document write as the change itself (the resource's
- * `outbox` array): the change and the record that it happened cannot be separated. Completing it applies its
- * effects, stores `event` in `audit_events` (insert by id: a second insert is a no-op) and removes the entry
- * (or, for `document.delete`, the document).
- */
-export interface OutboxEntry {
-  id: string;
-  at: Date;
-  event: AuditEventDocument;
-  effects: OutboxEffect[];
-}
+import { MembershipRepository } from './memberships.js';
 
 /** A document that can carry pending entries. */
 export interface OutboxCarrier {

@@ -1,7 +1,8 @@
 import type { StoredResource } from '@scimbridge/scim-core';
 import type { mongo } from 'mongoose';
 import { findInOrganisation } from './collections.js';
-import type { Outbox, OutboxCarrier, OutboxCollectionName, OutboxEntry } from './outbox.js';
+import type { OutboxEntry } from './documents.js';
+import type { Outbox, OutboxCarrier, OutboxCollectionName } from './outbox.js';
 
 /** A SCIM resource as stored: scim-core's shape, its organisation and its pending outbox entries. */
 export interface ResourceDocument extends StoredResource, OutboxCarrier {
