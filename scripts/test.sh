@@ -10,7 +10,6 @@ cd "$here/.."
 t0=$SECONDS
 if [ "${1:-}" = "--faults" ]; then
   shift
-  export SCIMBRIDGE_FAULTS=1
   set -- --project faults "$@"
 fi
 "$here/bootstrap.sh"

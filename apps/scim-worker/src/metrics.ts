@@ -16,6 +16,7 @@ export interface WorkerMetrics {
   jobDuration: Histogram<'queue' | 'name' | 'outcome'>;
   jobFailures: Counter<'queue' | 'name' | 'reason'>;
   deliveriesDeferred: Counter<'queue'>;
+  outboxCompleted: Counter;
 }
 
 /**
@@ -93,6 +94,11 @@ export function registerWorkerMetrics(
       name: 'scim_audit_deliveries_deferred_total',
       help: "Deliveries put back because their sink's in-flight limit was reached (per-sink fairness).",
       labelNames: ['queue'],
+      registers: [registry],
+    }),
+    outboxCompleted: new Counter({
+      name: 'scim_outbox_relay_completed_total',
+      help: 'Outbox entries the relay completed because their writer died before it could (docs/contracts.md "Outbox").',
       registers: [registry],
     }),
   };

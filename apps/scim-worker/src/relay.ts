@@ -7,6 +7,8 @@ import type { WorkerCollections } from './store/collections.js';
 export interface RelayOptions {
   /** Pending outbox entries older than `minAgeMs` are completed first (their writer died), then events relayed. */
   outbox?: Outbox;
+  /** Called with how many outbox entries a pass completed (the metric `scim_outbox_relay_completed_total`). */
+  onOutboxCompleted?: (count: number) => void;
   auditEvents: WorkerCollections['auditEvents'];
   auditQueue: Queue;
   intervalMs: number;
@@ -53,7 +55,10 @@ export class AuditRelay {
   async scanOnce(now = Date.now()): Promise<number> {
     const { auditEvents, auditQueue, minAgeMs, batchSize = 500, maxPerPass = 5_000 } = this.options;
     const completed = await this.options.outbox?.relayOnce({ minAgeMs, limit: batchSize, now });
-    if (completed) this.options.logger.info({ completed }, 'outbox relay completed pending changes');
+    if (completed) {
+      this.options.onOutboxCompleted?.(completed);
+      this.options.logger.info({ completed }, 'outbox relay completed pending changes');
+    }
     const after = this.resumeAfter;
     const cursor = auditEvents
       .find(

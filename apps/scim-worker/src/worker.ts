@@ -173,6 +173,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
       });
       if (!result.ok) throw result.error;
     }),
+    onOutboxCompleted: (count) => metrics.outboxCompleted.inc(count),
     auditEvents: collections.auditEvents,
     auditQueue: queues.audit,
     intervalMs: settings.RELAY_INTERVAL_MS,

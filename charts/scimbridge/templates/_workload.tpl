@@ -92,6 +92,14 @@ spec:
             - name: PUBLIC_BASE_URL
               value: {{ $baseUrl | quote }}
             {{- end }}
+            {{- if eq .component "api" }}
+            {{- with $root.Values.api.trustProxy }}
+            - name: TRUST_PROXY
+              value: {{ . | quote }}
+            {{- end }}
+            - name: AUTH_FAILURES_PER_ADDRESS
+              value: {{ $root.Values.api.authFailuresPerAddress | quote }}
+            {{- end }}
             {{- if eq .component "worker" }}
             - name: AUDIT_WEBHOOK_ALLOW_HTTP
               value: {{ $root.Values.worker.egress.allowHttp | quote }}
