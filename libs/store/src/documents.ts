@@ -110,6 +110,8 @@ export type OutboxEffect =
 export interface OutboxEntry {
   id: string;
   at: Date;
+  /** The process that wrote it (one id per `Outbox`): another process leaves a young entry to its writer. */
+  writer: string;
   event: AuditEventDocument;
   effects: OutboxEffect[];
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Connection, mongo } from 'mongoose';
 import { isDuplicateKey, storeCollections, type StoreCollections } from './collections.js';
 import type { AuditEventDocument, OutboxEffect, OutboxEntry } from './documents.js';
@@ -40,6 +41,8 @@ export class Outbox {
   private readonly memberships: MembershipRepository;
 
   private readonly carriers: readonly OutboxCollectionName[];
+  /** This process's writer id, in every entry it writes. */
+  readonly writer = randomUUID();
 
   /** `collections`: every collection whose documents carry entries (the relay scans them), users and groups by default. */
   constructor(
@@ -61,6 +64,7 @@ export class Outbox {
     return {
       id: event._id,
       at: event.occurredAt,
+      writer: this.writer,
       event,
       effects: effects.map((e) => definedOnly<OutboxEffect>(e)),
     };
@@ -95,11 +99,28 @@ export class Outbox {
     }
   }
 
-  /** Completes every pending entry of a document, oldest first; a writer calls this before writing it again. */
-  async completePending(collection: OutboxCollectionName, doc: OutboxCarrier): Promise<boolean> {
-    const pending = [...(doc.outbox ?? [])].sort((a, b) => a.at.getTime() - b.at.getTime());
+  /**
+   * Completes the pending entries of a document, oldest first (those `which` selects; all by default). True when
+   * any was completed, so the caller reads the document again.
+   */
+  async completePending(
+    collection: OutboxCollectionName,
+    doc: OutboxCarrier,
+    which: (entry: OutboxEntry) => boolean = () => true,
+  ): Promise<boolean> {
+    const pending = (doc.outbox ?? []).filter(which).sort((a, b) => a.at.getTime() - b.at.getTime());
     for (const entry of pending) await this.complete(collection, doc._id, entry);
     return pending.length > 0;
+  }
+
+  /**
+   * Whether a writer about to write a document completes this entry first: its own process's (a completion that
+   * failed: the process holds the resource's lock, so none of its own is in flight), or anyone's older than
+   * `settleMs` (its writer died or stalls). A younger entry of another process is its writer's, in flight: a write
+   * that commutes with it ($push of its own entry) leaves it, and a replacement settles every entry first.
+   */
+  mustSettle(entry: OutboxEntry, settleMs: number, now = Date.now()): boolean {
+    return entry.writer === this.writer || entry.at.getTime() <= now - settleMs;
   }
 
   /**

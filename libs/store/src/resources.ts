@@ -23,10 +23,12 @@ export interface InPlaceUpdate {
  * (compare-and-set) unless the caller says the change commutes; the entry is then completed by `complete`.
  */
 export class ResourceRepository<D extends ResourceDocument> {
+  /** `settleMs`: how old another replica's pending entry must be before a writer completes it (the relay's age). */
   constructor(
     readonly name: OutboxCollectionName,
     readonly collection: mongo.Collection<D>,
     private readonly outbox: Outbox,
+    private readonly settleMs = 5_000,
   ) {}
 
   /** The document by id in the organisation, whatever its visibility (the caller's policy decides). */
@@ -35,14 +37,28 @@ export class ResourceRepository<D extends ResourceDocument> {
   }
 
   /**
-   * The document for a write: entries left by an earlier writer (crashed, or still finishing on another replica)
-   * are completed first, so this write's entry never overtakes them.
+   * The document for a write. Entries this process left (a completion that failed) and entries older than
+   * `settleMs` (a writer that died) are completed first, so this write's entry never overtakes them; a young entry
+   * of another replica is left to its writer (see `Outbox.mustSettle`).
    */
   async forWrite(orgId: string, id: string): Promise<D | null> {
     const doc = await this.find(orgId, id);
     if (!doc?.outbox?.length) return doc;
+    const now = Date.now();
+    const settled = await this.outbox.completePending(this.name, doc, (entry) =>
+      this.outbox.mustSettle(entry, this.settleMs, now),
+    );
+    return settled ? this.find(orgId, id) : doc;
+  }
+
+  /**
+   * Completes every pending entry of the document (other replicas' in-flight ones too: their completion is
+   * idempotent) and reads it again. A replacement rewrites the outbox, so it starts from an empty one.
+   */
+  async settle(doc: D): Promise<D | null> {
+    if (!doc.outbox?.length) return doc;
     await this.outbox.completePending(this.name, doc);
-    return this.find(orgId, id);
+    return this.find(doc.orgId, doc._id);
   }
 
   /** Inserts a new document with its entry; a unique-index violation is the caller's to map. */
@@ -51,7 +67,7 @@ export class ResourceRepository<D extends ResourceDocument> {
   }
 
   /**
-   * Replaces the document if it is still at `expectedVersion`; its pending entries were completed by `forWrite`,
+   * Replaces the document if it is still at `expectedVersion`; the caller settled its pending entries (`settle`),
    * so the new outbox is this change's entry alone. False when another write got there first.
    */
   async replace(doc: D, expectedVersion: number | undefined, entry: OutboxEntry): Promise<boolean> {

@@ -28,7 +28,7 @@ import {
   type PlannedWrite,
   type ResourcePolicy,
 } from './lifecycle.js';
-import { externalResolver, resolveMembers } from './members.js';
+import { resolveMembers } from './members.js';
 import type { Projection, ScimOutcome } from './outcome.js';
 
 export interface GroupPolicyDeps {
@@ -74,12 +74,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
   }
 
   resolveExternal(ctx: ScimContext) {
-    return externalResolver(
-      this.deps.memberships,
-      ctx.orgId,
-      'groups',
-      this.deps.limits.filter.maxMembershipRows,
-    );
+    return this.membershipResolver(this.deps.memberships, ctx, this.deps.limits.filter.maxMembershipRows);
   }
 
   /**

@@ -27,6 +27,7 @@ import {
   uuidv7,
   type EventInput,
   type InPlaceUpdate,
+  type MembershipRepository,
   type Outbox,
   type OutboxEffect,
   type OutboxEntry,
@@ -38,6 +39,7 @@ import type { KeyedLock } from '../http/keyed-lock.js';
 import type { ApiLimits } from '../limits.js';
 import { changedTopLevel } from './changes.js';
 import { listResources } from './list.js';
+import { externalResolver } from './members.js';
 import type { Preconditions, Projection, ScimOutcome } from './outcome.js';
 
 /**
@@ -135,6 +137,20 @@ export abstract class BasePolicy<D extends ResourceDocument> implements Partial<
 
   scope(ctx: ScimContext): Record<string, unknown> {
     return { orgId: ctx.orgId, deletedAt: null };
+  }
+
+  /**
+   * Filters on an external attribute, answered from the membership rows: a writable one (Group `members`) lists
+   * the resource's members, so rows are matched on the member and yield groups; a readOnly one (User `groups`)
+   * lists what the resource is a member of, so rows are matched on the group and yield members.
+   */
+  protected membershipResolver(memberships: MembershipRepository, ctx: ScimContext, maxRows: number) {
+    return externalResolver(
+      memberships,
+      ctx.orgId,
+      this.type.writableExternalAttribute ? 'groups' : 'users',
+      maxRows,
+    );
   }
 }
 
@@ -367,6 +383,15 @@ export class Lifecycle<D extends ResourceDocument> {
         const computed = await compute(fromStored(this.type, existing));
         const plan = await this.policy.plan(ctx, existing, computed);
         if (!plan) return this.outcome(ctx, existing, projection, 200);
+        if (plan.kind === 'replace' && existing.outbox?.length) {
+          // A replacement rewrites the outbox: another replica's in-flight entries are completed first (a
+          // completion is idempotent), then the change is computed again from the settled document. This counts
+          // as an attempt: entries keep appearing only while others keep writing (their $inc moves the version).
+          // Settling moves no version, so If-Match still holds on the next read.
+          await this.policy.repository.settle(existing);
+          if (attempt >= MAX_ATTEMPTS) throw this.raced();
+          continue;
+        }
         const written = await this.commit(ctx, existing, plan, conditions, computed.resource);
         if (written) return this.outcome(ctx, written, projection, 200);
         if (conditions.ifMatch || attempt >= MAX_ATTEMPTS) throw this.raced();

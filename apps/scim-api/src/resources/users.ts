@@ -28,7 +28,7 @@ import {
   type PlannedWrite,
   type ResourcePolicy,
 } from './lifecycle.js';
-import { externalResolver, groupsOfUser } from './members.js';
+import { groupsOfUser } from './members.js';
 import type { Projection, ScimOutcome } from './outcome.js';
 import type { UserLimitLock } from './user-limit.js';
 
@@ -76,12 +76,7 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
   }
 
   resolveExternal(ctx: ScimContext) {
-    return externalResolver(
-      this.deps.memberships,
-      ctx.orgId,
-      'users',
-      this.deps.limits.filter.maxMembershipRows,
-    );
+    return this.membershipResolver(this.deps.memberships, ctx, this.deps.limits.filter.maxMembershipRows);
   }
 
   /** `groups` comes from the membership collection, in one query for the whole page, only when returned. */
@@ -250,7 +245,7 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
     matchedBy: 'userName' | 'email',
   ): Promise<ScimOutcome> {
     // A revived account may still carry the entries of its deletion: they complete before it is written again.
-    const existing = (await this.repository.forWrite(ctx.orgId, candidate._id)) ?? candidate;
+    const existing = (await this.repository.settle(candidate)) ?? candidate;
     if (isVisible(existing)) throw this.conflict(resource);
     const base = storedDocument(this.type, ctx.orgId, resource, existing);
     const now = base.meta.lastModified as Date;
