@@ -10,8 +10,8 @@ export default defineProject({
   test: {
     name: 'faults',
     include: ['**/*.faults.ts'],
-    // Scenarios run in order against one stack, under one steady load; the project after all the others.
-    sequence: { concurrent: false, groupOrder: 1 },
+    // Scenarios run in order against one stack, under one steady load.
+    sequence: { concurrent: false },
     fileParallelism: false,
     testTimeout: 90_000,
     hookTimeout: 180_000,

@@ -110,7 +110,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     eventDispatch(deps.jobs, app.log),
     kinds.map((kind) => kind.collection),
   );
-  const services = buildLifecycles(registry, kinds, deps.connection, outbox, { limits, locks, outbox });
+  const services = buildLifecycles(registry, kinds, deps.connection, outbox, { locks, outbox });
 
   await app.register(
     async (scim) => {
@@ -127,6 +127,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           failures,
           addressLimiter: new FailedAuthenticationLimiter(deps.redis, deps.addressLimit),
           metrics,
+          limits,
           ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
         }),
       );
@@ -139,10 +140,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success';
         metrics.operations.inc({ resource, operation, outcome });
       });
-      discoveryRoutes(scim, registry, limits);
-      for (const service of services) resourceRoutes(scim, service, limits);
-      rootSearchRoute(scim, services, limits);
-      bulkRoute(scim, services, limits, countRefusal);
+      discoveryRoutes(scim, registry);
+      for (const service of services) resourceRoutes(scim, service);
+      rootSearchRoute(scim, services);
+      bulkRoute(scim, services, countRefusal);
       scim.all('/Me', { config: { resource: 'Me', operation: 'any' } }, async (_request, reply) =>
         sendScimError(
           reply,

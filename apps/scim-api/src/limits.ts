@@ -30,6 +30,46 @@ export const DEFAULT_LIMITS: ApiLimits = {
   membersPerPage: 10_000,
 };
 
+/** An organisation's own limits (its settings' `limits`, from the `ScimTenant` or `scimctl`); null = unset. */
+export interface OrganisationLimits {
+  patchMaxOperations: number | null;
+  maxMemberChanges: number | null;
+  filterMaxTerms: number | null;
+  bulkMaxOperations: number | null;
+  maxResults: number | null;
+}
+
+const effective = new WeakMap<ApiLimits, WeakMap<OrganisationLimits, ApiLimits>>();
+
+/**
+ * The limits one organisation's requests get: the deployment's, lowered where the organisation sets its own (never
+ * raised: the deployment's limits protect every organisation on the replica). Memoised per settings object, so a
+ * request pays nothing for it.
+ */
+export function limitsFor(base: ApiLimits, own: OrganisationLimits | undefined): ApiLimits {
+  if (!own || Object.values(own).every((v) => v === null)) return base;
+  let byOrganisation = effective.get(base);
+  if (!byOrganisation) effective.set(base, (byOrganisation = new WeakMap()));
+  const cached = byOrganisation.get(own);
+  if (cached) return cached;
+  const lower = (deployment: number, organisation: number | null) =>
+    organisation === null ? deployment : Math.min(deployment, organisation);
+  const maxResults = lower(base.pagination.maxResults, own.maxResults);
+  const limits: ApiLimits = {
+    ...base,
+    bulkMaxOperations: lower(base.bulkMaxOperations, own.bulkMaxOperations),
+    pagination: { maxResults, defaultCount: Math.min(base.pagination.defaultCount, maxResults) },
+    filter: { ...base.filter, maxTerms: lower(base.filter.maxTerms, own.filterMaxTerms) },
+    patch: {
+      ...base.patch,
+      maxOperations: lower(base.patch.maxOperations, own.patchMaxOperations),
+      maxMemberChanges: lower(base.patch.maxMemberChanges, own.maxMemberChanges),
+    },
+  };
+  byOrganisation.set(own, limits);
+  return limits;
+}
+
 /** What list and search requests are parsed with. */
 export function searchLimits(limits: ApiLimits): SearchLimits {
   return { ...limits.pagination, filter: { maxTerms: limits.filter.maxTerms } };

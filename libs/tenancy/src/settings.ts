@@ -38,6 +38,25 @@ export const organisationSettingsSchema = z.object({
       burst: z.number().int().positive().max(1_000_000).default(100),
     })
     .prefault({}),
+  /**
+   * Per-organisation request limits (docs/api.md "Limits"): each lowers the deployment's limit for this
+   * organisation, never raises it (the deployment's limits protect every organisation on a replica). Unset = the
+   * deployment's.
+   */
+  limits: z
+    .object({
+      /** Operations per PATCH request. */
+      patchMaxOperations: z.number().int().min(1).nullable().default(null),
+      /** Members added plus removed per request (PATCH, PUT, POST of a group). */
+      maxMemberChanges: z.number().int().min(1).nullable().default(null),
+      /** Terms of one filter expression. */
+      filterMaxTerms: z.number().int().min(1).nullable().default(null),
+      /** Operations per /Bulk request (advertised in /ServiceProviderConfig). */
+      bulkMaxOperations: z.number().int().min(1).nullable().default(null),
+      /** Resources per list or search page (advertised in /ServiceProviderConfig). */
+      maxResults: z.number().int().min(1).nullable().default(null),
+    })
+    .prefault({}),
   audit: z
     .object({
       webhooks: z

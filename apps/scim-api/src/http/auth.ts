@@ -8,6 +8,7 @@ import {
   type TokenAuthenticator,
 } from '@scimbridge/tenancy';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { limitsFor, type ApiLimits } from '../limits.js';
 import type { AuthFailureAudit } from '../audit.js';
 import type { FailedAuthenticationLimiter } from './address-limit.js';
 import { sendScimError } from './errors.js';
@@ -29,6 +30,8 @@ export interface AuthHookOptions {
   metrics: ApiMetrics;
   /** Fixed public base URL, or derived from the request's Host. */
   publicBaseUrl?: string;
+  /** The deployment's limits; each organisation's own lower them (`limitsFor`). */
+  limits: ApiLimits;
 }
 
 /** The audit log names what the client did, not which cache answered: a recently refused token is unknown. */
@@ -139,6 +142,7 @@ export function authHook(options: AuthHookOptions) {
       baseUrl: options.publicBaseUrl ?? `${request.protocol}://${request.host}/scim/v2`,
       requestId: request.id,
       traceId: traceId(),
+      limits: limitsFor(options.limits, result.organisation.settings.limits),
     };
   };
 }

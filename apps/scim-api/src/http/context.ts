@@ -1,4 +1,5 @@
 import type { Organisation } from '@scimbridge/tenancy';
+import type { ApiLimits } from '../limits.js';
 
 /** Who is asking, for which organisation: set by the auth hook on every SCIM request. */
 export interface ScimContext {
@@ -9,6 +10,8 @@ export interface ScimContext {
   baseUrl: string;
   requestId: string;
   traceId: string | null;
+  /** The limits this request is held to: the deployment's, lowered by the organisation's own (`limitsFor`). */
+  limits: ApiLimits;
 }
 
 declare module 'fastify' {

@@ -18,7 +18,6 @@ import {
   type StoreCollections,
 } from '@scimbridge/store';
 import { StreamedArray } from '../http/streamed-json.js';
-import type { ApiLimits } from '../limits.js';
 import type { ScimContext } from '../http/context.js';
 import {
   BasePolicy,
@@ -36,7 +35,6 @@ export interface GroupPolicyDeps {
   repository: ResourceRepository<GroupDocument>;
   collections: StoreCollections;
   memberships: MembershipRepository;
-  limits: ApiLimits;
 }
 
 /**
@@ -74,7 +72,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
   }
 
   resolveExternal(ctx: ScimContext) {
-    return this.membershipResolver(this.deps.memberships, ctx, this.deps.limits.filter.maxMembershipRows);
+    return this.membershipResolver(this.deps.memberships, ctx, ctx.limits.filter.maxMembershipRows);
   }
 
   /**
@@ -105,7 +103,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
       );
       return [resource(doc, members.length > MAX_MEMBERS_IN_WRITE_RESPONSE ? undefined : members)];
     }
-    const budget = this.deps.limits.membersPerPage;
+    const budget = ctx.limits.membersPerPage;
     if (mode === 'page') {
       const all = await this.deps.memberships.membersOfGroups(
         ctx.orgId,
@@ -230,7 +228,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
 
   /** A member filter that is not a list of ids is evaluated against the members: bounded before it is read. */
   async patchInput(ctx: ScimContext, id: string, request: PatchRequest): Promise<{ members?: MemberRef[] }> {
-    const { patch: limits } = this.deps.limits;
+    const { patch: limits } = ctx.limits;
     if (!patchNeedsMembers(this.type, request, limits)) return {};
     const members = await this.deps.memberships.members(ctx.orgId, id, limits.maxMembersForFilter + 1);
     if (members.length > limits.maxMembersForFilter)

@@ -36,7 +36,6 @@ import {
 } from '@scimbridge/store';
 import type { ScimContext } from '../http/context.js';
 import type { KeyedLock } from '../http/keyed-lock.js';
-import type { ApiLimits } from '../limits.js';
 import { changedTopLevel } from './changes.js';
 import { listResources } from './list.js';
 import { externalResolver } from './members.js';
@@ -155,7 +154,6 @@ export abstract class BasePolicy<D extends ResourceDocument> implements Partial<
 }
 
 export interface LifecycleDeps {
-  limits: ApiLimits;
   locks: KeyedLock;
   outbox: Outbox;
 }
@@ -194,10 +192,6 @@ export class Lifecycle<D extends ResourceDocument> {
 
   get type(): ResourceType {
     return this.policy.type;
-  }
-
-  get limits(): ApiLimits {
-    return this.deps.limits;
   }
 
   /** Runs `work` holding the in-process lock of `key` (a resource, or a uniqueness key of a create). */
@@ -310,22 +304,22 @@ export class Lifecycle<D extends ResourceDocument> {
         scope: this.policy.scope(ctx),
         ...(this.policy.resolveExternal ? { resolveExternal: this.policy.resolveExternal(ctx) } : {}),
         render: (docs, projection) => this.policy.render(ctx, docs, projection, 'page'),
-        limits: this.deps.limits,
+        limits: ctx.limits,
       },
       params,
     );
   }
 
   /** The request's own size limits, before any read or write (docs/api.md "Limits"). */
-  private checkSizes(computed: Pick<Computed, 'resource' | 'members'>): void {
-    const { patch } = this.deps.limits;
+  private checkSizes(ctx: ScimContext, computed: Pick<Computed, 'resource' | 'members'>): void {
+    const { patch } = ctx.limits;
     checkAttributeSizes(this.type, computed.resource, patch.maxAttributeValues);
     if (computed.members) checkMemberChanges(computed.members, patch.maxMemberChanges);
   }
 
   async create(ctx: ScimContext, body: unknown, projection: Projection): Promise<ScimOutcome> {
     const { resource, members } = validateCreate(this.type, body);
-    this.checkSizes({ resource, members });
+    this.checkSizes(ctx, { resource, members });
     const changed = Object.keys(resource).filter((k) => k !== 'schemas' && k !== 'id');
     return this.policy.create(ctx, { resource, changed, ...(members ? { members } : {}) }, projection, this);
   }
@@ -339,7 +333,7 @@ export class Lifecycle<D extends ResourceDocument> {
   ): Promise<ScimOutcome> {
     return this.write(ctx, id, conditions, projection, async (current) => {
       const { resource, members } = validateReplace(this.type, body, current);
-      this.checkSizes({ resource, members });
+      this.checkSizes(ctx, { resource, members });
       return { resource, changed: changedTopLevel(current, resource), ...(members ? { members } : {}) };
     });
   }
@@ -351,7 +345,7 @@ export class Lifecycle<D extends ResourceDocument> {
     projection: Projection,
     conditions: Preconditions = {},
   ): Promise<ScimOutcome> {
-    const limits = this.deps.limits.patch;
+    const limits = ctx.limits.patch;
     const request = parsePatchRequest(body, limits);
     return this.write(ctx, id, conditions, projection, async (current) => {
       const extra = this.policy.patchInput ? await this.policy.patchInput(ctx, id, request) : {};

@@ -16,7 +16,6 @@ import {
 } from '@scimbridge/store';
 import type { Connection } from 'mongoose';
 import type { ScimContext } from '../http/context.js';
-import type { ApiLimits } from '../limits.js';
 import { GroupPolicy } from './groups.js';
 import {
   BasePolicy,
@@ -39,7 +38,6 @@ export interface PolicyContext<D extends ResourceDocument> {
   type: ResourceType;
   repository: ResourceRepository<D>;
   connection: Connection;
-  limits: ApiLimits;
 }
 
 /**
@@ -58,26 +56,24 @@ export function builtInKinds(userLimit: UserLimitLock): ResourceKind[] {
   const users: ResourceKind<UserDocument> = {
     resourceType: 'User',
     collection: 'users',
-    policy: ({ type, repository, connection, limits }) =>
+    policy: ({ type, repository, connection }) =>
       new UserPolicy({
         type,
         repository,
         collections: storeCollections(connection),
         memberships: new MembershipRepository(connection),
-        limits,
         userLimit,
       }),
   };
   const groups: ResourceKind<GroupDocument> = {
     resourceType: 'Group',
     collection: 'groups',
-    policy: ({ type, repository, connection, limits }) =>
+    policy: ({ type, repository, connection }) =>
       new GroupPolicy({
         type,
         repository,
         collections: storeCollections(connection),
         memberships: new MembershipRepository(connection),
-        limits,
       }),
   };
   return [users, groups] as ResourceKind[];
@@ -98,7 +94,7 @@ export function buildLifecycles(
       connection.collection<ResourceDocument>(kind.collection),
       outbox,
     );
-    return new Lifecycle(kind.policy({ type, repository, connection, limits: deps.limits }), deps);
+    return new Lifecycle(kind.policy({ type, repository, connection }), deps);
   });
 }
 

@@ -19,7 +19,6 @@ import {
   type UserDocument,
 } from '@scimbridge/store';
 import type { ScimContext } from '../http/context.js';
-import type { ApiLimits } from '../limits.js';
 import {
   BasePolicy,
   storedDocument,
@@ -37,7 +36,6 @@ export interface UserPolicyDeps {
   repository: ResourceRepository<UserDocument>;
   collections: StoreCollections;
   memberships: MembershipRepository;
-  limits: ApiLimits;
   userLimit: UserLimitLock;
 }
 
@@ -76,7 +74,7 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
   }
 
   resolveExternal(ctx: ScimContext) {
-    return this.membershipResolver(this.deps.memberships, ctx, this.deps.limits.filter.maxMembershipRows);
+    return this.membershipResolver(this.deps.memberships, ctx, ctx.limits.filter.maxMembershipRows);
   }
 
   /** `groups` comes from the membership collection, in one query for the whole page, only when returned. */

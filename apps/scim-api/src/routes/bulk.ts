@@ -15,7 +15,6 @@ import {
 } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
 import type { ScimContext } from '../http/context.js';
-import type { ApiLimits } from '../limits.js';
 import { NO_PROJECTION, type ScimOutcome } from '../resources/outcome.js';
 import type { AnyLifecycle } from '../resources/registry.js';
 import { methodNotAllowed } from './not-allowed.js';
@@ -33,7 +32,6 @@ type Services = ReadonlyMap<string, AnyLifecycle>;
 export function bulkRoute(
   app: FastifyInstance,
   list: readonly AnyLifecycle[],
-  limits: ApiLimits,
   onRefusal: (reason: RefusalReason) => void,
 ): void {
   const services: Services = new Map(list.map((s) => [s.type.endpoint.replace(/^\//, '').toLowerCase(), s]));
@@ -41,7 +39,10 @@ export function bulkRoute(
     const size = Number(request.headers['content-length'] ?? 0);
     const bulk = parseBulkRequest(
       request.body,
-      { maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.maxPayloadSize },
+      {
+        maxOperations: request.scim.limits.bulkMaxOperations,
+        maxPayloadSize: request.scim.limits.maxPayloadSize,
+      },
       size,
     );
     const created = new Map<string, string>();

@@ -7,15 +7,15 @@ import {
   type SchemaRegistry,
 } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
-import { capabilities, type ApiLimits } from '../limits.js';
+import { capabilities } from '../limits.js';
 import { sendJson } from './reply.js';
 import { methodNotAllowed } from './not-allowed.js';
 
 /** RFC 7644 §4 discovery, generated from the core's registry and the limits the api really enforces. GET only. */
-export function discoveryRoutes(app: FastifyInstance, registry: SchemaRegistry, limits: ApiLimits): void {
+export function discoveryRoutes(app: FastifyInstance, registry: SchemaRegistry): void {
   const config = { resource: 'Discovery', operation: 'read' };
   app.get('/ServiceProviderConfig', { config }, async (request, reply) =>
-    sendJson(reply, renderServiceProviderConfig(capabilities(limits), request.scim.baseUrl)),
+    sendJson(reply, renderServiceProviderConfig(capabilities(request.scim.limits), request.scim.baseUrl)),
   );
   app.get('/ResourceTypes', { config }, async (request, reply) =>
     sendJson(reply, renderResourceTypes(registry, request.scim.baseUrl)),

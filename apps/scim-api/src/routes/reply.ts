@@ -3,7 +3,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SCIM_CONTENT_TYPE } from '../http/errors.js';
 import { hasStreamedArrays, streamJson } from '../http/streamed-json.js';
 import type { Preconditions, Projection, ScimOutcome } from '../resources/outcome.js';
-import type { ApiLimits } from '../limits.js';
 
 /** Renders an outcome: `ETag` = `meta.version`, `Location` = `meta.location` on 201, no body on 204/304. */
 export function sendOutcome(reply: FastifyReply, outcome: ScimOutcome): FastifyReply {
@@ -20,13 +19,13 @@ export function sendJson(reply: FastifyReply, body: unknown, status = 200): Fast
   return reply.send(hasStreamedArrays(body) ? streamJson(body) : body);
 }
 
-export function projectionOf(request: FastifyRequest, limits: ApiLimits): Projection {
+export function projectionOf(request: FastifyRequest): Projection {
   const { attributes, excludedAttributes } = parseSearchQuery(
     {
       attributes: (request.query as Record<string, unknown>).attributes,
       excludedAttributes: (request.query as Record<string, unknown>).excludedAttributes,
     },
-    limits.pagination,
+    request.scim.limits.pagination,
   );
   return { attributes, excludedAttributes };
 }

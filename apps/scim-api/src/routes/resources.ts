@@ -1,12 +1,12 @@
 import { parseSearchQuery, parseSearchRequest } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
-import { searchLimits, type ApiLimits } from '../limits.js';
+import { searchLimits } from '../limits.js';
 import type { AnyLifecycle } from '../resources/registry.js';
 import { methodNotAllowed } from './not-allowed.js';
 import { preconditionsOf, projectionOf, sendJson, sendOutcome } from './reply.js';
 
 /** A resource type's endpoint (`/Users`, `/Groups`, …): list, create, `.search`, and GET/PUT/PATCH/DELETE by id. */
-export function resourceRoutes(app: FastifyInstance, service: AnyLifecycle, limits: ApiLimits): void {
+export function resourceRoutes(app: FastifyInstance, service: AnyLifecycle): void {
   const resource = service.type.id;
   const name = service.type.endpoint.replace(/^\//, '');
   const config = (operation: string) => ({ config: { resource, operation } });
@@ -17,25 +17,23 @@ export function resourceRoutes(app: FastifyInstance, service: AnyLifecycle, limi
       reply,
       await service.list(
         request.scim,
-        parseSearchQuery(request.query as Record<string, unknown>, searchLimits(limits)),
+        parseSearchQuery(request.query as Record<string, unknown>, searchLimits(request.scim.limits)),
       ),
     ),
   );
   app.post(`/${name}`, config('create'), async (request, reply) =>
-    sendOutcome(reply, await service.create(request.scim, request.body, projectionOf(request, limits))),
+    sendOutcome(reply, await service.create(request.scim, request.body, projectionOf(request))),
   );
   app.post(`/${name}/.search`, config('search'), async (request, reply) =>
-    sendJson(reply, await service.list(request.scim, parseSearchRequest(request.body, searchLimits(limits)))),
+    sendJson(
+      reply,
+      await service.list(request.scim, parseSearchRequest(request.body, searchLimits(request.scim.limits))),
+    ),
   );
   app.get<ById>(`/${name}/:id`, config('read'), async (request, reply) =>
     sendOutcome(
       reply,
-      await service.get(
-        request.scim,
-        request.params.id,
-        projectionOf(request, limits),
-        preconditionsOf(request),
-      ),
+      await service.get(request.scim, request.params.id, projectionOf(request), preconditionsOf(request)),
     ),
   );
   app.put<ById>(`/${name}/:id`, config('replace'), async (request, reply) =>
@@ -45,7 +43,7 @@ export function resourceRoutes(app: FastifyInstance, service: AnyLifecycle, limi
         request.scim,
         request.params.id,
         request.body,
-        projectionOf(request, limits),
+        projectionOf(request),
         preconditionsOf(request),
       ),
     ),
@@ -57,7 +55,7 @@ export function resourceRoutes(app: FastifyInstance, service: AnyLifecycle, limi
         request.scim,
         request.params.id,
         request.body,
-        projectionOf(request, limits),
+        projectionOf(request),
         preconditionsOf(request),
       ),
     ),

@@ -1,6 +1,6 @@
 import { isScimError, listResponse, parseSearchRequest, type ScimResource } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
-import { searchLimits, type ApiLimits } from '../limits.js';
+import { searchLimits } from '../limits.js';
 import type { AnyLifecycle } from '../resources/registry.js';
 import { methodNotAllowed } from './not-allowed.js';
 import { sendJson } from './reply.js';
@@ -9,12 +9,9 @@ import { sendJson } from './reply.js';
  * `POST /.search` over every resource type (RFC 7644 §3.4.3), in registration order (Users, Groups, …), paged
  * as one list. A filter naming an attribute one type lacks matches nothing there; invalid for all, it is a 400.
  */
-export function rootSearchRoute(
-  app: FastifyInstance,
-  services: readonly AnyLifecycle[],
-  limits: ApiLimits,
-): void {
+export function rootSearchRoute(app: FastifyInstance, services: readonly AnyLifecycle[]): void {
   app.post('/.search', { config: { resource: 'All', operation: 'search' } }, async (request, reply) => {
+    const { limits } = request.scim;
     const params = parseSearchRequest(request.body, searchLimits(limits));
     if (params.cursor !== undefined) delete params.cursor;
     const ctx = request.scim;
