@@ -187,6 +187,13 @@ describe('desiredSettings (pure)', () => {
       plan: { scimIncluded: true, userLimit: null },
       defaultGroup: null,
       rateLimit: { requestsPerSecond: 50, burst: 100 },
+      limits: {
+        patchMaxOperations: null,
+        maxMemberChanges: null,
+        filterMaxTerms: null,
+        bulkMaxOperations: null,
+        maxResults: null,
+      },
       audit: { webhooks: [] },
     });
     expect(desiredSettings(tenant(), new Map())).toEqual(defaultOrganisationSettings('Org'));

@@ -92,6 +92,13 @@ describe('organisation settings', () => {
       plan: { scimIncluded: true, userLimit: null },
       defaultGroup: null,
       rateLimit: { requestsPerSecond: 50, burst: 100 },
+      limits: {
+        patchMaxOperations: null,
+        maxMemberChanges: null,
+        filterMaxTerms: null,
+        bulkMaxOperations: null,
+        maxResults: null,
+      },
       audit: { webhooks: [] },
     });
   });
