@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@scimbridge/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../src/limits.js';
+import { startApiProcess, type ApiProcess } from './api-process.js';
 import { GROUP, newUser, patchOp, startHarness, type Harness } from './harness.js';
 
 // The cost model through real HTTP (docs/api.md "Limits"): each hostile request is refused with the documented
@@ -17,7 +14,7 @@ let h: Harness;
 /** The api process under test, and an in-process api on the same database for command counts. */
 let base: string;
 let inProcess: string;
-let api: ChildProcess;
+let api: ApiProcess;
 let hostile: string;
 let other: string;
 let victimId: string;
@@ -71,14 +68,9 @@ async function commandsOn<T>(
   }
 }
 
-/** The api process's CPU time (utime + stime) and resident memory, from /proc. */
+/** The api process's CPU time and resident memory. */
 function apiProc(): { cpuMs: number; rssMb: number } {
-  const fields = readFileSync(`/proc/${api.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const status = readFileSync(`/proc/${api.pid}/status`, 'utf8');
-  return {
-    cpuMs: (Number(fields[11]) + Number(fields[12])) * 10,
-    rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024,
-  };
+  return api.usage();
 }
 
 interface LoadFigures {
@@ -238,28 +230,11 @@ beforeAll(async () => {
     },
   });
   inProcess = `${await h.app.listen({ port: 0, host: '127.0.0.1' })}/scim/v2`;
-  const port = await freePort();
-  const uri = new URL(inject('mongodbUri'));
-  uri.pathname = `/${h.connection.name}`;
-  api = spawn(process.execPath, [fileURLToPath(new URL('../dist/main.js', import.meta.url))], {
-    env: {
-      PATH: process.env.PATH,
-      MONGODB_URI: uri.toString(),
-      REDIS_URL: inject('redisUrl'),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      SCIM_MEMBERS_PER_PAGE: String(MEMBERS_PER_PAGE),
-      SCIM_PATCH_MAX_MEMBERS_FOR_FILTER: String(MEMBERS_FOR_FILTER),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  api = await startApiProcess(h.connection.name, {
+    SCIM_MEMBERS_PER_PAGE: String(MEMBERS_PER_PAGE),
+    SCIM_PATCH_MAX_MEMBERS_FOR_FILTER: String(MEMBERS_FOR_FILTER),
   });
-  const child = api;
-  await waitFor('scim-api /readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
-    timeoutMs: 30_000,
-    isAlive: () => child.exitCode === null,
-  });
-  base = `http://127.0.0.1:${port}/scim/v2`;
+  base = api.base;
   const a = await h.organisation();
   hostileOrg = a.orgId;
   hostile = a.token;
@@ -271,8 +246,7 @@ beforeAll(async () => {
   console.log(`cost baseline: ${JSON.stringify(baseline)}`);
 }, 180_000);
 afterAll(async () => {
-  api.kill('SIGTERM');
-  await new Promise((resolve) => api.once('exit', resolve));
+  await api.stop();
   await h.close();
 });
 

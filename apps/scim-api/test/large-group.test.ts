@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@scimbridge/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiProcess, type ApiProcess } from './api-process.js';
 import { GROUP, patchOp, startHarness, type Harness } from './harness.js';
 
 /**
@@ -19,19 +16,14 @@ const MEMBERS = 100_000;
 const RSS_BUDGET_MB = 300;
 
 let h: Harness;
-let api: ChildProcess;
+let api: ApiProcess;
 let base: string;
 let token: string;
 let orgId: string;
 let groupId: string;
 
 function apiProc(): { cpuMs: number; rssMb: number } {
-  const fields = readFileSync(`/proc/${api.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const status = readFileSync(`/proc/${api.pid}/status`, 'utf8');
-  return {
-    cpuMs: (Number(fields[11]) + Number(fields[12])) * 10,
-    rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024,
-  };
+  return api.usage();
 }
 
 async function call(method: string, path: string, body?: unknown) {
@@ -84,26 +76,8 @@ async function measured<T>(
 
 beforeAll(async () => {
   h = await startHarness();
-  const port = await freePort();
-  const uri = new URL(inject('mongodbUri'));
-  uri.pathname = `/${h.connection.name}`;
-  api = spawn(process.execPath, [fileURLToPath(new URL('../dist/main.js', import.meta.url))], {
-    env: {
-      PATH: process.env.PATH,
-      MONGODB_URI: uri.toString(),
-      REDIS_URL: inject('redisUrl'),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const child = api;
-  await waitFor('scim-api /readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
-    timeoutMs: 30_000,
-    isAlive: () => child.exitCode === null,
-  });
-  base = `http://127.0.0.1:${port}/scim/v2`;
+  api = await startApiProcess(h.connection.name);
+  base = api.base;
   const idleFrom = apiProc().cpuMs;
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   idleCpuPerMs = (apiProc().cpuMs - idleFrom) / 3_000;
@@ -127,7 +101,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  api?.kill('SIGTERM');
+  await api?.stop();
   await h?.close();
 });
 
