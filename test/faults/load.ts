@@ -195,6 +195,9 @@ export class MixedLoad {
   private readonly groups = new Map<string, Map<string, 'adding' | 'present' | 'removing' | 'unknown'>>();
   private counter = 0;
   skippedForConcurrency = 0;
+  /** Scheduled ticks so far, and how many of them started a request (the rest hit `maxInFlight`). */
+  ticks = 0;
+  started = 0;
 
   constructor(
     private readonly client: ScimClient,
@@ -210,10 +213,12 @@ export class MixedLoad {
   start(): void {
     const interval = 1_000 / this.ratePerSecond;
     this.timer = setInterval(() => {
+      this.ticks += 1;
       if (this.inFlight.size >= this.maxInFlight) {
         this.skippedForConcurrency += 1;
         return;
       }
+      this.started += 1;
       const p = this.one().catch(() => undefined);
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));

@@ -369,14 +369,16 @@ export class Lifecycle<D extends ResourceDocument> {
     projection: Projection,
     compute: (current: ScimResource) => Promise<Computed>,
   ): Promise<ScimOutcome> {
-    return this.locked(`${ctx.orgId}:${this.type.id}:${id}`, async () => {
+    // The lock covers the read-decide-write, not the response: rendering (a group's members) happens after it,
+    // so parallel writes of one resource (Entra's member PATCHes) queue only behind each other's writes.
+    const written = await this.locked(`${ctx.orgId}:${this.type.id}:${id}`, async (): Promise<D> => {
       for (let attempt = 1; ; attempt += 1) {
         const existing = await this.load(ctx, id, true);
         if (!ifMatchSatisfied(conditions.ifMatch, existing.meta.version))
           throw this.stale(existing.meta.version);
         const computed = await compute(fromStored(this.type, existing));
         const plan = await this.policy.plan(ctx, existing, computed);
-        if (!plan) return this.outcome(ctx, existing, projection, 200);
+        if (!plan) return existing;
         if (plan.kind === 'replace' && existing.outbox?.length) {
           // A replacement rewrites the outbox: another replica's in-flight entries are completed first (a
           // completion is idempotent), then the change is computed again from the settled document. This counts
@@ -386,11 +388,12 @@ export class Lifecycle<D extends ResourceDocument> {
           if (attempt >= MAX_ATTEMPTS) throw this.raced();
           continue;
         }
-        const written = await this.commit(ctx, existing, plan, conditions, computed.resource);
-        if (written) return this.outcome(ctx, written, projection, 200);
+        const done = await this.commit(ctx, existing, plan, conditions, computed.resource);
+        if (done) return done;
         if (conditions.ifMatch || attempt >= MAX_ATTEMPTS) throw this.raced();
       }
     });
+    return this.outcome(ctx, written, projection, 200);
   }
 
   /** One planned write and its entry's completion; the written document, or null when the version moved on. */
