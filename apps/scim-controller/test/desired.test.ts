@@ -26,6 +26,10 @@ const record = (token: string): TokenRecord => ({
   hash: hash(token),
   fingerprint: hash(token).slice(0, 8),
   issuedAt: new Date(0),
+  kind: 'bearer',
+  validUntil: null,
+  clientId: null,
+  grant: null,
   lastUsedAt: null,
 });
 const managed = (token: string | undefined, extra: Partial<SecretSnapshot> = {}): SecretSnapshot => ({

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Connection } from 'mongoose';
 import { TokenRevocationSubscriber } from './broadcast.js';
+import type { AccessGrant, TokenKind } from './collections.js';
 import { getOrganisation, type Organisation } from './organisations.js';
 import { hashToken, tokenShapeProblem } from './tokens/format.js';
 import { LastUsedRecorder } from './tokens/last-used.js';
@@ -12,10 +13,25 @@ import { findTokenByHash } from './tokens/records.js';
  * work), `lookup-refused` when the caller's gate (e.g. a per-address failure limit) denied the lookup.
  */
 export type AuthenticationRefusal =
-  'malformed-token' | 'recently-refused' | 'lookup-refused' | 'unknown-token';
+  'malformed-token' | 'recently-refused' | 'lookup-refused' | 'unknown-token' | 'expired-token';
+
+/** What authenticated the request: the organisation's bearer token, or an access token and how it was obtained. */
+export interface CredentialInfo {
+  kind: TokenKind;
+  grant: AccessGrant | null;
+  clientId: string | null;
+  /** Refused from this instant on (an access token's expiry, a rotated-away token's grace); null: until revoked. */
+  validUntil: Date | null;
+}
 
 export type AuthenticationResult =
-  | { ok: true; orgId: string; tokenId: string; organisation: Organisation | null }
+  | {
+      ok: true;
+      orgId: string;
+      tokenId: string;
+      credential: CredentialInfo;
+      organisation: Organisation | null;
+    }
   | { ok: false; reason: AuthenticationRefusal };
 
 export interface AuthenticateOptions {
@@ -46,13 +62,16 @@ interface Cached<T> {
 }
 
 /**
- * Bearer token → organisation, cached briefly per replica. MongoDB is the source of truth: a revocation broadcast
+ * Bearer or access token → organisation, cached briefly per replica. MongoDB is the source of truth: a revocation broadcast
  * drops the token at once, and while this replica's subscription is down no cached answer is trusted longer than
  * `unsubscribedTtlMs`. A generation counter, bumped by every revocation and subscription change, keeps a lookup
  * that was in flight during a revocation from putting the revoked token back into the cache.
  */
 export class TokenAuthenticator {
-  private readonly tokens: LRUCache<string, Cached<{ orgId: string; tokenId: string }>>;
+  private readonly tokens: LRUCache<
+    string,
+    Cached<{ orgId: string; tokenId: string; credential: CredentialInfo }>
+  >;
   private readonly refused: LRUCache<string, true>;
   private readonly organisations = new Map<string, Cached<Organisation | null>>();
   private readonly subscriber: TokenRevocationSubscriber;
@@ -122,13 +141,23 @@ export class TokenAuthenticator {
         this.refused.set(hash, true);
         return { ok: false, reason: 'unknown-token' };
       }
-      entry = { value: { orgId: record.orgId, tokenId: record.tokenId }, fetchedAt };
+      const credential: CredentialInfo = {
+        kind: record.kind,
+        grant: record.grant,
+        clientId: record.clientId,
+        validUntil: record.validUntil,
+      };
+      entry = { value: { orgId: record.orgId, tokenId: record.tokenId, credential }, fetchedAt };
       // A revocation seen while the lookup ran may name this token: answer this request, cache nothing.
       if (generation === this.generation) this.tokens.set(hash, entry);
     }
-    const { orgId, tokenId } = entry.value;
+    const { orgId, tokenId, credential } = entry.value;
+    // Checked on every request, cached or not: an access token or a grace period ends at the same instant on
+    // every replica, without a broadcast.
+    if (credential.validUntil && credential.validUntil.getTime() <= Date.now())
+      return { ok: false, reason: 'expired-token' };
     this.lastUsed.record(tokenId);
-    return { ok: true, orgId, tokenId, organisation: await this.organisation(orgId) };
+    return { ok: true, orgId, tokenId, credential, organisation: await this.organisation(orgId) };
   }
 
   /** The organisation's settings as this replica currently sees them. */

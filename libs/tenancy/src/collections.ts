@@ -11,13 +11,50 @@ export interface OrganisationDocument {
   updatedAt: Date;
 }
 
-/** `tokens`: only the hash of a token is stored, never its plaintext. */
+/**
+ * `tokens`: only the hash of a token is stored, never its plaintext. Two kinds: the organisation's bearer token
+ * (`kind` absent or `bearer`; `validUntil` set only on a rotated-away token in its grace period) and access tokens
+ * from the token endpoint (`access`, always with `validUntil`, and the client and grant that obtained them).
+ */
 export interface TokenDocument {
   _id: string;
   orgId: string;
   hash: string;
   fingerprint: string;
   issuedAt: Date;
+  lastUsedAt: Date | null;
+  kind?: TokenKind;
+  /** Refused from this instant on; null/absent: until revoked. */
+  validUntil?: Date | null;
+  /** Access tokens: the OAuth client, the secret that authenticated it (null for federation), and the grant. */
+  clientId?: string;
+  secretId?: string | null;
+  grant?: AccessGrant;
+}
+
+export type TokenKind = 'bearer' | 'access';
+/** How an access token was obtained: a client secret (RFC 6749 §4.4) or a federated assertion (RFC 7523 §2.2). */
+export type AccessGrant = 'client_secret' | 'federation';
+
+/** `oauth_clients`: an organisation's OAuth client ids (no secret here; an id is not a credential). */
+export interface OAuthClientDocument {
+  _id: string;
+  orgId: string;
+  createdAt: Date;
+  /** Who manages it: `scim-controller` for a ScimTenant's client, null for one made with scimctl. */
+  managedBy: string | null;
+}
+
+/** `oauth_client_secrets`: one hashed secret of a client; a client may have several during a rotation. */
+export interface ClientSecretDocument {
+  _id: string;
+  clientId: string;
+  orgId: string;
+  hash: string;
+  fingerprint: string;
+  createdAt: Date;
+  /** Refused from this instant on; null: until revoked. */
+  expiresAt: Date | null;
   lastUsedAt: Date | null;
 }
 
@@ -34,6 +71,8 @@ export interface PendingBroadcastDocument {
 export interface TenancyCollections {
   organisations: mongo.Collection<OrganisationDocument>;
   tokens: mongo.Collection<TokenDocument>;
+  clients: mongo.Collection<OAuthClientDocument>;
+  clientSecrets: mongo.Collection<ClientSecretDocument>;
   pendingBroadcasts: mongo.Collection<PendingBroadcastDocument>;
 }
 
@@ -41,15 +80,22 @@ export function tenancyCollections(connection: Connection): TenancyCollections {
   return {
     organisations: connection.collection<OrganisationDocument>('organisations'),
     tokens: connection.collection<TokenDocument>('tokens'),
+    clients: connection.collection<OAuthClientDocument>('oauth_clients'),
+    clientSecrets: connection.collection<ClientSecretDocument>('oauth_client_secrets'),
     pendingBroadcasts: connection.collection<PendingBroadcastDocument>('pending_broadcasts'),
   };
 }
 
 /** Unique hashes make a token belong to exactly one organisation. */
 export async function ensureTenancyIndexes(connection: Connection): Promise<void> {
-  const { tokens } = tenancyCollections(connection);
+  const { tokens, clients, clientSecrets } = tenancyCollections(connection);
   await tokens.createIndex({ hash: 1 }, { unique: true });
   await tokens.createIndex({ orgId: 1 });
+  // An organisation's access tokens of one client, oldest first (pruning at issue, revocation of a client).
+  await tokens.createIndex({ orgId: 1, clientId: 1, issuedAt: 1 });
+  await clients.createIndex({ orgId: 1 });
+  await clientSecrets.createIndex({ hash: 1 }, { unique: true });
+  await clientSecrets.createIndex({ orgId: 1, clientId: 1 });
   // The relay reads the outbox oldest first across organisations, like the audit relay's scan.
   await tenancyCollections(connection).pendingBroadcasts.createIndex({ createdAt: 1 });
 }

@@ -1,4 +1,4 @@
-// Public API of @scimbridge/tenancy: organisation settings and bearer tokens, shared by the api, the
+// Public API of @scimbridge/tenancy: organisation settings, bearer tokens and OAuth clients, shared by the api, the
 // controller and scimctl, so there is one way to mint, hash, verify and revoke a token.
 
 export {
@@ -14,6 +14,10 @@ export {
   ensureTenancyIndexes,
   type OrganisationDocument,
   type TokenDocument,
+  type TokenKind,
+  type AccessGrant,
+  type OAuthClientDocument,
+  type ClientSecretDocument,
   type PendingBroadcastDocument,
   type TenancyCollections,
 } from './collections.js';
@@ -36,6 +40,7 @@ export {
 } from './claims.js';
 export {
   TOKEN_PREFIX,
+  CLIENT_SECRET_PREFIX,
   TOKEN_LENGTH,
   MIN_ADOPTED_TOKEN_LENGTH,
   MAX_TOKEN_LENGTH,
@@ -51,12 +56,45 @@ export {
   adoptToken,
   revokeTokens,
   listTokens,
+  previousTokens,
   findTokenByHash,
   TokenInUseError,
   WeakTokenError,
   type TokenRecord,
   type IssuedToken,
+  type ReplaceOptions,
 } from './tokens/records.js';
+export {
+  CLIENT_ID_PREFIX,
+  MAX_ACTIVE_ACCESS_TOKENS,
+  MAX_CLIENT_SECRETS,
+  listClients,
+  getClient,
+  createClient,
+  rotateClientSecret,
+  revokeClientSecret,
+  revokeClient,
+  authenticateClientSecret,
+  findClient,
+  issueAccessToken,
+  revokeAccessTokens,
+  ClientNotFoundError,
+  TooManySecretsError,
+  type ClientSecretRecord,
+  type IssuedClientSecret,
+  type OAuthClientRecord,
+  type PreviousSecrets,
+  type ClientRefusal,
+  type ClientAuthentication,
+  type IssuedAccessToken,
+} from './oauth/clients.js';
+export {
+  FederationVerifier,
+  FederationRefusal,
+  FEDERATION_ALGORITHMS,
+  type FederationTrust,
+  type FederationVerifierOptions,
+} from './oauth/federation.js';
 export { LastUsedRecorder } from './tokens/last-used.js';
 export {
   TOKEN_REVOCATION_CHANNEL,
@@ -71,6 +109,7 @@ export {
   TokenAuthenticator,
   type AuthenticationResult,
   type AuthenticationRefusal,
+  type CredentialInfo,
   type AuthenticateOptions,
   type TokenAuthenticatorOptions,
 } from './authenticator.js';

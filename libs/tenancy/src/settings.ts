@@ -57,6 +57,42 @@ export const organisationSettingsSchema = z.object({
       maxResults: z.number().int().min(1).nullable().default(null),
     })
     .prefault({}),
+  /**
+   * `true` answers every SCIM request with 503 + Retry-After ("provisioning is paused"): maintenance without the
+   * IdP marking the app as broken (`enabled: false` answers 403, which IdPs treat as a failure).
+   */
+  paused: z.boolean().default(false),
+  /**
+   * How an IdP may authenticate (docs/contracts.md "Credentials"): the organisation's bearer token, OAuth 2.0
+   * client credentials (RFC 6749 §4.4) at the token endpoint, and workload identity federation (RFC 7523 §2.2:
+   * a JWT issued by a trusted issuer, checked against its JWKS). Access tokens from the token endpoint are
+   * accepted only while the mode that issued them is on.
+   */
+  authentication: z
+    .object({
+      bearerToken: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+      clientCredentials: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Lifetime of an access token from the token endpoint: 5 minutes to 6 hours (Entra asks 1–6 h). */
+          accessTokenLifetimeSeconds: z.number().int().min(300).max(21_600).default(3_600),
+        })
+        .prefault({}),
+      federation: z
+        .object({
+          /** `iss` the assertion must carry, e.g. https://login.microsoftonline.com/<tenant>/v2.0 */
+          issuer: z.string().min(1).max(1_024),
+          /** `sub` the assertion must carry (Entra: the provisioning service's workload identity object id). */
+          subject: z.string().min(1).max(1_024),
+          /** An `aud` the assertion must carry (Entra: api://<workload identity app id>). */
+          audience: z.string().min(1).max(1_024),
+          /** Where the issuer publishes its signing keys; https (http only for loopback test servers). */
+          jwksUrl: z.url({ protocol: /^https?$/ }).max(2_048),
+        })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
   audit: z
     .object({
       webhooks: z

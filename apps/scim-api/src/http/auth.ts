@@ -5,6 +5,8 @@ import {
   hashToken,
   tokenFingerprint,
   type AuthenticationRefusal,
+  type CredentialInfo,
+  type Organisation,
   type TokenAuthenticator,
 } from '@scimbridge/tenancy';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -39,6 +41,7 @@ const AUDIT_REASON: Record<AuthenticationRefusal, string> = {
   'malformed-token': 'malformed-token',
   'recently-refused': 'unknown-token',
   'unknown-token': 'unknown-token',
+  'expired-token': 'expired-token',
   'lookup-refused': 'address-limited',
 };
 
@@ -52,7 +55,28 @@ const REFUSAL_DETAIL: Record<Exclude<AuthenticationRefusal, 'lookup-refused'>, s
   'malformed-token': 'The bearer token is not a scimbridge token (wrong length, prefix or checksum).',
   'recently-refused': 'The bearer token is not valid. It may have been regenerated or revoked.',
   'unknown-token': 'The bearer token is not valid. It may have been regenerated or revoked.',
+  'expired-token':
+    'The token has expired: get a new access token from the token endpoint (or, for a rotated bearer token, use the new one).',
 };
+
+/** Seconds an IdP is asked to wait while its organisation is paused (spec.paused). */
+export const PAUSED_RETRY_AFTER_SECONDS = 60;
+
+/** A credential of a mode the organisation turned off (settings.authentication) is refused like an unknown one. */
+function modeOff(organisation: Organisation, credential: CredentialInfo): string | null {
+  const { authentication } = organisation.settings;
+  if (credential.kind === 'bearer')
+    return authentication.bearerToken.enabled
+      ? null
+      : 'Bearer tokens are turned off for this organisation: get an access token from the OAuth token endpoint.';
+  if (credential.grant === 'federation')
+    return authentication.federation
+      ? null
+      : 'Workload identity federation is turned off for this organisation.';
+  return authentication.clientCredentials.enabled
+    ? null
+    : 'OAuth client credentials are turned off for this organisation.';
+}
 
 function traceId(): string | null {
   const id = traceIdOf(currentTraceCarrier());
@@ -87,6 +111,11 @@ export function authHook(options: AuthHookOptions) {
     if (!result.ok) {
       metrics.authFailures.inc({ reason: result.reason });
       failures.note(null, AUDIT_REASON[result.reason], tokenFingerprint(hashToken(token)));
+      if (result.reason === 'expired-token') {
+        // Not a failed guess (the token was ours): no address penalty, and the IdP is told to get a new one.
+        await unauthorized(reply, REFUSAL_DETAIL[result.reason], 'invalid_token');
+        return;
+      }
       if (result.reason === 'unknown-token') {
         await addressLimiter.failed(request.ip);
         await unauthorized(reply, REFUSAL_DETAIL[result.reason], 'invalid_token');
@@ -113,11 +142,28 @@ export function authHook(options: AuthHookOptions) {
       await unauthorized(reply, REFUSAL_DETAIL['unknown-token'], 'invalid_token');
       return;
     }
+    const off = modeOff(result.organisation, result.credential);
+    if (off) {
+      metrics.authFailures.inc({ reason: 'mode-off' });
+      failures.note(result.orgId, 'credential-mode-off', tokenFingerprint(hashToken(token)));
+      await unauthorized(reply, off, 'invalid_token');
+      return;
+    }
     const denial = accessDenial(result.organisation);
     if (denial) {
       metrics.authFailures.inc({ reason: denial });
       failures.note(result.orgId, denial, tokenFingerprint(hashToken(token)));
       await sendScimError(reply, new ScimError(403, DENIAL_DETAIL[denial]));
+      return;
+    }
+    if (result.organisation.settings.paused) {
+      // 503 + Retry-After: IdPs retry later instead of failing the job (a 403 would mark the app as broken).
+      metrics.refused.inc({ reason: 'paused' });
+      reply.header('Retry-After', String(PAUSED_RETRY_AFTER_SECONDS));
+      await sendScimError(
+        reply,
+        new ScimError(503, 'SCIM provisioning is paused for this organisation; retry later.'),
+      );
       return;
     }
     const { requestsPerSecond, burst } = result.organisation.settings.rateLimit;

@@ -20,7 +20,7 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     }),
     authFailures: new Counter({
       name: 'scim_auth_failures_total',
-      help: 'Refused SCIM requests by reason (missing, malformed, malformed-token, recently-refused, lookup-refused, unknown-token, scim-disabled, scim-not-in-plan, organisation-deleting).',
+      help: 'Refused SCIM requests by reason (missing, malformed, malformed-token, recently-refused, lookup-refused, unknown-token, expired-token, mode-off (a credential of a mode the organisation turned off), scim-disabled, scim-not-in-plan, organisation-deleting).',
       labelNames: ['reason'],
       registers: [registry],
     }),
@@ -31,7 +31,7 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     }),
     refused: new Counter({
       name: 'scim_refused_requests_total',
-      help: 'SCIM requests (and Bulk operations) refused before their work, by reason: the cost limits of docs/api.md "Limits", auth_preflight (a credential refused without a database lookup) and auth_address_limit (too many failed authentications from the client address).',
+      help: 'SCIM requests (and Bulk operations) refused before their work, by reason: the cost limits of docs/api.md "Limits", auth_preflight (a credential refused without a database lookup) auth_address_limit (too many failed authentications from the client address) and paused (503 while the organisation is paused).',
       labelNames: ['reason'],
       registers: [registry],
     }),

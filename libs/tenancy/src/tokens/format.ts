@@ -4,6 +4,8 @@ import { crc32 } from 'node:zlib';
 // `scimb_` + 32 CSPRNG bytes in base62 + a base62 CRC32 of the random part (docs/contracts.md "Tokens"):
 // the prefix lets secret scanners find leaked tokens and the checksum rejects typos without a lookup.
 export const TOKEN_PREFIX = 'scimb_';
+/** OAuth client secrets (docs/contracts.md "Credentials"): the same shape under their own prefix. */
+export const CLIENT_SECRET_PREFIX = 'scimbcs_';
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_CHARS = 43;
 const CHECKSUM_CHARS = 6;
@@ -24,16 +26,22 @@ function checksum(random: string): string {
   return base62(BigInt(crc32(random)), CHECKSUM_CHARS);
 }
 
-/** A new plaintext token. Shown once; only its hash is stored. */
-export function mintToken(): string {
+/** A new plaintext token (or, with its prefix, client secret). Shown once; only its hash is stored. */
+export function mintToken(prefix = TOKEN_PREFIX): string {
   const random = base62(BigInt(`0x${randomBytes(32).toString('hex')}`), RANDOM_CHARS);
-  return `${TOKEN_PREFIX}${random}${checksum(random)}`;
+  return `${prefix}${random}${checksum(random)}`;
+}
+
+/** A random identifier (not a credential): `prefix` + 22 base62 characters (128 bits). */
+export function mintIdentifier(prefix: string): string {
+  return `${prefix}${base62(BigInt(`0x${randomBytes(16).toString('hex')}`), 22)}`;
 }
 
 /** Prefix, length, alphabet and checksum: rejects typos and foreign strings before any lookup. */
-export function verifyTokenFormat(token: string): boolean {
-  if (token.length !== TOKEN_LENGTH || !token.startsWith(TOKEN_PREFIX)) return false;
-  const body = token.slice(TOKEN_PREFIX.length);
+export function verifyTokenFormat(token: string, prefix = TOKEN_PREFIX): boolean {
+  if (token.length !== prefix.length + RANDOM_CHARS + CHECKSUM_CHARS || !token.startsWith(prefix))
+    return false;
+  const body = token.slice(prefix.length);
   if (!BODY.test(body)) return false;
   return body.slice(RANDOM_CHARS) === checksum(body.slice(0, RANDOM_CHARS));
 }

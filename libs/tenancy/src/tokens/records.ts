@@ -3,7 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { recordTokenRevocation } from '../broadcast.js';
 import { deliverBroadcast } from '../pending-broadcasts.js';
-import { isDuplicateKey, tenancyCollections, type TokenDocument } from '../collections.js';
+import {
+  isDuplicateKey,
+  tenancyCollections,
+  type AccessGrant,
+  type TokenDocument,
+  type TokenKind,
+} from '../collections.js';
 import { hashToken, mintToken, tokenFingerprint, tokenShapeProblem } from './format.js';
 
 /** A token as MongoDB knows it: never the plaintext. */
@@ -14,6 +20,18 @@ export interface TokenRecord {
   fingerprint: string;
   issuedAt: Date;
   lastUsedAt: Date | null;
+  kind: TokenKind;
+  /** Refused from this instant on (an access token's expiry, a rotated-away token's grace); null: until revoked. */
+  validUntil: Date | null;
+  /** Access tokens only: the client and how the token was obtained. */
+  clientId: string | null;
+  grant: AccessGrant | null;
+}
+
+/** How a new bearer token replaces the previous ones. */
+export interface ReplaceOptions {
+  /** Keep the previous token(s) valid this long after the replacement (default 0: refused at once). */
+  previousValidForMs?: number;
 }
 
 /** A freshly minted token: `token` is the plaintext, to be shown once and stored nowhere by us. */
@@ -45,12 +63,36 @@ function toRecord(doc: TokenDocument): TokenRecord {
     fingerprint: doc.fingerprint,
     issuedAt: doc.issuedAt,
     lastUsedAt: doc.lastUsedAt ?? null,
+    kind: doc.kind ?? 'bearer',
+    validUntil: doc.validUntil ?? null,
+    clientId: doc.clientId ?? null,
+    grant: doc.grant ?? null,
   };
 }
 
-export async function listTokens(connection: Connection, orgId: string): Promise<TokenRecord[]> {
-  const docs = await tenancyCollections(connection).tokens.find({ orgId }).sort({ issuedAt: 1 }).toArray();
+/** Every bearer token of the organisation, current and in a grace period, oldest first. */
+async function bearerTokens(connection: Connection, orgId: string): Promise<TokenRecord[]> {
+  const docs = await tenancyCollections(connection)
+    .tokens.find({ orgId, kind: { $ne: 'access' } })
+    .sort({ issuedAt: 1 })
+    .toArray();
   return docs.map(toRecord);
+}
+
+/** The organisation's current bearer token(s): not access tokens, not previous tokens in their grace period. */
+export async function listTokens(connection: Connection, orgId: string): Promise<TokenRecord[]> {
+  return (await bearerTokens(connection, orgId)).filter((t) => t.validUntil === null);
+}
+
+/** Rotated-away bearer tokens still valid (their grace period), soonest to end first. */
+export async function previousTokens(
+  connection: Connection,
+  orgId: string,
+  now = new Date(),
+): Promise<TokenRecord[]> {
+  return (await bearerTokens(connection, orgId))
+    .filter((t) => t.validUntil !== null && t.validUntil > now)
+    .sort((a, b) => a.validUntil!.getTime() - b.validUntil!.getTime());
 }
 
 export async function findTokenByHash(connection: Connection, hash: string): Promise<TokenRecord | null> {
@@ -62,9 +104,14 @@ export async function findTokenByHash(connection: Connection, hash: string): Pro
  * Mints a token and makes it the organisation's only valid one: the new hash is inserted first, then the
  * previous tokens are deleted and their ids broadcast, so every api replica refuses them at once.
  */
-export async function issueToken(connection: Connection, redis: Redis, orgId: string): Promise<IssuedToken> {
+export async function issueToken(
+  connection: Connection,
+  redis: Redis,
+  orgId: string,
+  options: ReplaceOptions = {},
+): Promise<IssuedToken> {
   const token = mintToken();
-  const record = await replaceTokens(connection, redis, orgId, token);
+  const record = await replaceTokens(connection, redis, orgId, token, options);
   return { ...record, token };
 }
 
@@ -77,10 +124,11 @@ export async function adoptToken(
   redis: Redis,
   orgId: string,
   token: string,
+  options: ReplaceOptions = {},
 ): Promise<TokenRecord> {
   const problem = tokenShapeProblem(token);
   if (problem) throw new WeakTokenError(problem);
-  return replaceTokens(connection, redis, orgId, token);
+  return replaceTokens(connection, redis, orgId, token, options);
 }
 
 /**
@@ -89,7 +137,7 @@ export async function adoptToken(
  * replicas re-publish it) and a retry of a half-done revocation still publishes. Works without Redis.
  */
 export async function revokeTokens(connection: Connection, redis: Redis, orgId: string): Promise<string[]> {
-  const existing = await listTokens(connection, orgId);
+  const existing = await bearerTokens(connection, orgId);
   if (existing.length === 0) return [];
   const ids = existing.map((t) => t.tokenId);
   await revoke(connection, redis, orgId, ids);
@@ -97,7 +145,7 @@ export async function revokeTokens(connection: Connection, redis: Redis, orgId: 
 }
 
 /** Outbox record, delete, publish: the order that loses no revocation whatever fails in between. */
-async function revoke(
+export async function revoke(
   connection: Connection,
   redis: Redis,
   orgId: string,
@@ -113,19 +161,32 @@ async function replaceTokens(
   redis: Redis,
   orgId: string,
   token: string,
+  options: ReplaceOptions,
 ): Promise<TokenRecord> {
   const { tokens } = tenancyCollections(connection);
   const hash = hashToken(token);
-  const before = await listTokens(connection, orgId);
+  const now = new Date();
+  const all = await bearerTokens(connection, orgId);
+  // Previous tokens whose grace has ended are removed here (the authenticator already refuses them).
+  const ended = all.filter((t) => t.validUntil !== null && t.validUntil <= now).map((t) => t.tokenId);
+  if (ended.length > 0) await tokens.deleteMany({ orgId, _id: { $in: ended } });
+  const before = all.filter((t) => !ended.includes(t.tokenId));
   let record = before.find((t) => t.hash === hash);
+  if (record && record.validUntil !== null) {
+    // Re-adopting a token in its grace period makes it current again.
+    await tokens.updateOne({ _id: record.tokenId, orgId }, { $set: { validUntil: null } });
+    record = { ...record, validUntil: null };
+  }
   if (!record) {
     const doc: TokenDocument = {
       _id: randomUUID(),
       orgId,
       hash,
       fingerprint: tokenFingerprint(hash),
-      issuedAt: new Date(),
+      issuedAt: now,
       lastUsedAt: null,
+      kind: 'bearer',
+      validUntil: null,
     };
     try {
       await tokens.insertOne(doc);
@@ -135,7 +196,27 @@ async function replaceTokens(
     }
     record = toRecord(doc);
   }
-  const stale = before.filter((t) => t.hash !== hash).map((t) => t.tokenId);
-  if (stale.length > 0) await revoke(connection, redis, orgId, stale);
+  const others = before.filter((t) => t.hash !== hash);
+  const graceMs = options.previousValidForMs ?? 0;
+  if (graceMs > 0) {
+    // The current token(s) become previous ones, valid until the grace ends; one already in grace keeps its end
+    // (a second rotation does not extend the first one's). Every replica re-reads them (the broadcast drops
+    // its cached answer), then refuses each at its validUntil without another message.
+    const current = others.filter((t) => t.validUntil === null).map((t) => t.tokenId);
+    if (current.length > 0) {
+      await tokens.updateMany(
+        { orgId, _id: { $in: current } },
+        { $set: { validUntil: new Date(now.getTime() + graceMs) } },
+      );
+      await deliverBroadcast(connection, redis, await recordTokenRevocation(connection, orgId, current));
+    }
+  } else if (others.length > 0) {
+    await revoke(
+      connection,
+      redis,
+      orgId,
+      others.map((t) => t.tokenId),
+    );
+  }
   return record;
 }
