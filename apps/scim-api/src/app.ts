@@ -3,8 +3,10 @@ import { loggerOptions } from '@scimbridge/logger';
 import { createRegistry, ScimError, type RefusalReason, type SchemaRegistry } from '@scimbridge/scim-core';
 import { Outbox } from '@scimbridge/store';
 import {
+  FederationVerifier,
   PendingBroadcastRelay,
   TokenAuthenticator,
+  type FederationVerifierOptions,
   type TokenAuthenticatorOptions,
 } from '@scimbridge/tenancy';
 import { opsRoutes, withDatabaseTime, type DatabaseTime, type ReadinessCheck } from '@scimbridge/telemetry';
@@ -25,6 +27,7 @@ import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
 import { buildLifecycles, builtInKinds, type ResourceKind } from './resources/registry.js';
 import { bulkRoute } from './routes/bulk.js';
 import { discoveryRoutes } from './routes/discovery.js';
+import { tokenEndpoint } from './routes/oauth-token.js';
 import { resourceRoutes } from './routes/resources.js';
 import { rootSearchRoute } from './routes/search.js';
 
@@ -40,6 +43,10 @@ export interface AppDependencies {
   publicBaseUrl?: string;
   limits?: ApiLimits;
   auth?: TokenAuthenticatorOptions;
+  /** JWKS fetch and assertion checks of workload identity federation (the token endpoint). */
+  federation?: FederationVerifierOptions;
+  /** Linked from /ServiceProviderConfig's authenticationSchemes (documentationUri), e.g. the idp-setup page. */
+  documentationUrl?: string;
   /** How often aggregated auth failures are written (default one minute). */
   authFailureFlushMs?: number;
   /** Failed authentications per client address before its lookups are refused (default 20 a minute). */
@@ -65,7 +72,7 @@ declare module 'fastify' {
   }
 }
 
-/** The api's HTTP application: ops endpoints and SCIM 2.0 under /scim/v2. */
+/** The api's HTTP application: ops endpoints, the OAuth token endpoint (/oauth/token) and SCIM 2.0 under /scim/v2. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
@@ -111,6 +118,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     kinds.map((kind) => kind.collection),
   );
   const services = buildLifecycles(registry, kinds, deps.connection, outbox, { locks, outbox });
+  // One failed-authentication budget per address for the SCIM api and the token endpoint together.
+  const addressLimiter = new FailedAuthenticationLimiter(deps.redis, deps.addressLimit);
+
+  await app.register(async (oauth) =>
+    tokenEndpoint(oauth, {
+      connection: deps.connection,
+      redis: deps.redis,
+      authenticator,
+      verifier: new FederationVerifier(deps.federation),
+      addressLimiter,
+      metrics,
+    }),
+  );
 
   await app.register(
     async (scim) => {
@@ -125,7 +145,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           authenticator,
           rateLimiter: new OrganisationRateLimiter(deps.redis),
           failures,
-          addressLimiter: new FailedAuthenticationLimiter(deps.redis, deps.addressLimit),
+          addressLimiter,
           metrics,
           limits,
           ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
@@ -140,7 +160,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success';
         metrics.operations.inc({ resource, operation, outcome });
       });
-      discoveryRoutes(scim, registry);
+      discoveryRoutes(scim, registry, deps.documentationUrl);
       for (const service of services) resourceRoutes(scim, service);
       rootSearchRoute(scim, services);
       bulkRoute(scim, services, countRefusal);

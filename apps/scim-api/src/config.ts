@@ -13,6 +13,10 @@ export const apiConfigSchema = commonEnv
   .extend({
     /** Absolute base URL IdPs use, for meta.location and Location headers, e.g. https://scim.example.com/scim/v2 */
     PUBLIC_BASE_URL: z.url().optional(),
+    /** Linked from /ServiceProviderConfig's authenticationSchemes, e.g. your copy of docs/idp-setup.md. */
+    DOCUMENTATION_URL: z.url().optional(),
+    /** Bound on one JWKS fetch of workload identity federation (a slow key server costs only its organisation). */
+    JWKS_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().max(30_000).default(2_000),
     // The cost model (docs/api.md "Limits"); defaults from DEFAULT_LIMITS.
     SCIM_MAX_PAYLOAD_BYTES: limit(DEFAULT_LIMITS.maxPayloadSize),
     SCIM_BULK_MAX_OPERATIONS: limit(DEFAULT_LIMITS.bulkMaxOperations),

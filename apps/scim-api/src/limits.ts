@@ -75,7 +75,11 @@ export function searchLimits(limits: ApiLimits): SearchLimits {
   return { ...limits.pagination, filter: { maxTerms: limits.filter.maxTerms } };
 }
 
-export function capabilities(limits: ApiLimits): ServiceProviderCapabilities {
+/** What /ServiceProviderConfig says: the limits enforced for this organisation and its authentication schemes. */
+export function capabilities(
+  limits: ApiLimits,
+  authenticationSchemes: ServiceProviderCapabilities['authenticationSchemes'],
+): ServiceProviderCapabilities {
   return {
     patch: true,
     bulk: { supported: true, maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.maxPayloadSize },
@@ -90,14 +94,6 @@ export function capabilities(limits: ApiLimits): ServiceProviderCapabilities {
       defaultPageSize: limits.pagination.defaultCount,
       maxPageSize: limits.pagination.maxResults,
     },
-    authenticationSchemes: [
-      {
-        type: 'oauthbearertoken',
-        name: 'Bearer token',
-        description: 'A per-organisation bearer token in the Authorization header (RFC 6750).',
-        specUri: 'https://www.rfc-editor.org/rfc/rfc6750',
-        primary: true,
-      },
-    ],
+    authenticationSchemes,
   };
 }

@@ -30,11 +30,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** An api instance on its own database and queue prefix, against the suite's real servers. */
-export async function startHarness(overrides: Partial<AppDependencies> = {}): Promise<Harness> {
+/** An api instance on its own database (or `dbName`, to share it with api processes) and queue prefix. */
+export async function startHarness(
+  overrides: Partial<AppDependencies> = {},
+  dbName = `api_${randomUUID().slice(0, 8)}`,
+): Promise<Harness> {
   const connection = await mongoose
     .createConnection(inject('mongodbUri'), {
-      dbName: `api_${randomUUID().slice(0, 8)}`,
+      dbName,
       // Lets tests count the database commands a request makes (the driver's command monitoring).
       monitorCommands: true,
     })

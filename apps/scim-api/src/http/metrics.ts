@@ -6,6 +6,7 @@ export interface ApiMetrics {
   operations: Counter<'resource' | 'operation' | 'outcome'>;
   authFailures: Counter<'reason'>;
   rateLimited: Counter;
+  tokenRequests: Counter<'grant' | 'outcome'>;
   refused: Counter<'reason'>;
   databaseTime: Histogram<'resource' | 'operation'>;
 }
@@ -22,6 +23,12 @@ export function apiMetrics(registry: Registry): ApiMetrics {
       name: 'scim_auth_failures_total',
       help: 'Refused SCIM requests by reason (missing, malformed, malformed-token, recently-refused, lookup-refused, unknown-token, expired-token, mode-off (a credential of a mode the organisation turned off), scim-disabled, scim-not-in-plan, organisation-deleting).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    tokenRequests: new Counter({
+      name: 'scim_oauth_token_requests_total',
+      help: 'Token endpoint requests by grant (client_secret, federation, other) and outcome (issued, or the RFC 6749 error code; jwks_unavailable).',
+      labelNames: ['grant', 'outcome'],
       registers: [registry],
     }),
     rateLimited: new Counter({

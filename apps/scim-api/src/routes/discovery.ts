@@ -7,16 +7,28 @@ import {
   type SchemaRegistry,
 } from '@scimbridge/scim-core';
 import type { FastifyInstance } from 'fastify';
+import { authenticationSchemes } from '../authentication-schemes.js';
 import { capabilities } from '../limits.js';
 import { sendJson } from './reply.js';
 import { methodNotAllowed } from './not-allowed.js';
 
 /** RFC 7644 §4 discovery, generated from the core's registry and the limits the api really enforces. GET only. */
-export function discoveryRoutes(app: FastifyInstance, registry: SchemaRegistry): void {
+export function discoveryRoutes(
+  app: FastifyInstance,
+  registry: SchemaRegistry,
+  documentationUrl?: string,
+): void {
   const config = { resource: 'Discovery', operation: 'read' };
-  app.get('/ServiceProviderConfig', { config }, async (request, reply) =>
-    sendJson(reply, renderServiceProviderConfig(capabilities(request.scim.limits), request.scim.baseUrl)),
-  );
+  // Per organisation: its limits and the authentication schemes it has turned on.
+  app.get('/ServiceProviderConfig', { config }, async (request, reply) => {
+    const { limits, baseUrl, organisation } = request.scim;
+    const schemes = authenticationSchemes({
+      authentication: organisation.settings.authentication,
+      baseUrl,
+      documentationUrl,
+    });
+    return sendJson(reply, renderServiceProviderConfig(capabilities(limits, schemes), baseUrl));
+  });
   app.get('/ResourceTypes', { config }, async (request, reply) =>
     sendJson(reply, renderResourceTypes(registry, request.scim.baseUrl)),
   );
