@@ -2,12 +2,13 @@ import { Option } from 'commander';
 
 /**
  * The IdP needs the SCIM base URL and the token endpoint beside it; scimctl does not know the public host, so the
- * operator may give the SCIM base URL (`--scim-url` or $SCIMBRIDGE_SCIM_URL) and the token URL is derived from it.
+ * operator may give the SCIM base URL (`--scim-url`, or $SCIM_BASE_URL as for the controller's status.scimBaseUrl)
+ * and the token URL is derived from it: `<public base>/scim/v2` → `<public base>/oauth/token`.
  */
 export const scimUrlOption = () =>
   new Option(
     '--scim-url <url>',
-    'the public SCIM base URL, https://<host>/scim/v2 (default: $SCIMBRIDGE_SCIM_URL), to print the token URL',
+    'the public SCIM base URL, https://<host>/scim/v2 (default: $SCIM_BASE_URL, as the controller reads it), to print the token URL',
   );
 
 export interface Endpoints {

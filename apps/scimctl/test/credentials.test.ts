@@ -63,8 +63,21 @@ describe('scimctl client', () => {
     const stored = await cli.connection.collection('oauth_client_secrets').find({ clientId }).toArray();
     expect(JSON.stringify(stored)).not.toContain(clientSecret);
 
-    const bare = (await scimctl('--json', 'client', 'create', 'oauth', '--no-secret')).json()[0]!;
-    expect(bare).toMatchObject({ clientSecret: null, fingerprint: null });
+    const bare = (
+      await cli.scimctlWith(
+        { SCIM_BASE_URL: 'https://env.example/scim/v2' },
+        '--json',
+        'client',
+        'create',
+        'oauth',
+        '--no-secret',
+      )
+    ).json()[0]!;
+    expect(bare).toMatchObject({
+      clientSecret: null,
+      fingerprint: null,
+      tokenUrl: 'https://env.example/oauth/token',
+    });
     expect((await scimctl('client', 'create', 'oauth', '--no-secret', '--expires-in', '1d')).code).toBe(1);
     expect((await scimctl('client', 'create', 'nobody')).err.join()).toMatch(/not found/);
     expect((await scimctl('client', 'create', 'oauth', '--expires-in', 'soon')).code).not.toBe(0);

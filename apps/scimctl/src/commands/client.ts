@@ -77,7 +77,7 @@ export function registerClient(parent: Command, { run, io }: CommandContext): vo
             options.force,
             'spec.authentication.clientCredentials (the controller keeps the client in Secret <name>-scim-client)',
           );
-          const where = endpoints(options.scimUrl ?? io.env.SCIMBRIDGE_SCIM_URL);
+          const where = endpoints(options.scimUrl ?? io.env.SCIM_BASE_URL);
           const { client: created, secret } = await createClient(await session.mongo(), orgId, {
             withSecret: options.secret,
             secretExpiresAt: options.expiresIn ? new Date(Date.now() + options.expiresIn) : null,

@@ -65,7 +65,7 @@ export function registerFederation(parent: Command, { run, io }: CommandContext)
             force?: boolean;
           },
         ) => {
-          const where = endpoints(options.scimUrl ?? io.env.SCIMBRIDGE_SCIM_URL);
+          const where = endpoints(options.scimUrl ?? io.env.SCIM_BASE_URL);
           const trust = {
             issuer: options.issuer,
             subject: options.subject,
