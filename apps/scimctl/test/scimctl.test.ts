@@ -68,6 +68,9 @@ describe('scimctl', () => {
         '  plan: { scimIncluded: true, userLimit: 50 }',
         '  defaultGroup: All Staff',
         '  token: { rotation: 1 }',
+        '  paused: true',
+        '  authentication:',
+        '    clientCredentials: { enabled: true, accessTokenLifetimeSeconds: 1800, rotation: 2 }',
         '  audit: { webhooks: [{ name: siem, url: "https://siem.example/hook", secret: s3cret }] }',
       ].join('\n'),
     );
@@ -75,8 +78,17 @@ describe('scimctl', () => {
     expect(applied.code, applied.err.join()).toBe(0);
     expect(applied.json()[0]).toMatchObject({
       orgId: 'acme',
-      ignored: ['token'],
-      settings: { plan: { userLimit: 50 }, defaultGroup: 'All Staff' },
+      ignored: ['token', 'authentication.clientCredentials.rotation'],
+      settings: {
+        plan: { userLimit: 50 },
+        defaultGroup: 'All Staff',
+        paused: true,
+        authentication: {
+          bearerToken: { enabled: true },
+          clientCredentials: { enabled: true, accessTokenLifetimeSeconds: 1800 },
+          federation: null,
+        },
+      },
     });
     const shown = await scimctl('--json', 'show', 'acme');
     expect(shown.json()[0]).toMatchObject({
