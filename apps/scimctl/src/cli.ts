@@ -3,6 +3,10 @@ import { registerAccount } from './commands/account.js';
 import { registerApply } from './commands/apply.js';
 import { registerAuditDeadLetters } from './commands/audit-dead-letters.js';
 import { registerAuditTail } from './commands/audit-tail.js';
+import { registerAuth } from './commands/auth.js';
+import { registerClient } from './commands/client.js';
+import { registerFederation } from './commands/federation.js';
+import { registerPause } from './commands/pause.js';
 import { registerShow } from './commands/show.js';
 import { registerToken } from './commands/token.js';
 import type { CliIo } from './io.js';
@@ -12,7 +16,7 @@ import { commandContext } from './session.js';
 export function buildProgram(io: CliIo): Command {
   const program = new Command('scimctl')
     .description(
-      'Administer scimbridge organisations without Kubernetes: settings, tokens, accounts, audit log.',
+      'Administer scimbridge organisations without Kubernetes: settings, tokens, OAuth clients, accounts, audit log.',
     )
     .addOption(new Option('--json', 'machine-readable output (one JSON document per line)'))
     .addOption(new Option('--mongodb-uri <uri>', 'MongoDB connection string (default: $MONGODB_URI)'))
@@ -24,6 +28,10 @@ export function buildProgram(io: CliIo): Command {
   registerApply(program, context);
   registerShow(program, context);
   registerToken(program, context);
+  registerClient(program, context);
+  registerFederation(program, context);
+  registerAuth(program, context);
+  registerPause(program, context);
   registerAccount(program, context);
   const audit = program.command('audit').description('the audit log');
   registerAuditTail(audit, context);

@@ -52,7 +52,7 @@ export class Session {
   }
 }
 
-/** Prints a result: `value` as one JSON line with `--json`, else the human text. */
+/** Prints a result: `value` as one JSON line with `--json` (nothing if undefined), else the human text. */
 export type Print = (value: unknown, human: string) => void;
 
 /** Wraps a command's action with a Session (closed when the action ends) and the printer `--json` chose. */
@@ -75,7 +75,11 @@ export function commandContext(program: Command, io: CliIo): CommandContext {
       const session = new Session(options, io.env);
       const json = options.json === true;
       try {
-        await action(session, (value, human) => io.out(json ? JSON.stringify(value) : human), ...args);
+        const print: Print = (value, human) => {
+          if (!json) io.out(human);
+          else if (value !== undefined) io.out(JSON.stringify(value));
+        };
+        await action(session, print, ...args);
       } finally {
         await session.close();
       }

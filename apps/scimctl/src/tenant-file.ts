@@ -9,11 +9,13 @@ import { parseAllDocuments } from 'yaml';
 export interface TenantFile {
   orgId: string;
   settings: OrganisationSettings;
-  /** Fields of the ScimTenant spec that only the controller acts on (token rotation, Secret references). */
+  /** Fields of the ScimTenant spec that only the controller acts on (token and client secret rotation, Secrets). */
   ignored: string[];
 }
 
 type Spec = Record<string, unknown>;
+
+const CONTROLLER_CLIENT_FIELDS = ['secretName', 'rotation', 'previousSecretValidForSeconds'];
 
 /**
  * Reads a ScimTenant manifest (YAML or JSON; the first `kind: ScimTenant` document) or a bare spec.
@@ -27,6 +29,13 @@ export async function readTenantFile(path: string): Promise<TenantFile> {
   const spec: Spec = isObject(manifest.spec) ? manifest.spec : manifest;
   const orgId = organisationIdSchema.parse(spec.organisationId);
   const ignored = ['token'].filter((key) => key in spec);
+  // The client's Secret and its rotation are the controller's; without Kubernetes, `scimctl client` does them.
+  const authentication = isObject(spec.authentication) ? spec.authentication : undefined;
+  const clientCredentials = isObject(authentication?.clientCredentials)
+    ? authentication.clientCredentials
+    : {};
+  for (const key of CONTROLLER_CLIENT_FIELDS)
+    if (key in clientCredentials) ignored.push(`authentication.clientCredentials.${key}`);
   const audit = isObject(spec.audit) ? spec.audit : undefined;
   const webhooks = Array.isArray(audit?.webhooks) ? (audit.webhooks as unknown[]) : [];
   for (const [index, hook] of webhooks.entries()) {

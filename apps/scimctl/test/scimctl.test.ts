@@ -5,39 +5,24 @@ import { randomUUID } from 'node:crypto';
 import { AuditLog } from '@scimbridge/store';
 import { applyOrganisation, hashToken, verifyTokenFormat } from '@scimbridge/tenancy';
 import { freePort } from '@scimbridge/testing';
-import mongoose, { type Connection } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Connection } from 'mongoose';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
+import { useScimctl } from './harness.js';
 
+const cli = useScimctl();
+const { scimctl } = cli;
 let connection: Connection;
 let uri: string;
 let dir: string;
 
 beforeAll(async () => {
-  const url = new URL(inject('mongodbUri'));
-  url.pathname = `/scimctl_${randomUUID().slice(0, 8)}`;
-  uri = url.toString();
-  connection = await mongoose.createConnection(uri).asPromise();
+  ({ connection, uri } = cli);
   dir = await mkdtemp(join(tmpdir(), 'scimctl-'));
 });
-afterAll(async () => {
-  await connection.dropDatabase();
-  await connection.close();
-});
-
-async function scimctl(...args: string[]) {
-  return scimctlWith(inject('redisUrl'), ...args);
-}
 
 async function scimctlWith(redisUrl: string, ...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    env: { MONGODB_URI: uri, REDIS_URL: redisUrl },
-  });
-  return { code, out, err, json: () => out.map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return cli.scimctlWith({ REDIS_URL: redisUrl }, ...args);
 }
 
 describe('scimctl without Redis', () => {
@@ -83,6 +68,9 @@ describe('scimctl', () => {
         '  plan: { scimIncluded: true, userLimit: 50 }',
         '  defaultGroup: All Staff',
         '  token: { rotation: 1 }',
+        '  paused: true',
+        '  authentication:',
+        '    clientCredentials: { enabled: true, accessTokenLifetimeSeconds: 1800, rotation: 2 }',
         '  audit: { webhooks: [{ name: siem, url: "https://siem.example/hook", secret: s3cret }] }',
       ].join('\n'),
     );
@@ -90,8 +78,17 @@ describe('scimctl', () => {
     expect(applied.code, applied.err.join()).toBe(0);
     expect(applied.json()[0]).toMatchObject({
       orgId: 'acme',
-      ignored: ['token'],
-      settings: { plan: { userLimit: 50 }, defaultGroup: 'All Staff' },
+      ignored: ['token', 'authentication.clientCredentials.rotation'],
+      settings: {
+        plan: { userLimit: 50 },
+        defaultGroup: 'All Staff',
+        paused: true,
+        authentication: {
+          bearerToken: { enabled: true },
+          clientCredentials: { enabled: true, accessTokenLifetimeSeconds: 1800 },
+          federation: null,
+        },
+      },
     });
     const shown = await scimctl('--json', 'show', 'acme');
     expect(shown.json()[0]).toMatchObject({

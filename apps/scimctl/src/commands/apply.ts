@@ -24,7 +24,7 @@ export function registerApply(parent: Command, { run }: CommandContext): void {
         const summary = { orgId: organisation.id, settings: organisation.settings, ignored: file.ignored };
         print(
           summary,
-          `organisation ${organisation.id} applied${file.ignored.length ? ` (ignored: ${file.ignored.join(', ')}; use "scimctl token")` : ''}`,
+          `organisation ${organisation.id} applied${file.ignored.length ? ` (ignored: ${file.ignored.join(', ')}; use "scimctl token" and "scimctl client")` : ''}`,
         );
       }),
     );

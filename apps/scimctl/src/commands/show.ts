@@ -1,12 +1,25 @@
-import { countUsersAndGroups, getOrganisation, listTokens, organisationOwner } from '@scimbridge/tenancy';
+import {
+  countUsersAndGroups,
+  getOrganisation,
+  listClients,
+  listTokens,
+  organisationOwner,
+  previousTokens,
+} from '@scimbridge/tenancy';
 import type { Command } from 'commander';
 import type { CommandContext } from '../session.js';
+import { describeAuthentication } from './auth.js';
 
-/** `scimctl show ORG`: settings, tokens (fingerprints only), counts and who manages the organisation. */
+/**
+ * `scimctl show ORG`: settings, tokens (fingerprints only; previous ones with the end of their grace), OAuth client
+ * ids, counts and who manages the organisation.
+ */
 export function registerShow(parent: Command, { run }: CommandContext): void {
   parent
     .command('show')
-    .description("an organisation's settings, tokens (fingerprints only) and user/group counts")
+    .description(
+      "an organisation's settings, tokens (fingerprints only; previous ones with the end of their grace), OAuth clients and user/group counts",
+    )
     .argument('<orgId>')
     .action(
       run(async (session, print, orgId: string) => {
@@ -21,6 +34,20 @@ export function registerShow(parent: Command, { run }: CommandContext): void {
             lastUsedAt,
           }),
         );
+        const previous = (await previousTokens(connection, orgId)).map(
+          ({ tokenId, fingerprint, issuedAt, lastUsedAt, validUntil }) => ({
+            tokenId,
+            fingerprint,
+            issuedAt,
+            lastUsedAt,
+            validUntil,
+          }),
+        );
+        const clients = (await listClients(connection, orgId)).map((c) => ({
+          clientId: c.clientId,
+          managedBy: c.managedBy,
+          secrets: c.secrets.map((secret) => secret.fingerprint),
+        }));
         const counts = await countUsersAndGroups(connection, orgId);
         const owner = await organisationOwner(connection, orgId);
         const { settings } = organisation;
@@ -30,6 +57,8 @@ export function registerShow(parent: Command, { run }: CommandContext): void {
             settings: redactWebhooks(settings),
             deleting: organisation.deleting,
             tokens,
+            previousTokens: previous,
+            clients,
             counts,
             managedBy: owner ? { namespace: owner.namespace, name: owner.name } : null,
           },
@@ -40,7 +69,15 @@ export function registerShow(parent: Command, { run }: CommandContext): void {
             `default group ${settings.defaultGroup ?? 'none'}   rate limit: ${settings.rateLimit.requestsPerSecond}/s burst ${settings.rateLimit.burst}`,
             `webhooks      ${settings.audit.webhooks.map((w) => `${w.name} → ${w.url}`).join(', ') || 'none'}`,
             `users/groups  ${counts.users}/${counts.groups}`,
+            `paused        ${settings.paused ? 'yes: SCIM requests get 503 + Retry-After (scimctl resume)' : 'no'}`,
+            `auth          ${describeAuthentication(settings)}`,
             `tokens        ${tokens.map((t) => `${t.fingerprint} issued ${t.issuedAt.toISOString()} last used ${t.lastUsedAt?.toISOString() ?? 'never'}`).join('; ') || 'none'}`,
+            ...(previous.length
+              ? [
+                  `previous      ${previous.map((t) => `${t.fingerprint} still valid until ${t.validUntil!.toISOString()}`).join('; ')}`,
+                ]
+              : []),
+            `clients       ${clients.map((c) => `${c.clientId} (${c.secrets.length} secret(s))`).join('; ') || 'none'}`,
           ].join('\n'),
         );
       }),
