@@ -99,6 +99,12 @@ describe('organisation settings', () => {
         bulkMaxOperations: null,
         maxResults: null,
       },
+      paused: false,
+      authentication: {
+        bearerToken: { enabled: true },
+        clientCredentials: { enabled: false, accessTokenLifetimeSeconds: 3600 },
+        federation: null,
+      },
       audit: { webhooks: [] },
     });
   });
