@@ -241,6 +241,27 @@ describe('client credentials', () => {
   });
 });
 
+describe('client credentials on delete with deletionPolicy Retain', () => {
+  it('keeps the client Secret and, under the default policy, revokes the client', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'r', {
+        organisationId: orgId,
+        displayName: 'R',
+        authentication: { clientCredentials: { enabled: true } },
+      }),
+    );
+    await waitForReady(kube, namespace, 'r');
+    const v1 = await clientSecretOf('r-scim-client');
+    await deleteTenantAndWait(kube, namespace, 'r');
+    expect((await clientSecretOf('r-scim-client')).secret).toBe(v1.secret);
+    expect(await listClients(connection, orgId)).toEqual([]);
+    expect(await authenticateClientSecret(connection, v1.id, v1.secret)).toMatchObject({ ok: false });
+  });
+});
+
 describe('workload identity federation', () => {
   it('keeps a secret-less managed client while set, and revokes federated access tokens when removed', async () => {
     const { connection, redis } = await start();

@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import {
   TokenInUseError,
+  tokenFingerprint,
   type IssuedClientSecret,
   type OAuthClientRecord,
   type OrganisationOwner,
@@ -420,7 +421,7 @@ export class Reconciler {
       }
       case 'keep':
         if (plan.secret.writeSecret) {
-          const fingerprint = record!.secrets.at(-1)?.fingerprint ?? '';
+          const fingerprint = tokenFingerprint(backend.hashToken(secret.token!));
           await this.applyClientSecret(tenant, secretName, record!.clientId, secret.token!, fingerprint);
         }
         break;
