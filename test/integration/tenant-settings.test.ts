@@ -87,6 +87,38 @@ const cases: {
     webhook: true,
     ready: { status: 'False', reason: 'DefaultGroupNotFound' },
   },
+  {
+    // The authentication modes and the pause; the client Secret's fields are the controller's and stay out of
+    // the settings, as `scimctl apply` drops them too.
+    name: 'auth',
+    spec: {
+      displayName: 'Auth',
+      paused: true,
+      token: { rotation: 1, previousTokenValidForSeconds: 30 },
+      authentication: {
+        bearerToken: { enabled: false },
+        clientCredentials: {
+          enabled: true,
+          accessTokenLifetimeSeconds: 7200,
+          secretName: 'auth-oauth',
+          rotation: 2,
+          previousSecretValidForSeconds: 60,
+        },
+        federation: {
+          issuer: 'https://login.microsoftonline.com/tenant/v2.0',
+          subject: 'workload-identity-object-id',
+          audience: 'api://scimbridge',
+          jwksUrl: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+        },
+      },
+    },
+    ready: { status: 'False', reason: 'ProvisioningPaused' },
+  },
+  {
+    name: 'auth-defaults',
+    spec: { displayName: 'Auth defaults', authentication: { clientCredentials: { enabled: true } } },
+    ready: { status: 'True' },
+  },
 ];
 
 async function viaController(name: string, spec: ScimTenantSpec, ready: (typeof cases)[number]['ready']) {
@@ -141,6 +173,16 @@ describe('one ScimTenant spec through the controller and through scimctl apply',
       expect(fromController?.settings).toEqual(fromScimctl?.settings);
       expect(fromController?.displayName).toBe(fromScimctl?.displayName);
       if (name === 'minimal') expect(fromScimctl?.settings).toEqual(defaultOrganisationSettings('Minimal'));
+      if (name === 'auth') {
+        expect(fromController?.settings).toMatchObject({
+          paused: true,
+          authentication: {
+            bearerToken: { enabled: false },
+            clientCredentials: { enabled: true, accessTokenLifetimeSeconds: 7200 },
+          },
+        });
+        expect(JSON.stringify(fromController?.settings)).not.toMatch(/secretName|rotation|previous/);
+      }
     },
   );
 });

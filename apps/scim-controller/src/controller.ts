@@ -245,6 +245,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
         name: t.metadata.name,
         // Ready for an older generation means the current spec is not applied yet.
         ready: ready?.status === 'True' && ready.observedGeneration === t.metadata.generation,
+        paused: t.spec.paused === true,
       };
     }),
   );

@@ -21,7 +21,8 @@ export interface ControllerMetrics {
   informerLastEvent: Gauge<'resource'>;
   informerRestarts: Counter<'resource' | 'reason'>;
   tenantReady: Gauge<'tenant_namespace' | 'tenant'>;
-  /** Where `scim_tenant_ready` reads the tenants from at each scrape (the informer's cache). */
+  tenantsPaused: Gauge;
+  /** Where `scim_tenant_ready` and `scim_controller_tenants_paused` read the tenants from at each scrape (the informer's cache). */
   readTenantsFrom(source: () => readonly TenantReadiness[]): void;
 }
 
@@ -30,6 +31,8 @@ export interface TenantReadiness {
   namespace: string;
   name: string;
   ready: boolean;
+  /** spec.paused: the api answers 503 for it. */
+  paused: boolean;
 }
 
 // controller-runtime's buckets (pkg/internal/controller/metrics and workqueue metrics).
@@ -54,6 +57,15 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
         this.reset();
         for (const t of tenants())
           this.set({ tenant_namespace: t.namespace, tenant: t.name }, t.ready ? 1 : 0);
+      },
+    }),
+    // A count, not a series per tenant: a pause is deliberate, so it is no alert; a dashboard shows how many.
+    tenantsPaused: new Gauge({
+      name: 'scim_controller_tenants_paused',
+      help: 'ScimTenants whose spec.paused is true (the api answers 503 with Retry-After), from the informer cache',
+      registers,
+      collect() {
+        this.set(tenants().filter((t) => t.paused).length);
       },
     }),
     readTenantsFrom(source) {

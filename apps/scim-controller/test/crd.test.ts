@@ -52,10 +52,20 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
       displayName: 'Acme',
       adoptExistingOrganisation: false,
       enabled: defaults.enabled,
+      paused: defaults.paused,
       plan: { scimIncluded: defaults.plan.scimIncluded },
       defaultGroup: '',
       rateLimit: defaults.rateLimit,
-      token: { rotation: 0, revoked: false, deletionPolicy: 'Retain' },
+      authentication: {
+        bearerToken: defaults.authentication.bearerToken,
+        // The settings' two, and the controller's client Secret fields (no federation unless set).
+        clientCredentials: {
+          ...defaults.authentication.clientCredentials,
+          rotation: 0,
+          previousSecretValidForSeconds: 0,
+        },
+      },
+      token: { rotation: 0, revoked: false, deletionPolicy: 'Retain', previousTokenValidForSeconds: 0 },
       audit: { webhooks: [] },
     });
   });
@@ -73,6 +83,21 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
     );
     expect(await rejection({ ...minimal, displayName: 'x'.repeat(201) })).toContain(
       'spec.displayName: Too long',
+    );
+    expect(
+      await rejection({
+        ...minimal,
+        authentication: { clientCredentials: { accessTokenLifetimeSeconds: 60 } },
+      }),
+    ).toContain('spec.authentication.clientCredentials.accessTokenLifetimeSeconds: Invalid value: 60');
+    expect(
+      await rejection({
+        ...minimal,
+        authentication: { federation: { issuer: 'https://idp.example', subject: 's', audience: 'a' } },
+      }),
+    ).toContain('spec.authentication.federation.jwksUrl: Required value');
+    expect(await rejection({ ...minimal, token: { previousTokenValidForSeconds: -1 } })).toContain(
+      'spec.token.previousTokenValidForSeconds: Invalid value: -1',
     );
   });
 
@@ -92,9 +117,17 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
         audit: { webhooks: [{ name: 'siem', url: 'not a url', secretRef: { name: 's' } }] },
       }),
     ).toContain('audit webhook url must be an absolute http(s) URL');
+    expect(
+      await rejection({
+        ...minimal,
+        authentication: {
+          federation: { issuer: 'https://idp.example', subject: 's', audience: 'a', jwksUrl: 'keys.json' },
+        },
+      }),
+    ).toContain('authentication.federation.jwksUrl must be an absolute http(s) URL');
   });
 
-  it('keeps organisationId immutable and token.rotation monotonic', async () => {
+  it('keeps organisationId immutable and token.rotation and clientCredentials.rotation monotonic', async () => {
     await createTenant(kube, tenantManifest(namespace, 'immutable', minimal));
     const changeOrg = await patchTenantSpec(kube, namespace, 'immutable', { organisationId: 'org-2' }).catch(
       (e: unknown) => e,
@@ -108,6 +141,15 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
     );
     expect(rejectionMessage(backwards)).toContain('token.rotation can only increase');
     expect((await getTenant(kube, namespace, 'immutable')).spec.token?.rotation).toBe(2);
+    await patchTenantSpec(kube, namespace, 'immutable', {
+      authentication: { clientCredentials: { rotation: 3 } },
+    });
+    const secretBackwards = await patchTenantSpec(kube, namespace, 'immutable', {
+      authentication: { clientCredentials: { rotation: 2 } },
+    }).catch((e: unknown) => e);
+    expect(rejectionMessage(secretBackwards)).toContain(
+      'authentication.clientCredentials.rotation can only increase',
+    );
   });
 
   it('serves the printer columns, short name and category kubectl shows', async () => {
@@ -122,8 +164,17 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
       .split('\n')[0]!
       .trim()
       .split(/\s{2,}/);
-    expect(header).toEqual(['NAME', 'READY', 'REASON', 'ORGANISATION', 'USERS', 'TOKEN AGE', 'AGE']);
-    expect(stdout).toMatch(/minimal\s+org-1/);
+    expect(header).toEqual([
+      'NAME',
+      'READY',
+      'REASON',
+      'PAUSED',
+      'ORGANISATION',
+      'USERS',
+      'TOKEN AGE',
+      'AGE',
+    ]);
+    expect(stdout).toMatch(/minimal\s+false\s+org-1/);
     const short = await run(kubectl, [
       `--kubeconfig=${inject('kubeconfig')}`,
       'get',

@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
-import { defaultOrganisationSettings, type TokenRecord } from '@scimbridge/tenancy';
+import {
+  defaultOrganisationSettings,
+  parseOrganisationSettings,
+  type OAuthClientRecord,
+  type TokenRecord,
+} from '@scimbridge/tenancy';
 import { describe, expect, it } from 'vitest';
 import type { ScimTenant, ScimTenantSpec } from '../src/api/scim-tenant.js';
 import { setCondition } from '../src/reconcile/conditions.js';
 import {
   computeStatus,
   desiredSettings,
+  planClient,
   planToken,
   sameStatus,
   type SecretSnapshot,
@@ -198,6 +204,12 @@ describe('desiredSettings (pure)', () => {
         bulkMaxOperations: null,
         maxResults: null,
       },
+      paused: false,
+      authentication: {
+        bearerToken: { enabled: true },
+        clientCredentials: { enabled: false, accessTokenLifetimeSeconds: 3600 },
+        federation: null,
+      },
       audit: { webhooks: [] },
     });
     expect(desiredSettings(tenant(), new Map())).toEqual(defaultOrganisationSettings('Org'));
@@ -217,6 +229,41 @@ describe('desiredSettings (pure)', () => {
       defaultGroup: 'Staff',
       audit: { webhooks: [{ name: 'siem', url: 'https://siem.example.com', secret: 'hmac' }] },
     });
+  });
+
+  it('keeps the client Secret fields and token fields out of the settings', () => {
+    const federation = {
+      issuer: 'https://login.example.com/t/v2.0',
+      subject: 'sub',
+      audience: 'api://app',
+      jwksUrl: 'https://login.example.com/keys',
+    };
+    const withOauth = tenant({
+      paused: true,
+      token: { rotation: 2, previousTokenValidForSeconds: 60 },
+      authentication: {
+        bearerToken: { enabled: false },
+        clientCredentials: {
+          enabled: true,
+          accessTokenLifetimeSeconds: 600,
+          secretName: 'c',
+          rotation: 3,
+          previousSecretValidForSeconds: 60,
+        },
+        federation,
+      },
+    });
+    const settings = desiredSettings(withOauth, new Map());
+    expect(settings.paused).toBe(true);
+    expect(settings.authentication).toEqual({
+      bearerToken: { enabled: false },
+      clientCredentials: { enabled: true, accessTokenLifetimeSeconds: 600 },
+      federation,
+    });
+    // What scimctl apply stores for the same spec (tenancy's schema, which strips unknown keys).
+    const { organisationId: _id, token: _token, ...spec } = withOauth.spec;
+    expect(settings).toEqual(parseOrganisationSettings(spec));
+    expect(JSON.stringify(settings)).not.toMatch(/secretName|rotation|previous/);
   });
 });
 
@@ -294,5 +341,205 @@ describe('setCondition', () => {
     expect(b[0]).toMatchObject({ reason: 'B', observedGeneration: 2, lastTransitionTime: t0.toISOString() });
     const c = setCondition(b, { type: 'Ready', status: 'True', reason: 'C', message: 'c' }, 2, t1);
     expect(c[0]!.lastTransitionTime).toBe(t1.toISOString());
+  });
+});
+
+describe('planClient (pure)', () => {
+  const client = (id: string, secrets: number): OAuthClientRecord => ({
+    clientId: id,
+    orgId: 'org',
+    createdAt: new Date(0),
+    managedBy: 'scim-controller',
+    secrets: Array.from({ length: secrets }, (_, i) => ({
+      secretId: `${id}-${i}`,
+      clientId: id,
+      fingerprint: `f${i}`,
+      createdAt: new Date(0),
+      expiresAt: null,
+      lastUsedAt: null,
+    })),
+  });
+  const cc = (extra: object = {}) => ({ authentication: { clientCredentials: { enabled: true, ...extra } } });
+  const clientSecret = (clientId: string, extra: Partial<SecretSnapshot> = {}): SecretSnapshot =>
+    managed('scimcs_x', {
+      name: 't-scim-client',
+      values: { client_id: clientId, client_secret: 'scimcs_x' },
+      labels: {
+        'app.kubernetes.io/managed-by': 'scim-controller',
+        'scimbridge.io/tenant': 't',
+        'scimbridge.io/use': 'generated-client',
+      },
+      ...extra,
+    });
+  const missingClientSecret = { ...missing, name: 't-scim-client' };
+
+  it('creates one client with a secret for client credentials, and none without a mode', () => {
+    expect(
+      planClient({ tenant: tenant(cc()), secret: missingClientSecret, clients: [], secretLive: false }),
+    ).toEqual({
+      revoke: [],
+      client: { kind: 'create' },
+      secret: { kind: 'mint', reason: 'ClientSecretMissing' },
+    });
+    expect(
+      planClient({
+        tenant: tenant(),
+        secret: clientSecret('c1'),
+        clients: [client('c1', 1)],
+        secretLive: true,
+      }),
+    ).toEqual({ revoke: ['c1'], client: { kind: 'none' }, secret: { kind: 'none', deleteSecret: true } });
+  });
+
+  it('keeps the oldest managed client, revokes the extras, and keeps a recognised secret', () => {
+    const plan = planClient({
+      tenant: tenant(cc()),
+      secret: clientSecret('c1'),
+      clients: [client('c1', 1), client('c2', 1)],
+      secretLive: true,
+    });
+    expect(plan).toMatchObject({
+      revoke: ['c2'],
+      client: { kind: 'keep' },
+      secret: { kind: 'keep', writeSecret: false },
+    });
+  });
+
+  it('mints on a rotation bump, and when the Secret holds a secret tenancy does not know', () => {
+    const clients = [client('c1', 1)];
+    expect(
+      planClient({
+        tenant: tenant(cc({ rotation: 1 })),
+        secret: clientSecret('c1'),
+        clients,
+        secretLive: true,
+      }).secret,
+    ).toEqual({ kind: 'mint', reason: 'RotationRequested' });
+    expect(
+      planClient({ tenant: tenant(cc()), secret: clientSecret('c1'), clients, secretLive: false }).secret,
+    ).toEqual({ kind: 'mint', reason: 'ClientSecretNotRecognised' });
+    expect(
+      planClient({ tenant: tenant(cc()), secret: clientSecret('other'), clients, secretLive: false }).secret,
+    ).toEqual({ kind: 'mint', reason: 'ClientSecretNotRecognised' });
+  });
+
+  it("refuses a Secret it does not manage, including the tenant's own token Secret", () => {
+    const tokenSecret = managed('scimb_a', { name: 't-scim-client' });
+    const plan = planClient({ tenant: tenant(cc()), secret: tokenSecret, clients: [], secretLive: false });
+    expect(plan).toMatchObject({
+      client: { kind: 'none' },
+      secret: { kind: 'blocked', reason: 'ClientSecretConflict' },
+    });
+  });
+
+  it('keeps a secret-less client for federation alone and drops the client Secret', () => {
+    const federation = { issuer: 'https://i', subject: 's', audience: 'a', jwksUrl: 'https://i/keys' };
+    expect(
+      planClient({
+        tenant: tenant({ authentication: { federation } }),
+        secret: missingClientSecret,
+        clients: [],
+        secretLive: false,
+      }),
+    ).toEqual({ revoke: [], client: { kind: 'create' }, secret: { kind: 'none', deleteSecret: false } });
+    expect(
+      planClient({
+        tenant: tenant({ authentication: { federation, clientCredentials: { enabled: false } } }),
+        secret: clientSecret('c1'),
+        clients: [client('c1', 1)],
+        secretLive: true,
+      }),
+    ).toMatchObject({ revoke: [], client: { kind: 'keep' }, secret: { kind: 'none', deleteSecret: true } });
+  });
+});
+
+describe('computeStatus with OAuth, grace and pause (pure)', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const base = {
+    settings: { applied: true as const },
+    token: { issued: true as const, record: record('scimb_a'), secretName: 's' },
+  };
+  const oauthClient: OAuthClientRecord = {
+    clientId: 'scimc_1',
+    orgId: 'org',
+    createdAt: now,
+    managedBy: 'scim-controller',
+    secrets: [
+      {
+        secretId: 'a',
+        clientId: 'scimc_1',
+        fingerprint: 'aaaa',
+        createdAt: now,
+        expiresAt: now,
+        lastUsedAt: null,
+      },
+      {
+        secretId: 'b',
+        clientId: 'scimc_1',
+        fingerprint: 'bbbb',
+        createdAt: now,
+        expiresAt: null,
+        lastUsedAt: now,
+      },
+    ],
+  };
+
+  it('shows the client, its secrets without values, the token endpoint and previousTokenValidUntil', () => {
+    const t = tenant({ authentication: { clientCredentials: { enabled: true } } });
+    const status = computeStatus(
+      t,
+      {
+        ...base,
+        token: { ...base.token, previousValidUntil: new Date('2026-01-01T00:01:00Z') },
+        client: { state: 'ready', record: oauthClient, secretName: 't-scim-client' },
+      },
+      { now, scimBaseUrl: 'https://scim.example.com/scim/v2' },
+    );
+    expect(status.previousTokenValidUntil).toBe('2026-01-01T00:01:00.000Z');
+    expect(status.oauth).toEqual({
+      clientId: 'scimc_1',
+      secrets: [
+        { fingerprint: 'aaaa', createdAt: now.toISOString(), expiresAt: now.toISOString() },
+        { fingerprint: 'bbbb', createdAt: now.toISOString(), lastUsedAt: now.toISOString() },
+      ],
+      secretName: 't-scim-client',
+      tokenEndpointPath: '/oauth/token',
+      tokenEndpoint: 'https://scim.example.com/oauth/token',
+    });
+    expect(status.conditions?.map((c) => [c.type, c.status])).toEqual([
+      ['Ready', 'True'],
+      ['SettingsApplied', 'True'],
+      ['TokenIssued', 'True'],
+      ['OAuthClientReady', 'True'],
+    ]);
+    // Off again: the client, its condition and the grace end leave status.
+    const off = computeStatus(tenant({}, status), { ...base, client: { state: 'none' } }, { now });
+    expect(off.oauth).toBeUndefined();
+    expect(off.previousTokenValidUntil).toBeUndefined();
+    expect(off.conditions?.map((c) => c.type)).toEqual(['Ready', 'SettingsApplied', 'TokenIssued']);
+  });
+
+  it('is not Ready while paused, nor with every mode off; a token problem does not count with bearer off', () => {
+    expect(computeStatus(tenant({ paused: true }), base, { now }).conditions?.[0]).toMatchObject({
+      status: 'False',
+      reason: 'ProvisioningPaused',
+    });
+    expect(
+      computeStatus(tenant({ authentication: { bearerToken: { enabled: false } } }), base, { now })
+        .conditions?.[0],
+    ).toMatchObject({ status: 'False', reason: 'NoAuthenticationMode' });
+    const ccOnly = tenant({
+      authentication: { bearerToken: { enabled: false }, clientCredentials: { enabled: true } },
+    });
+    const status = computeStatus(
+      ccOnly,
+      {
+        settings: { applied: true },
+        token: { issued: false, reason: 'TokenSecretConflict', message: 'taken' },
+        client: { state: 'ready', record: oauthClient, secretName: 'c' },
+      },
+      { now },
+    );
+    expect(status.conditions?.[0]).toMatchObject({ status: 'True', reason: 'ProvisioningReady' });
   });
 });

@@ -28,7 +28,7 @@ export function setCondition(
   return [...others, next].sort((a, b) => order(a.type) - order(b.type));
 }
 
-const ORDER: ConditionType[] = ['Ready', 'SettingsApplied', 'TokenIssued'];
+const ORDER: ConditionType[] = ['Ready', 'SettingsApplied', 'TokenIssued', 'OAuthClientReady'];
 const order = (type: ConditionType) => ORDER.indexOf(type);
 
 export function findCondition(conditions: readonly Condition[] | undefined, type: ConditionType) {

@@ -1,11 +1,19 @@
-import { parseOrganisationSettings, type OrganisationSettings, type TokenRecord } from '@scimbridge/tenancy';
+import {
+  parseOrganisationSettings,
+  type OAuthClientRecord,
+  type OrganisationSettings,
+  type TokenRecord,
+} from '@scimbridge/tenancy';
 import {
   ANNOTATION_ROTATION,
   ANNOTATION_TENANT_UID,
+  CLIENT_ID_KEY,
   FIELD_MANAGER,
   LABEL_MANAGED_BY,
   LABEL_TENANT,
   LABEL_USE,
+  TOKEN_ENDPOINT_PATH,
+  type OAuthStatus,
   type SecretUse,
   type ScimTenant,
   type ScimTenantStatus,
@@ -19,6 +27,8 @@ export interface SecretSnapshot {
   exists: boolean;
   /** The token value at the expected key, decoded. */
   token?: string;
+  /** Every key's value, decoded (only for a Secret whose values may be read at all). */
+  values?: Record<string, string>;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   ownerUids: string[];
@@ -39,11 +49,25 @@ export function desiredSettings(
     organisationId: _id,
     adoptExistingOrganisation: _adopt,
     token: _token,
+    authentication,
     audit,
     ...settings
   } = tenant.spec;
+  // The client Secret's fields are the controller's, not settings: dropped here, not left to the schema's
+  // stripping, so the stored settings equal those `scimctl apply` stores for the same spec.
+  const {
+    secretName: _secretName,
+    rotation: _rotation,
+    previousSecretValidForSeconds: _grace,
+    ...clientCredentials
+  } = authentication?.clientCredentials ?? {};
   return parseOrganisationSettings({
     ...settings,
+    authentication: {
+      ...(authentication?.bearerToken ? { bearerToken: authentication.bearerToken } : {}),
+      clientCredentials,
+      federation: authentication?.federation ?? null,
+    },
     audit: {
       webhooks: (audit?.webhooks ?? []).map((w) => ({
         name: w.name,
@@ -69,16 +93,33 @@ export interface TokenObservation {
   tokenProblem(token: string): string | undefined;
 }
 
-/** Whether a Secret is the generated token Secret of this tenant (labelled by us, for this tenant name). */
-export function isManagedSecret(tenant: ScimTenant, secret: SecretSnapshot): boolean {
-  return hasOurLabels(tenant, secret) || writtenForThisTenant(tenant, secret);
+type GeneratedUse = 'generated-token' | 'generated-client';
+
+/**
+ * Whether a Secret is a generated Secret of this tenant (labelled by us, for this tenant name, for this use: the
+ * token Secret or the OAuth client Secret), or written for this very tenant.
+ */
+export function isManagedSecret(
+  tenant: ScimTenant,
+  secret: SecretSnapshot,
+  use: GeneratedUse = 'generated-token',
+): boolean {
+  if (hasOurLabels(tenant, secret, use)) return true;
+  // Written for this tenant, but for the other use (both names set to one Secret): not this one's.
+  const other = secret.labels[LABEL_USE];
+  if ((other === 'generated-token' || other === 'generated-client') && other !== use) return false;
+  return writtenForThisTenant(tenant, secret);
 }
 
-function hasOurLabels(tenant: ScimTenant, secret: SecretSnapshot): boolean {
+function hasOurLabels(
+  tenant: ScimTenant,
+  secret: SecretSnapshot,
+  use: GeneratedUse = 'generated-token',
+): boolean {
   return (
     secret.labels[LABEL_MANAGED_BY] === FIELD_MANAGER &&
     secret.labels[LABEL_TENANT] === tenant.metadata.name &&
-    secret.labels[LABEL_USE] === 'generated-token'
+    secret.labels[LABEL_USE] === use
   );
 }
 
@@ -157,14 +198,148 @@ export function planToken(o: TokenObservation): TokenPlan {
   const record = onlyValid(tokens, hash);
   // Re-apply when labels, owner or annotations drifted (e.g. someone edited the Secret's metadata, or the
   // deletionPolicy changed and with it the ownerReference).
-  const writeSecret =
-    !ownedByThisTenant ||
-    !hasOurLabels(tenant, secret) ||
+  const writeSecret = metadataDrifted(tenant, secret, 'generated-token', rotation);
+  return record ? { kind: 'keep', record, writeSecret } : { kind: 'adopt', token: secret.token, writeSecret };
+}
+
+/** Labels, owner or annotations of a generated Secret differ from what the controller writes. */
+function metadataDrifted(
+  tenant: ScimTenant,
+  secret: SecretSnapshot,
+  use: GeneratedUse,
+  rotation: number,
+): boolean {
+  return (
+    !writtenForThisTenant(tenant, secret) ||
+    !hasOurLabels(tenant, secret, use) ||
     secret.annotations[ANNOTATION_TENANT_UID] !== tenant.metadata.uid ||
     secret.ownerUids.includes(tenant.metadata.uid ?? '') !== secretOwnedByTenant(tenant) ||
     secret.ownerUids.some((uid) => uid !== tenant.metadata.uid) ||
-    secret.annotations[ANNOTATION_ROTATION] !== String(rotation);
-  return record ? { kind: 'keep', record, writeSecret } : { kind: 'adopt', token: secret.token, writeSecret };
+    secret.annotations[ANNOTATION_ROTATION] !== String(rotation)
+  );
+}
+
+/** How long a rotated-away bearer token stays valid (ms); 0 refuses it at once. */
+export const previousTokenGraceMs = (tenant: ScimTenant): number =>
+  (tenant.spec.token?.previousTokenValidForSeconds ?? 0) * 1000;
+
+/** Which OAuth modes a tenant asks for: client credentials needs a client with a secret, federation one without. */
+export function oauthModes(tenant: ScimTenant): { clientCredentials: boolean; federation: boolean } {
+  const auth = tenant.spec.authentication;
+  return {
+    clientCredentials: auth?.clientCredentials?.enabled === true,
+    federation: auth?.federation !== undefined && auth.federation !== null,
+  };
+}
+
+export interface ClientObservation {
+  tenant: ScimTenant;
+  /** The Secret at clientSecretName(tenant); `token` is its client_secret, `values.client_id` its id. */
+  secret: SecretSnapshot;
+  /** The organisation's clients managed by the controller (managedBy scim-controller), oldest first. */
+  clients: readonly OAuthClientRecord[];
+  /** Whether the Secret's client_secret is a live secret of the kept client (the caller asks tenancy). */
+  secretLive: boolean;
+}
+
+export type ClientSecretPlan =
+  /** Client credentials off: no Secret (a managed one is deleted) and no secret on the client. */
+  | { kind: 'none'; deleteSecret: boolean }
+  | { kind: 'keep'; writeSecret: boolean }
+  | { kind: 'mint'; reason: 'ClientSecretMissing' | 'RotationRequested' | 'ClientSecretNotRecognised' }
+  | { kind: 'blocked'; reason: 'ClientSecretConflict'; message: string };
+
+export interface ClientPlan {
+  /** Managed clients to remove with their secrets and access tokens: all when no mode needs one, else the extras. */
+  revoke: string[];
+  /** The client to keep: an existing one, one to create, or none. */
+  client: { kind: 'none' } | { kind: 'create' } | { kind: 'keep'; record: OAuthClientRecord };
+  secret: ClientSecretPlan;
+}
+
+/**
+ * Decides what to do about the tenant's managed OAuth client; level-based like planToken. Exactly one managed
+ * client while client credentials or federation is on (the oldest is kept, so its client_id, configured in the
+ * IdP, stays); its plaintext secret lives only in the client Secret, which is treated like the token Secret.
+ */
+export function planClient(o: ClientObservation): ClientPlan {
+  const { tenant, secret, clients } = o;
+  const modes = oauthModes(tenant);
+  if (!modes.clientCredentials && !modes.federation)
+    return {
+      revoke: clients.map((c) => c.clientId),
+      client: { kind: 'none' },
+      secret: {
+        kind: 'none',
+        deleteSecret: secret.exists && isManagedSecret(tenant, secret, 'generated-client'),
+      },
+    };
+  const [kept, ...extra] = clients;
+  const revoke = extra.map((c) => c.clientId);
+  const client: ClientPlan['client'] = kept ? { kind: 'keep', record: kept } : { kind: 'create' };
+  if (!modes.clientCredentials)
+    return {
+      revoke,
+      client,
+      secret: {
+        kind: 'none',
+        deleteSecret: secret.exists && isManagedSecret(tenant, secret, 'generated-client'),
+      },
+    };
+
+  if (secret.exists && !isManagedSecret(tenant, secret, 'generated-client'))
+    return {
+      revoke,
+      // Federation still gets its client; client credentials waits for a Secret it may write.
+      client: kept || modes.federation ? client : { kind: 'none' },
+      secret: {
+        kind: 'blocked',
+        reason: 'ClientSecretConflict',
+        message: `Secret ${secret.name} exists and is not managed by scim-controller for this ScimTenant's OAuth client; choose another spec.authentication.clientCredentials.secretName`,
+      },
+    };
+  if (!kept || !secret.exists || !secret.token || !secret.values?.[CLIENT_ID_KEY])
+    return { revoke, client, secret: { kind: 'mint', reason: 'ClientSecretMissing' } };
+  const rotation = tenant.spec.authentication?.clientCredentials?.rotation ?? 0;
+  // A Secret retained from a deleted ScimTenant of the same name keeps its secret (deletionPolicy: Retain).
+  if (writtenForThisTenant(tenant, secret) && secret.annotations[ANNOTATION_ROTATION] !== String(rotation))
+    return { revoke, client, secret: { kind: 'mint', reason: 'RotationRequested' } };
+  if (secret.values[CLIENT_ID_KEY] !== kept.clientId || !o.secretLive)
+    return { revoke, client, secret: { kind: 'mint', reason: 'ClientSecretNotRecognised' } };
+  return {
+    revoke,
+    client,
+    secret: { kind: 'keep', writeSecret: metadataDrifted(tenant, secret, 'generated-client', rotation) },
+  };
+}
+
+/** What a rotation does with the previous client secret: a grace of previousSecretValidForSeconds, or none. */
+export function previousSecretPolicy(tenant: ScimTenant): { validForMs: number } | { revoke: true } {
+  const seconds = tenant.spec.authentication?.clientCredentials?.previousSecretValidForSeconds ?? 0;
+  return seconds > 0 ? { validForMs: seconds * 1000 } : { revoke: true };
+}
+
+/** status.oauth of a client; the token endpoint's URL when the SCIM base URL (…/scim/v2) is known. */
+export function oauthStatus(
+  client: OAuthClientRecord,
+  secretName: string | undefined,
+  scimBaseUrl?: string,
+): OAuthStatus {
+  const base = scimBaseUrl?.replace(/\/+$/, '');
+  return {
+    clientId: client.clientId,
+    secrets: client.secrets.map((s) => ({
+      fingerprint: s.fingerprint,
+      createdAt: s.createdAt.toISOString(),
+      ...(s.expiresAt ? { expiresAt: s.expiresAt.toISOString() } : {}),
+      ...(s.lastUsedAt ? { lastUsedAt: s.lastUsedAt.toISOString() } : {}),
+    })),
+    ...(secretName ? { secretName } : {}),
+    tokenEndpointPath: TOKEN_ENDPOINT_PATH,
+    ...(base?.endsWith('/scim/v2')
+      ? { tokenEndpoint: `${base.slice(0, -'/scim/v2'.length)}${TOKEN_ENDPOINT_PATH}` }
+      : {}),
+  };
 }
 
 function onlyValid(tokens: readonly TokenRecord[], hash: string): TokenRecord | undefined {
@@ -178,8 +353,19 @@ export interface ReconcileOutcome {
   settings?:
     { applied: true; defaultGroupMissing?: string } | { applied: false; reason: string; message: string };
   token?:
-    | { issued: true; record: TokenRecord; secretName: string }
+    | {
+        issued: true;
+        record: TokenRecord;
+        secretName: string;
+        /** When the last rotated-away token in its grace period is refused. */
+        previousValidUntil?: Date;
+      }
     | { issued: false; reason: string; message: string; secretName?: string };
+  /** The managed OAuth client: none wanted, in place, or blocked (e.g. its Secret's name is taken). */
+  client?:
+    | { state: 'none' }
+    | { state: 'ready'; record: OAuthClientRecord; secretName?: string }
+    | { state: 'blocked'; reason: string; message: string; record?: OAuthClientRecord };
   counts?: { users: number; groups: number };
 }
 
@@ -208,6 +394,8 @@ export function computeStatus(
     set({ type: 'Ready', status: 'False', reason, message });
     if (!outcome.settings) set({ type: 'SettingsApplied', status: 'Unknown', reason, message });
     if (!outcome.token) set({ type: 'TokenIssued', status: 'Unknown', reason, message });
+    if (!outcome.client && conditions.some((c) => c.type === 'OAuthClientReady'))
+      set({ type: 'OAuthClientReady', status: 'Unknown', reason, message });
   }
 
   if (outcome.settings) {
@@ -235,6 +423,8 @@ export function computeStatus(
       status.tokenIssuedAt = t.record.issuedAt.toISOString();
       status.tokenFingerprint = t.record.fingerprint;
       status.secretName = t.secretName;
+      if (t.previousValidUntil) status.previousTokenValidUntil = t.previousValidUntil.toISOString();
+      else delete status.previousTokenValidUntil;
       set({
         type: 'TokenIssued',
         status: 'True',
@@ -244,9 +434,35 @@ export function computeStatus(
     } else {
       delete status.tokenIssuedAt;
       delete status.tokenFingerprint;
+      delete status.previousTokenValidUntil;
       if (t.secretName) status.secretName = t.secretName;
       else delete status.secretName;
       set({ type: 'TokenIssued', status: 'False', reason: t.reason, message: t.message });
+    }
+  }
+
+  if (outcome.client) {
+    const c = outcome.client;
+    if (c.state === 'none') {
+      delete status.oauth;
+      conditions = conditions.filter((x) => x.type !== 'OAuthClientReady');
+    } else if (c.state === 'ready') {
+      status.oauth = oauthStatus(c.record, c.secretName, ctx.scimBaseUrl);
+      const modes = oauthModes(tenant);
+      const uses = [
+        modes.clientCredentials ? `client credentials (Secret ${c.secretName})` : undefined,
+        modes.federation ? 'workload identity federation' : undefined,
+      ].filter(Boolean);
+      set({
+        type: 'OAuthClientReady',
+        status: 'True',
+        reason: 'OAuthClientReady',
+        message: `OAuth client ${c.record.clientId} is ready for ${uses.join(' and ')} at ${TOKEN_ENDPOINT_PATH}`,
+      });
+    } else {
+      if (c.record) status.oauth = oauthStatus(c.record, undefined, ctx.scimBaseUrl);
+      else delete status.oauth;
+      set({ type: 'OAuthClientReady', status: 'False', reason: c.reason, message: c.message });
     }
   }
 
@@ -262,7 +478,11 @@ export function computeStatus(
 
 /** Ready summarises: IdPs can provision now. The first failing condition explains why not. */
 function readyFrom(tenant: ScimTenant, conditions: ScimTenantStatus['conditions'] & object): ConditionInput {
-  for (const type of ['SettingsApplied', 'TokenIssued'] as const) {
+  const bearer = tenant.spec.authentication?.bearerToken?.enabled !== false;
+  const modes = oauthModes(tenant);
+  // A token problem does not stop an IdP that authenticates otherwise: with the bearer token off it is not counted.
+  const counted = ['SettingsApplied', ...(bearer ? ['TokenIssued'] : []), 'OAuthClientReady'];
+  for (const type of counted) {
     const c = conditions.find((x) => x.type === type);
     if (c && c.status !== 'True')
       return { type: 'Ready', status: c.status, reason: c.reason, message: c.message };
@@ -282,11 +502,31 @@ function readyFrom(tenant: ScimTenant, conditions: ScimTenantStatus['conditions'
       message:
         'spec.plan.scimIncluded is false: the api answers 403 "SCIM provisioning is not enabled for your account"',
     };
+  if (tenant.spec.paused === true)
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'ProvisioningPaused',
+      message: 'spec.paused is true: the api answers 503 with Retry-After until it is false again',
+    };
+  if (!bearer && !modes.clientCredentials && !modes.federation)
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'NoAuthenticationMode',
+      message:
+        'spec.authentication turns every mode off (bearerToken, clientCredentials, federation): the api accepts no credential',
+    };
+  const accepts = [
+    bearer ? 'the token in the Secret' : undefined,
+    modes.clientCredentials ? 'client credentials' : undefined,
+    modes.federation ? 'federated assertions' : undefined,
+  ].filter(Boolean);
   return {
     type: 'Ready',
     status: 'True',
     reason: 'ProvisioningReady',
-    message: 'the SCIM endpoint accepts the token in the Secret',
+    message: `the SCIM endpoint accepts ${accepts.join(', ')}`,
   };
 }
 

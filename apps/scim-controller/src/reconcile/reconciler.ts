@@ -6,11 +6,23 @@ import {
   type CustomObjectsApi,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { TokenInUseError, type OrganisationOwner, type TokenRecord } from '@scimbridge/tenancy';
+import {
+  TokenInUseError,
+  tokenFingerprint,
+  type IssuedClientSecret,
+  type OAuthClientRecord,
+  type OrganisationOwner,
+  type TokenRecord,
+} from '@scimbridge/tenancy';
 import type { Logger } from 'pino';
 import {
+  ANNOTATION_CLIENT_SECRET_FINGERPRINT,
   ANNOTATION_FINGERPRINT,
   ANNOTATION_ROTATION,
+  CLIENT_ID_KEY,
+  CLIENT_MANAGER,
+  CLIENT_SECRET_KEY,
+  clientSecretName,
   ANNOTATION_TENANT_UID,
   API_VERSION,
   FIELD_MANAGER,
@@ -39,8 +51,12 @@ import {
   desiredSettings,
   isManagedSecret,
   notOptedInMessage,
+  oauthModes,
   optedIn,
+  planClient,
   planToken,
+  previousSecretPolicy,
+  previousTokenGraceMs,
   sameStatus,
   secretOwnedByTenant,
   tokenSecretKey,
@@ -108,6 +124,7 @@ export class Reconciler {
       } else {
         requeueAfterMs = await this.applySettings(tenant, outcome);
         requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
+        requeueAfterMs = minDefined(requeueAfterMs, await this.applyClient(tenant, outcome));
         outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
       }
     } catch (error) {
@@ -219,7 +236,21 @@ export class Reconciler {
     return undefined;
   }
 
+  /**
+   * The token, then the grace of rotated-away ones: status shows when the last is refused, and a requeue just
+   * after that instant clears it.
+   */
   private async applyToken(tenant: ScimTenant, outcome: ReconcileOutcome): Promise<number | undefined> {
+    const requeueAfterMs = await this.reconcileToken(tenant, outcome);
+    if (!outcome.token?.issued) return requeueAfterMs;
+    const previous = await this.o.backend.previousTokens(tenant.spec.organisationId);
+    const until = previous.at(-1)?.validUntil;
+    if (!until) return requeueAfterMs;
+    outcome.token.previousValidUntil = until;
+    return minDefined(requeueAfterMs, Math.max(0, until.getTime() - Date.now()) + 1_000);
+  }
+
+  private async reconcileToken(tenant: ScimTenant, outcome: ReconcileOutcome): Promise<number | undefined> {
     const { backend } = this.o;
     const orgId = tenant.spec.organisationId;
     const userRef = tenant.spec.token?.existingSecretRef;
@@ -261,15 +292,19 @@ export class Reconciler {
         await this.o.events.record(tenant, 'Warning', plan.reason, plan.message);
         return plan.reason === 'TokenSecretConflict' ? undefined : this.o.dependencyRequeueMs;
       case 'issue': {
-        const issued = await backend.issueToken(orgId);
+        // Only a requested rotation keeps the previous token for a while: a lost or tampered Secret means
+        // nobody should be holding it.
+        const graceMs = plan.reason === 'RotationRequested' ? previousTokenGraceMs(tenant) : 0;
+        const issued = await backend.issueToken(orgId, graceMs > 0 ? { previousValidForMs: graceMs } : {});
         await this.applyGeneratedSecret(tenant, secretName, issued.token, issued);
         outcome.token = { issued: true, record: issued, secretName };
         const reason = plan.reason === 'RotationRequested' ? 'TokenRotated' : 'TokenIssued';
+        const grace = graceMs > 0 ? `; the previous token stays valid for ${graceMs / 1000} s` : '';
         await this.o.events.record(
           tenant,
           'Normal',
           reason,
-          `token ${issued.fingerprint} written to Secret ${secretName} (${plan.reason})`,
+          `token ${issued.fingerprint} written to Secret ${secretName} (${plan.reason})${grace}`,
         );
         return undefined;
       }
@@ -302,6 +337,132 @@ export class Reconciler {
   }
 
   /**
+   * The managed OAuth client (planClient): one while client credentials or federation is on, its secret only in
+   * the client Secret. Access tokens of a mode that is off are revoked (the api refuses them anyway; this makes
+   * it final). Requeues when a secret in its grace period ends, so status drops it.
+   */
+  private async applyClient(tenant: ScimTenant, outcome: ReconcileOutcome): Promise<number | undefined> {
+    const { backend } = this.o;
+    const orgId = tenant.spec.organisationId;
+    const { namespace } = tenant.metadata;
+    const modes = oauthModes(tenant);
+    const secretName = clientSecretName(tenant);
+    const secret = await this.snapshot(namespace, secretName, CLIENT_SECRET_KEY);
+    const clients = (await backend.clients(orgId)).filter((c) => c.managedBy === CLIENT_MANAGER);
+    const kept = clients[0];
+    const secretLive =
+      kept !== undefined &&
+      secret.token !== undefined &&
+      secret.values?.[CLIENT_ID_KEY] === kept.clientId &&
+      (await backend.clientSecretLive(orgId, kept.clientId, secret.token));
+    const plan = planClient({ tenant, secret, clients, secretLive });
+
+    for (const clientId of plan.revoke) {
+      await backend.revokeClient(orgId, clientId);
+      await this.o.events.record(
+        tenant,
+        'Normal',
+        'ClientSecretRevoked',
+        `OAuth client ${clientId} revoked with its secrets and access tokens`,
+      );
+    }
+    if (!modes.federation) await backend.revokeAccessTokens(orgId, 'federation');
+    if (!modes.clientCredentials) await backend.revokeAccessTokens(orgId, 'client_secret');
+
+    let record: OAuthClientRecord | undefined;
+    let issued: IssuedClientSecret | undefined;
+    if (plan.client.kind === 'keep') record = plan.client.record;
+    else if (plan.client.kind === 'create') {
+      const created = await backend.createClient(orgId, {
+        managedBy: CLIENT_MANAGER,
+        withSecret: plan.secret.kind === 'mint',
+      });
+      record = created.client;
+      issued = created.secret ?? undefined;
+    }
+
+    switch (plan.secret.kind) {
+      case 'none':
+        if (record && record.secrets.length > 0) {
+          await backend.revokeClientSecrets(orgId, record.clientId);
+          await this.o.events.record(
+            tenant,
+            'Normal',
+            'ClientSecretRevoked',
+            `client credentials are off: the secrets of OAuth client ${record.clientId} are revoked`,
+          );
+        }
+        if (plan.secret.deleteSecret) await this.deleteSecret(namespace, secretName);
+        break;
+      case 'blocked':
+        outcome.client = {
+          state: 'blocked',
+          reason: plan.secret.reason,
+          message: plan.secret.message,
+          ...(record ? { record: await this.reread(orgId, record) } : {}),
+        };
+        await this.o.events.record(tenant, 'Warning', plan.secret.reason, plan.secret.message);
+        return undefined;
+      case 'mint': {
+        const rotation = plan.secret.reason === 'RotationRequested';
+        issued ??= await backend.rotateClientSecret(
+          orgId,
+          record!.clientId,
+          rotation ? previousSecretPolicy(tenant) : { revoke: true },
+        );
+        await this.applyClientSecret(tenant, secretName, record!.clientId, issued.secret, issued.fingerprint);
+        await this.o.events.record(
+          tenant,
+          'Normal',
+          rotation ? 'ClientSecretRotated' : 'ClientSecretIssued',
+          `client secret ${issued.fingerprint} of OAuth client ${record!.clientId} written to Secret ${secretName} (${plan.secret.reason})`,
+        );
+        break;
+      }
+      case 'keep':
+        if (plan.secret.writeSecret) {
+          const fingerprint = tokenFingerprint(backend.hashToken(secret.token!));
+          await this.applyClientSecret(tenant, secretName, record!.clientId, secret.token!, fingerprint);
+        }
+        break;
+    }
+
+    if (!record) {
+      outcome.client = { state: 'none' };
+      return undefined;
+    }
+    record = await this.reread(orgId, record);
+    outcome.client = {
+      state: 'ready',
+      record,
+      ...(modes.clientCredentials ? { secretName } : {}),
+    };
+    const ends = record.secrets.flatMap((s) => (s.expiresAt ? [s.expiresAt.getTime()] : []));
+    return ends.length > 0 ? Math.max(0, Math.min(...ends) - Date.now()) + 1_000 : undefined;
+  }
+
+  /** The client as stored now (its secrets after a rotation), for status. */
+  private async reread(orgId: string, record: OAuthClientRecord): Promise<OAuthClientRecord> {
+    const clients = await this.o.backend.clients(orgId);
+    return clients.find((c) => c.clientId === record.clientId) ?? record;
+  }
+
+  private async applyClientSecret(
+    tenant: ScimTenant,
+    name: string,
+    clientId: string,
+    secret: string,
+    fingerprint: string,
+  ): Promise<void> {
+    await this.applyManagedSecret(tenant, name, {
+      use: 'generated-client',
+      rotation: tenant.spec.authentication?.clientCredentials?.rotation ?? 0,
+      annotations: { [ANNOTATION_CLIENT_SECRET_FINGERPRINT]: fingerprint },
+      data: { [CLIENT_ID_KEY]: clientId, [CLIENT_SECRET_KEY]: secret },
+    });
+  }
+
+  /**
    * The token Secret by server-side apply: Opaque, labelled, the only place the plaintext lives. Owned by the
    * tenant (garbage-collected with it) only with deletionPolicy Delete; a Retain Secret names its tenant by uid.
    */
@@ -310,6 +471,28 @@ export class Reconciler {
     name: string,
     token: string,
     record: TokenRecord,
+  ): Promise<void> {
+    await this.applyManagedSecret(tenant, name, {
+      use: 'generated-token',
+      rotation: tenant.spec.token?.rotation ?? 0,
+      annotations: { [ANNOTATION_FINGERPRINT]: record.fingerprint },
+      data: { [TOKEN_KEY]: token },
+    });
+  }
+
+  /**
+   * A generated Secret (token or OAuth client) by server-side apply: Opaque, labelled with its use, annotated
+   * with its rotation counter and the tenant's uid, owned by the tenant only with deletionPolicy Delete.
+   */
+  private async applyManagedSecret(
+    tenant: ScimTenant,
+    name: string,
+    content: {
+      use: 'generated-token' | 'generated-client';
+      rotation: number;
+      annotations: Record<string, string>;
+      data: Record<string, string>;
+    },
   ): Promise<void> {
     const body: V1Secret = {
       apiVersion: 'v1',
@@ -321,11 +504,11 @@ export class Reconciler {
         labels: {
           [LABEL_MANAGED_BY]: FIELD_MANAGER,
           [LABEL_TENANT]: tenant.metadata.name,
-          [LABEL_USE]: 'generated-token',
+          [LABEL_USE]: content.use,
         },
         annotations: {
-          [ANNOTATION_ROTATION]: String(tenant.spec.token?.rotation ?? 0),
-          [ANNOTATION_FINGERPRINT]: record.fingerprint,
+          [ANNOTATION_ROTATION]: String(content.rotation),
+          ...content.annotations,
           [ANNOTATION_TENANT_UID]: tenant.metadata.uid!,
         },
         ...(secretOwnedByTenant(tenant)
@@ -343,7 +526,9 @@ export class Reconciler {
             }
           : {}),
       },
-      data: { [TOKEN_KEY]: Buffer.from(token).toString('base64') },
+      data: Object.fromEntries(
+        Object.entries(content.data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+      ),
     };
     const id = `${tenant.metadata.namespace}/${name}`;
     this.writtenSecrets.set(id, secretDigest(body));
@@ -373,10 +558,19 @@ export class Reconciler {
       const usable = use === undefined || secret.metadata?.labels?.[LABEL_USE] === use;
       const raw = usable ? secret.data?.[key] : undefined;
       const token = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8').trim();
+      const values = usable
+        ? Object.fromEntries(
+            Object.entries(secret.data ?? {}).map(([k, v]) => [
+              k,
+              Buffer.from(v, 'base64').toString('utf8').trim(),
+            ]),
+          )
+        : undefined;
       return {
         name,
         exists: true,
         ...(token ? { token } : {}),
+        ...(values ? { values } : {}),
         labels: secret.metadata?.labels ?? {},
         annotations: secret.metadata?.annotations ?? {},
         ownerUids: (secret.metadata?.ownerReferences ?? []).map((r) => r.uid),
@@ -432,6 +626,7 @@ export class Reconciler {
             );
         }
       }
+      await this.releaseClient(tenant);
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;
       await this.writeStatus(
@@ -461,6 +656,30 @@ export class Reconciler {
       finalizers.filter((f) => f !== FINALIZER),
     );
     return {};
+  }
+
+  /**
+   * Deletion, for the managed OAuth client: the token's deletionPolicy decides, as for the token Secret. Delete
+   * revokes the client and deletes its Secret. Retain keeps the Secret (without ownerReference) and revokes the
+   * client unless the policy keeps released tokens, so a re-created tenant that adopts the organisation takes
+   * both back.
+   */
+  private async releaseClient(tenant: ScimTenant): Promise<void> {
+    const orgId = tenant.spec.organisationId;
+    const { namespace } = tenant.metadata;
+    const name = clientSecretName(tenant);
+    const secret = await this.snapshot(namespace, name, CLIENT_SECRET_KEY);
+    const managed = secret.exists && isManagedSecret(tenant, secret, 'generated-client');
+    const remove = secretOwnedByTenant(tenant) || !this.o.policy.keepsTokenOnRelease(namespace, orgId);
+    if (remove)
+      for (const client of await this.o.backend.clients(orgId))
+        if (client.managedBy === CLIENT_MANAGER) await this.o.backend.revokeClient(orgId, client.clientId);
+    if (managed && secretOwnedByTenant(tenant)) await this.deleteSecret(namespace, name);
+    else if (managed && secret.ownerUids.length > 0)
+      await this.o.core.patchNamespacedSecret(
+        { name, namespace, body: { metadata: { ownerReferences: null } } },
+        mergePatch,
+      );
   }
 
   /** JSON patch guarded by a `test` of the current list, so other controllers' finalizers are never clobbered. */
@@ -539,19 +758,20 @@ export class Reconciler {
   }
 }
 
-/** What the controller controls in a token Secret: equal digests mean an event carries nothing new. */
+/** What the controller controls in a generated Secret: equal digests mean an event carries nothing new. */
 export function secretDigest(secret: V1Secret): string {
   const m = secret.metadata;
   return createHash('sha256')
     .update(
       JSON.stringify([
-        secret.data?.[TOKEN_KEY] ?? null,
+        Object.entries(secret.data ?? {}).sort(([a], [b]) => a.localeCompare(b)),
         m?.labels?.[LABEL_MANAGED_BY] ?? null,
         m?.labels?.[LABEL_TENANT] ?? null,
         m?.labels?.[LABEL_USE] ?? null,
         m?.annotations?.[ANNOTATION_ROTATION] ?? null,
         m?.annotations?.[ANNOTATION_TENANT_UID] ?? null,
         m?.annotations?.[ANNOTATION_FINGERPRINT] ?? null,
+        m?.annotations?.[ANNOTATION_CLIENT_SECRET_FINGERPRINT] ?? null,
         (m?.ownerReferences ?? []).map((r) => r.uid),
       ]),
     )

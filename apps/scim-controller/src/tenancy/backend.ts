@@ -1,4 +1,14 @@
-import type { IssuedToken, OrganisationOwner, OrganisationSettings, TokenRecord } from '@scimbridge/tenancy';
+import type {
+  AccessGrant,
+  IssuedClientSecret,
+  IssuedToken,
+  OAuthClientRecord,
+  OrganisationOwner,
+  OrganisationSettings,
+  PreviousSecrets,
+  ReplaceOptions,
+  TokenRecord,
+} from '@scimbridge/tenancy';
 
 /**
  * What the reconciler needs from the tenancy layer. One implementation (backend adapter) wires it to
@@ -20,14 +30,36 @@ export interface TenantBackend {
   groupExists(orgId: string, displayName: string): Promise<boolean>;
   /** The organisation's currently valid tokens. */
   tokens(orgId: string): Promise<TokenRecord[]>;
-  /** Mints a new token and makes it the only valid one; the others are refused at once on every replica. */
-  issueToken(orgId: string): Promise<IssuedToken>;
+  /** Rotated-away tokens still in their grace period, soonest to end first. */
+  previousTokens(orgId: string): Promise<TokenRecord[]>;
+  /**
+   * Mints a new token and makes it the only current one; the others are refused at once on every replica, or
+   * after `previousValidForMs`.
+   */
+  issueToken(orgId: string, options?: ReplaceOptions): Promise<IssuedToken>;
   /** Makes the given plaintext (a user-supplied token) the only valid one; tenancy's TokenInUseError if another organisation has it. */
   adoptToken(orgId: string, token: string): Promise<TokenRecord>;
   /** Leaves the organisation without a valid token. */
   revokeTokens(orgId: string): Promise<void>;
   /** Stops provisioning for the organisation; its users and groups stay. */
   disable(orgId: string): Promise<void>;
+  /** The organisation's OAuth clients with their live secrets, oldest first. */
+  clients(orgId: string): Promise<OAuthClientRecord[]>;
+  /** A new client managed by `managedBy`, with a first secret when `withSecret`. */
+  createClient(
+    orgId: string,
+    options: { managedBy: string; withSecret: boolean },
+  ): Promise<{ client: OAuthClientRecord; secret: IssuedClientSecret | null }>;
+  /** Adds a secret to the client; the existing ones are dealt with as `previous` says. */
+  rotateClientSecret(orgId: string, clientId: string, previous: PreviousSecrets): Promise<IssuedClientSecret>;
+  /** Revokes every secret of the client (and the access tokens they obtained); the client stays. */
+  revokeClientSecrets(orgId: string, clientId: string): Promise<number>;
+  /** Removes the client, its secrets and its access tokens. */
+  revokeClient(orgId: string, clientId: string): Promise<boolean>;
+  /** Revokes the organisation's access tokens obtained by `grant`; how many. */
+  revokeAccessTokens(orgId: string, grant: AccessGrant): Promise<number>;
+  /** Whether `secret` is a live (unexpired) secret of the client: a lookup by hash, recording no use. */
+  clientSecretLive(orgId: string, clientId: string, secret: string): Promise<boolean>;
   counts(orgId: string): Promise<{ users: number; groups: number }>;
   /** sha256 hex of a token, as stored. */
   hashToken(token: string): string;

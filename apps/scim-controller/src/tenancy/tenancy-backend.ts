@@ -1,4 +1,17 @@
 import {
+  createClient,
+  listClients,
+  previousTokens,
+  revokeAccessTokens,
+  revokeClient,
+  revokeClientSecret,
+  rotateClientSecret,
+  tenancyCollections,
+  type AccessGrant,
+  type IssuedClientSecret,
+  type OAuthClientRecord,
+  type PreviousSecrets,
+  type ReplaceOptions,
   adoptToken,
   applyOrganisation,
   claimOrganisation,
@@ -84,8 +97,61 @@ export class TenancyBackend implements TenantBackend {
     return this.call(() => listTokens(this.connection, orgId));
   }
 
-  issueToken(orgId: string): Promise<IssuedToken> {
-    return this.call(() => issueToken(this.connection, this.redis, orgId));
+  previousTokens(orgId: string): Promise<TokenRecord[]> {
+    return this.call(() => previousTokens(this.connection, orgId));
+  }
+
+  issueToken(orgId: string, options: ReplaceOptions = {}): Promise<IssuedToken> {
+    return this.call(() => issueToken(this.connection, this.redis, orgId, options));
+  }
+
+  clients(orgId: string): Promise<OAuthClientRecord[]> {
+    return this.call(() => listClients(this.connection, orgId));
+  }
+
+  createClient(
+    orgId: string,
+    options: { managedBy: string; withSecret: boolean },
+  ): Promise<{ client: OAuthClientRecord; secret: IssuedClientSecret | null }> {
+    return this.call(() => createClient(this.connection, orgId, options));
+  }
+
+  rotateClientSecret(
+    orgId: string,
+    clientId: string,
+    previous: PreviousSecrets,
+  ): Promise<IssuedClientSecret> {
+    return this.call(() => rotateClientSecret(this.connection, this.redis, orgId, clientId, { previous }));
+  }
+
+  revokeClientSecrets(orgId: string, clientId: string): Promise<number> {
+    return this.call(async () => {
+      const secrets = await tenancyCollections(this.connection)
+        .clientSecrets.find({ orgId, clientId })
+        .toArray();
+      for (const s of secrets) await revokeClientSecret(this.connection, this.redis, orgId, clientId, s._id);
+      return secrets.length;
+    });
+  }
+
+  revokeClient(orgId: string, clientId: string): Promise<boolean> {
+    return this.call(() => revokeClient(this.connection, this.redis, orgId, clientId));
+  }
+
+  revokeAccessTokens(orgId: string, grant: AccessGrant): Promise<number> {
+    return this.call(() => revokeAccessTokens(this.connection, this.redis, orgId, grant));
+  }
+
+  /** By hash, like authenticateClientSecret, but without recording a use (the controller is not a client). */
+  clientSecretLive(orgId: string, clientId: string, secret: string): Promise<boolean> {
+    return this.call(async () => {
+      const doc = await tenancyCollections(this.connection).clientSecrets.findOne({
+        orgId,
+        clientId,
+        hash: hashToken(secret),
+      });
+      return doc !== null && (!doc.expiresAt || doc.expiresAt > new Date());
+    });
   }
 
   adoptToken(orgId: string, token: string): Promise<TokenRecord> {
