@@ -21,8 +21,8 @@ export interface ControllerMetrics {
   informerLastEvent: Gauge<'resource'>;
   informerRestarts: Counter<'resource' | 'reason'>;
   tenantReady: Gauge<'tenant_namespace' | 'tenant'>;
-  tenantsPaused: Gauge;
-  /** Where `scim_tenant_ready` and `scim_controller_tenants_paused` read the tenants from at each scrape (the informer's cache). */
+  tenantPaused: Gauge<'tenant_namespace' | 'tenant'>;
+  /** Where `scim_tenant_ready` and `scim_tenant_paused` read the tenants from at each scrape (the informer's cache). */
   readTenantsFrom(source: () => readonly TenantReadiness[]): void;
 }
 
@@ -59,13 +59,17 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
           this.set({ tenant_namespace: t.namespace, tenant: t.name }, t.ready ? 1 : 0);
       },
     }),
-    // A count, not a series per tenant: a pause is deliberate, so it is no alert; a dashboard shows how many.
-    tenantsPaused: new Gauge({
-      name: 'scim_controller_tenants_paused',
-      help: 'ScimTenants whose spec.paused is true (the api answers 503 with Retry-After), from the informer cache',
+    // The same series as scim_tenant_ready: a pause is deliberate, so ScimTenantNotReady leaves paused tenants out
+    // (`unless` on these labels), and `sum` gives how many are paused.
+    tenantPaused: new Gauge({
+      name: 'scim_tenant_paused',
+      help: 'Whether a ScimTenant has spec.paused true (1: the api answers 503 with Retry-After) or not (0), from the informer cache',
+      labelNames: ['tenant_namespace', 'tenant'],
       registers,
       collect() {
-        this.set(tenants().filter((t) => t.paused).length);
+        this.reset();
+        for (const t of tenants())
+          this.set({ tenant_namespace: t.namespace, tenant: t.name }, t.paused ? 1 : 0);
       },
     }),
     readTenantsFrom(source) {

@@ -88,16 +88,15 @@ describe('spec.paused', () => {
     );
     await waitForReady(kube, namespace, 'p', 'False', 'ProvisioningPaused');
     expect((await getOrganisation(connection, orgId))?.settings.paused).toBe(true);
-    expect(await registry.getSingleMetricAsString('scim_controller_tenants_paused')).toMatch(
-      /^scim_controller_tenants_paused 1$/m,
-    );
+    const paused = new RegExp(`^scim_tenant_paused\\{tenant_namespace="${namespace}",tenant="p"\\} 1$`, 'm');
+    expect(await registry.getSingleMetricAsString('scim_tenant_paused')).toMatch(paused);
 
     await patchTenantSpec(kube, namespace, 'p', { paused: false });
     await waitForReady(kube, namespace, 'p');
     expect((await getOrganisation(connection, orgId))?.settings.paused).toBe(false);
     await waitFor('the gauge to read the updated cache', async () =>
-      /^scim_controller_tenants_paused 0$/m.test(
-        await registry.getSingleMetricAsString('scim_controller_tenants_paused'),
+      new RegExp(`^scim_tenant_paused\\{tenant_namespace="${namespace}",tenant="p"\\} 0$`, 'm').test(
+        await registry.getSingleMetricAsString('scim_tenant_paused'),
       ),
     );
   });

@@ -99,6 +99,12 @@ spec:
             {{- end }}
             - name: AUTH_FAILURES_PER_ADDRESS
               value: {{ $root.Values.api.authFailuresPerAddress | quote }}
+            - name: JWKS_FETCH_TIMEOUT_MS
+              value: {{ $root.Values.api.jwksFetchTimeoutMs | quote }}
+            {{- with $root.Values.api.documentationUrl }}
+            - name: DOCUMENTATION_URL
+              value: {{ . | quote }}
+            {{- end }}
             {{- end }}
             {{- if eq .component "worker" }}
             - name: AUDIT_WEBHOOK_ALLOW_HTTP

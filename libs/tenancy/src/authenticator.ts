@@ -32,7 +32,8 @@ export type AuthenticationResult =
       credential: CredentialInfo;
       organisation: Organisation | null;
     }
-  | { ok: false; reason: AuthenticationRefusal };
+  /** `orgId` when the token was the organisation's (an expired one), so the refusal is attributed to it. */
+  | { ok: false; reason: AuthenticationRefusal; orgId?: string };
 
 export interface AuthenticateOptions {
   /** Asked only before a database lookup (never for a cached or offline answer); false refuses the token. */
@@ -155,7 +156,7 @@ export class TokenAuthenticator {
     // Checked on every request, cached or not: an access token or a grace period ends at the same instant on
     // every replica, without a broadcast.
     if (credential.validUntil && credential.validUntil.getTime() <= Date.now())
-      return { ok: false, reason: 'expired-token' };
+      return { ok: false, reason: 'expired-token', orgId };
     this.lastUsed.record(tokenId);
     return { ok: true, orgId, tokenId, credential, organisation: await this.organisation(orgId) };
   }

@@ -110,7 +110,7 @@ export function authHook(options: AuthHookOptions) {
     });
     if (!result.ok) {
       metrics.authFailures.inc({ reason: result.reason });
-      failures.note(null, AUDIT_REASON[result.reason], tokenFingerprint(hashToken(token)));
+      failures.note(result.orgId ?? null, AUDIT_REASON[result.reason], tokenFingerprint(hashToken(token)));
       if (result.reason === 'expired-token') {
         // Not a failed guess (the token was ours): no address penalty, and the IdP is told to get a new one.
         await unauthorized(reply, REFUSAL_DETAIL[result.reason], 'invalid_token');
