@@ -5,7 +5,7 @@
 // BENCH_CASES=<substring,…> runs some cases only.
 // Figures per request: its latency, the api process's CPU time and peak RSS growth (/proc), and the other
 // organisation's p50/p99 during it next to its baseline.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +13,10 @@ import { performance } from 'node:perf_hooks';
 import { keyFieldName, normaliseKey } from '@scimbridge/scim-core';
 import { ensureStoreIndexes, uuidv7 } from '@scimbridge/store';
 import { applyOrganisation, ensureTenancyIndexes, issueToken } from '@scimbridge/tenancy';
-import { freePort, startFerretDB, startRedis, waitFor } from '@scimbridge/testing';
+import { startFerretDB, startRedis } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
+import { startBenchApi } from './common.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const apiMain = process.env.BENCH_API_MAIN ?? `${here}../dist/main.js`;
@@ -74,27 +75,10 @@ async function main(): Promise<void> {
     await applyOrganisation(db, 'other', { displayName: 'other', ...fast });
     const hostile = (await issueToken(db, redis, 'hostile')).token;
     const other = (await issueToken(db, redis, 'other')).token;
-    const uri = new URL(mongoUri);
-    uri.pathname = `/${dbName}`;
-    const port = await freePort();
-    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" profiles the api process.
-    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    api = spawn(process.execPath, [...nodeArgs, apiMain], {
-      env: {
-        PATH: process.env.PATH,
-        MONGODB_URI: uri.toString(),
-        REDIS_URL: redisUrl,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const started = await startBenchApi(mongoUri, dbName, redisUrl, apiMain);
+    api = started.child;
+    const { port } = started;
     const child = api;
-    await waitFor('api', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
-      timeoutMs: 60_000,
-      isAlive: () => child.exitCode === null,
-    });
     const base = `http://127.0.0.1:${port}/scim/v2`;
     const pid = child.pid!;
 

@@ -7,12 +7,13 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { createRegistry, keyFieldName, normaliseKey, toStored } from '@scimbridge/scim-core';
+import { keyFieldName, normaliseKey } from '@scimbridge/scim-core';
 import { ensureStoreIndexes, uuidv7 } from '@scimbridge/store';
 import { applyOrganisation, ensureTenancyIndexes, issueToken } from '@scimbridge/tenancy';
 import { freePort, startFerretDB, startRedis, waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
+import { startBenchApi, userDoc } from './common.js';
 import { closedLoop, openLoop, type LoadResult } from './load.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -28,30 +29,9 @@ const SECONDS = env('BENCH_SECONDS', 5);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 8);
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-const type = createRegistry().resourceType('User');
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const line = (text: string) => process.stdout.write(`${text}\n`);
-
-function userDoc(orgId: string, userName: string) {
-  const now = new Date();
-  return {
-    ...toStored(
-      type,
-      {
-        id: uuidv7(),
-        userName,
-        name: { givenName: 'Bench', familyName: 'User' },
-        emails: [{ value: userName, type: 'work', primary: true }],
-        active: true,
-      },
-      { created: now, lastModified: now, version: 1 },
-    ),
-    orgId,
-    scim: { managed: true, provisionedAt: now, deletedAt: null },
-    auth: { ssoOnly: true },
-  };
-}
 
 async function seedUsers(db: mongoose.Connection, orgId: string, count: number): Promise<string[]> {
   const ids: string[] = [];
@@ -170,21 +150,7 @@ async function main(): Promise<void> {
     const largeToken = (await issueToken(db, redis, 'bench-large')).token;
     line(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    const uri = new URL(mongoUri);
-    uri.pathname = `/${dbName}`;
-    const apiPort = await freePort();
-    const api = await startChild(
-      [`${here}../dist/main.js`],
-      {
-        MONGODB_URI: uri.toString(),
-        REDIS_URL: redisUrl,
-        HOST: '127.0.0.1',
-        PORT: String(apiPort),
-        LOG_LEVEL: 'warn',
-      },
-      async (b) => (await fetch(`${b}/readyz`)).ok,
-      apiPort,
-    );
+    const { child: api, port: apiPort } = await startBenchApi(mongoUri, dbName, redisUrl);
     children.push(api);
     const ceilingPort = await freePort();
     const ceilingServer = await startChild(
