@@ -4,6 +4,8 @@
 SCIMBRIDGE_CACHE="${SCIMBRIDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scimbridge}"
 SCIMBRIDGE_BIN="$SCIMBRIDGE_CACHE/bin"
 export SCIMBRIDGE_CACHE SCIMBRIDGE_BIN
+# Nothing here may phone home: turbo's telemetry is off for every project script (and what they start).
+export TURBO_TELEMETRY_DISABLED=1
 
 # Pinned tool versions. Change here, rerun scripts/bootstrap.sh.
 NODE_MAJOR=24
