@@ -24,3 +24,13 @@ export {
   type QueryShape,
   type RecordQueryShapesOptions,
 } from './query-shapes.js';
+export {
+  branchesOf,
+  checkShape,
+  filterText,
+  keyText,
+  shapeText,
+  type CollectionPolicy,
+  type DeclaredIndex,
+  type ShapePlan,
+} from './query-plan.js';
