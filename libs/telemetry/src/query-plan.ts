@@ -37,7 +37,8 @@ export interface ShapePlan {
   bounded: string;
 }
 
-type Kind = 'eq' | 'range' | 'other';
+/** How a predicate bounds an index scan: points, an interval, or not at all (a pattern, `$exists`, `$ne`, …). */
+type Kind = 'eq' | 'range' | 'regex' | 'presence' | 'other';
 type Branch = Map<string, Kind>;
 
 const RANGE = new Set(['$gt', '$gte', '$lt', '$lte']);
@@ -47,6 +48,9 @@ function kindOf(ops: string): Kind {
   const list = ops.split(',');
   if (list.some((op) => POINTS.has(op))) return 'eq';
   if (list.some((op) => RANGE.has(op))) return 'range';
+  // An anchored case-sensitive prefix would bound a scan on MongoDB, but the shape does not say whether it is one.
+  if (list.includes('$regex')) return 'regex';
+  if (list.includes('$exists')) return 'presence';
   return 'other';
 }
 
@@ -76,7 +80,7 @@ export function branchesOf(filter: FilterShape | undefined, prefix = ''): Branch
 
 function merge(a: Branch, b: Branch): Branch {
   const out = new Map(a);
-  const rank = { eq: 2, range: 1, other: 0 } as const;
+  const rank = { eq: 2, range: 1, regex: 0, presence: 0, other: 0 } as const;
   for (const [field, kind] of b) {
     const before = out.get(field);
     if (before === undefined || rank[kind] > rank[before]) out.set(field, kind);

@@ -121,7 +121,10 @@ describe('checkShape: shapes that must fail', () => {
       'equality on displayName is not bounded by {orgId: 1, _id: 1} (filtered after the scan)',
     ]);
     expect(check(find('users', { orgId: 'eq', externalId: 'eq', title: '$regex' })).problems).toEqual([
-      'other on title is not bounded by {orgId: 1, externalId: 1} (filtered after the scan)',
+      'regex on title is not bounded by {orgId: 1, externalId: 1} (filtered after the scan)',
+    ]);
+    expect(check(find('users', { orgId: 'eq', externalId: 'eq', title: '$exists' })).problems).toEqual([
+      'presence on title is not bounded by {orgId: 1, externalId: 1} (filtered after the scan)',
     ]);
     const scan = check(find('relay', {}));
     expect(scan.problems).toEqual(['no index is bounded by the filter (collection scan)']);
