@@ -13,7 +13,7 @@ import {
   setHeaderOptions,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The GitOps path end to end: kubectl-style writes to a ScimTenant, the controller process, the api process.
@@ -34,6 +34,7 @@ function start(app: string, env: Record<string, string>): { child: ChildProcess;
   const child = spawn(process.execPath, [`${root}/apps/${app}/dist/main.js`], {
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       MONGODB_URI: `${inject('mongodbUri').replace(/\/$/, '')}/${database}`,

@@ -12,7 +12,14 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { mintToken } from '@scimbridge/tenancy';
-import { freePort, startPrometheus, toolPath, waitFor, type PrometheusServer } from '@scimbridge/testing';
+import {
+  freePort,
+  queryShapesEnv,
+  startPrometheus,
+  toolPath,
+  waitFor,
+  type PrometheusServer,
+} from '@scimbridge/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -73,6 +80,7 @@ function startService(
   const child = spawn(process.execPath, [`${root}/apps/${app}/dist/main.js`], {
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',

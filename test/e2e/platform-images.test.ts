@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // No container runtime here, so the images' build steps run directly: the build stage's commands in a copy of
@@ -72,6 +72,7 @@ async function startDeployed(dir: string, app: string) {
     cwd: dir,
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       NODE_ENV: 'production',
       // Exactly what the chart sets: the bare specifier resolves from the app's own node_modules.
       NODE_OPTIONS: '--import=@scimbridge/telemetry/otel --max-old-space-size=384',

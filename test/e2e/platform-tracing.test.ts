@@ -11,7 +11,7 @@ import {
   loadAllYaml,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The real api and worker, started the way the chart starts them (NODE_OPTIONS=--import the OTel bootstrap),
@@ -86,6 +86,7 @@ function startService(
     cwd: `${root}/apps/${app}`,
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       NODE_OPTIONS: '--import=@scimbridge/telemetry/otel',
       OTEL_SERVICE_NAME: app,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,

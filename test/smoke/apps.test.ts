@@ -7,14 +7,14 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { describe, expect, inject, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function startApp(app: string, env: Record<string, string>) {
   const child = spawn(process.execPath, [`${root}/apps/${app}/dist/main.js`], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, ...queryShapesEnv(), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -30,7 +30,7 @@ runMain('scim-api', async () => {
   const jobs = new JobProducer({ connection: queueRedis, enqueue: { timeoutMs: 250 } });
 
   const registry = createMetricsRegistry('scim-api');
-  observeMongoCommands(connection.getClient(), registry);
+  observeMongoCommands(connection.getClient(), registry, { service: 'scim-api' });
   const app = await buildApp({
     registry,
     logLevel: config.LOG_LEVEL,

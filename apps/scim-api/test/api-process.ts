@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { inject } from 'vitest';
 
 /** A real scim-api process from dist/, on the given database of the suite's servers, Ready. */
@@ -21,6 +21,7 @@ export async function startApiProcess(dbName: string, env: Record<string, string
   const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/main.js', import.meta.url))], {
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       MONGODB_URI: uri.toString(),
       REDIS_URL: inject('redisUrl'),
       HOST: '127.0.0.1',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JobProducer } from '@scimbridge/jobs';
 import { ensureStoreIndexes } from '@scimbridge/store';
+import { insideDatabaseTime, recordQueryShapes } from '@scimbridge/telemetry';
 import {
   applyOrganisation,
   ensureTenancyIndexes,
@@ -42,6 +43,12 @@ export async function startHarness(
       monitorCommands: true,
     })
     .asPromise();
+  // The query-shape audit (docs/query-shapes.md) records what the app sends while serving a request, not what
+  // the test itself reads or seeds on the same connection.
+  recordQueryShapes(connection.getClient(), {
+    service: 'scim-api (in-process)',
+    include: insideDatabaseTime,
+  });
   await ensureTenancyIndexes(connection);
   await ensureStoreIndexes(connection);
   const redis = new Redis(inject('redisUrl'), { enableOfflineQueue: false, maxRetriesPerRequest: 1 });

@@ -8,7 +8,7 @@ import {
   rotateToken,
   revokeTokens,
 } from '@scimbridge/tenancy';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
 import mongoose, { type Connection } from 'mongoose';
@@ -30,6 +30,7 @@ async function startApi(): Promise<ApiProcess> {
   const child = spawn(process.execPath, [main], {
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       MONGODB_URI: uri.toString(),
       REDIS_URL: inject('redisUrl'),
       HOST: '127.0.0.1',

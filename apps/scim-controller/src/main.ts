@@ -33,7 +33,7 @@ runMain('scim-controller', async () => {
     .asPromise();
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   const registry = createMetricsRegistry('scim-controller');
-  observeMongoCommands(connection.getClient(), registry);
+  observeMongoCommands(connection.getClient(), registry, { service: 'scim-controller' });
   const backend = new TenancyBackend(connection, redis);
   await backend.ensureIndexes();
 

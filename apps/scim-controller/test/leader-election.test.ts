@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
-import { freePort, waitFor } from '@scimbridge/testing';
+import { freePort, queryShapesEnv, waitFor } from '@scimbridge/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForReady } from './harness.js';
 import { applyCrd, createTenant, freshNamespace, kubeClients, tenantManifest } from './kube.js';
@@ -29,6 +29,7 @@ async function startReplica(name: string): Promise<Replica> {
   const child = spawn(process.execPath, [`${root}/apps/scim-controller/dist/main.js`], {
     env: {
       PATH: process.env.PATH,
+      ...queryShapesEnv(),
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
       PORT: String(port),

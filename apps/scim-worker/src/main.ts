@@ -25,7 +25,7 @@ runMain('scim-worker', async () => {
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 
   const registry = createMetricsRegistry('scim-worker');
-  observeMongoCommands(connection.getClient(), registry);
+  observeMongoCommands(connection.getClient(), registry, { service: 'scim-worker' });
   const worker = await startScimWorker({ mongo: connection, redis, settings: config, logger, registry });
 
   const ops = Fastify({ logger: loggerOptions({ service: 'scim-worker', level: config.LOG_LEVEL }) });

@@ -1,4 +1,4 @@
-import { storeCollections, type StoreCollections } from '@scimbridge/store';
+import { storeCollections, type IndexDeclaration, type StoreCollections } from '@scimbridge/store';
 import type { Connection, mongo } from 'mongoose';
 import type { AuditDeadLetterDocument, AuditDeliveryDocument } from './documents.js';
 
@@ -22,11 +22,30 @@ export function deadLetterCollections(connection: Connection): DeadLetterCollect
   return { ...auditDeliveryCollections(connection), auditEvents: storeCollections(connection).auditEvents };
 }
 
-/** Indexes of the two collections; idempotent. */
-export async function ensureAuditDeliveryIndexes(collections: AuditDeliveryCollections): Promise<void> {
-  await collections.auditDeliveries.createIndex({ orgId: 1, eventId: 1 });
-  await collections.auditDeadLetters.createIndex({ orgId: 1, status: 1, deadLetteredAt: 1 });
+/** Indexes of the two collections, as data: `ensureAuditDeliveryIndexes` and the query-shape audit both read it. */
+export const AUDIT_DELIVERY_INDEXES: readonly IndexDeclaration[] = [
+  { collection: 'audit_deliveries', key: { orgId: 1, eventId: 1 }, serves: "an event's deliveries" },
+  {
+    collection: 'audit_dead_letters',
+    key: { orgId: 1, status: 1, deadLetteredAt: 1 },
+    serves: "an organisation's dead letters by status and date",
+  },
   // Retention scans by date across organisations (a maintenance job, like the relay's `dispatchedAt` index).
-  await collections.auditDeliveries.createIndex({ at: 1 });
-  await collections.auditDeadLetters.createIndex({ deadLetteredAt: 1 });
+  { collection: 'audit_deliveries', key: { at: 1 }, serves: 'retention by date' },
+  { collection: 'audit_dead_letters', key: { deadLetteredAt: 1 }, serves: 'retention by date' },
+];
+
+/** Creates `AUDIT_DELIVERY_INDEXES`; idempotent. */
+export async function ensureAuditDeliveryIndexes(collections: AuditDeliveryCollections): Promise<void> {
+  const { auditDeliveries, auditDeadLetters } = collections;
+  const byName = new Map<
+    string,
+    { createIndex(key: Record<string, 1 | -1>, options: object): Promise<string> }
+  >([
+    [auditDeliveries.collectionName, auditDeliveries],
+    [auditDeadLetters.collectionName, auditDeadLetters],
+  ]);
+  for (const { collection, key, options } of AUDIT_DELIVERY_INDEXES) {
+    await byName.get(collection)!.createIndex(key, options ?? {});
+  }
 }

@@ -5,6 +5,7 @@ export {
   auditDeliveryCollections,
   deadLetterCollections,
   ensureAuditDeliveryIndexes,
+  AUDIT_DELIVERY_INDEXES,
   type AuditDeliveryCollections,
   type DeadLetterCollections,
 } from './collections.js';

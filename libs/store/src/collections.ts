@@ -27,25 +27,80 @@ export function storeCollections(connection: Connection): StoreCollections {
 }
 
 /**
- * Every index starts with `orgId` (tenants never share an index range). Case-insensitive uniqueness rests on
- * stored lower-cased keys because the test server has no collation.
+ * One declared index: the collection's name, the key spec and its options. `ensure*Indexes` create exactly these,
+ * and the query-shape audit (docs/query-shapes.md) checks every recorded query against the same lists, so a
+ * query's index and the index production builds cannot drift apart.
  */
-export async function ensureStoreIndexes(connection: Connection): Promise<void> {
-  const { users, groups, memberships, auditEvents, appliedEffects } = storeCollections(connection);
-  await users.createIndex({ orgId: 1, [keyFieldName('userName')]: 1 }, { unique: true });
-  await users.createIndex({ orgId: 1, externalId: 1 });
-  await users.createIndex({ orgId: 1, [`emails.${keyFieldName('value')}`]: 1 });
-  await groups.createIndex({ orgId: 1, [keyFieldName('displayName')]: 1 }, { unique: true });
-  await groups.createIndex({ orgId: 1, externalId: 1 });
-  await memberships.createIndex({ orgId: 1, groupId: 1, memberId: 1 });
-  await memberships.createIndex({ orgId: 1, memberId: 1 });
+export interface IndexDeclaration {
+  collection: string;
+  key: Record<string, 1 | -1>;
+  options?: { unique?: boolean; sparse?: boolean };
+  /** Why the index exists (the query it serves), for docs/query-shapes.md. */
+  serves?: string;
+}
+
+/**
+ * The store's indexes. Every organisation-scoped index starts with `orgId` (tenants never share an index range).
+ * Case-insensitive uniqueness rests on stored lower-cased keys because the test server has no collation.
+ */
+export const STORE_INDEXES: readonly IndexDeclaration[] = [
+  {
+    collection: 'users',
+    key: { orgId: 1, [keyFieldName('userName')]: 1 },
+    options: { unique: true },
+    serves: 'userName lookups and uniqueness',
+  },
+  { collection: 'users', key: { orgId: 1, externalId: 1 }, serves: 'externalId lookups' },
+  {
+    collection: 'users',
+    key: { orgId: 1, [`emails.${keyFieldName('value')}`]: 1 },
+    serves: 'email lookups',
+  },
+  {
+    collection: 'groups',
+    key: { orgId: 1, [keyFieldName('displayName')]: 1 },
+    options: { unique: true },
+    serves: 'displayName lookups and uniqueness',
+  },
+  { collection: 'groups', key: { orgId: 1, externalId: 1 }, serves: 'externalId lookups' },
+  {
+    collection: 'memberships',
+    key: { orgId: 1, groupId: 1, memberId: 1 },
+    serves: "a group's members",
+  },
+  { collection: 'memberships', key: { orgId: 1, memberId: 1 }, serves: "a member's groups" },
   // The outbox relay's scan: documents with an entry older than its minimum age (docs/contracts.md "Outbox").
-  await users.createIndex({ 'outbox.at': 1 }, { sparse: true });
-  await groups.createIndex({ 'outbox.at': 1 }, { sparse: true });
-  await auditEvents.createIndex({ dispatchedAt: 1, occurredAt: 1 });
-  await auditEvents.createIndex({ orgId: 1, occurredAt: 1 });
+  {
+    collection: 'users',
+    key: { 'outbox.at': 1 },
+    options: { sparse: true },
+    serves: 'the outbox relay scan',
+  },
+  {
+    collection: 'groups',
+    key: { 'outbox.at': 1 },
+    options: { sparse: true },
+    serves: 'the outbox relay scan',
+  },
+  {
+    collection: 'audit_events',
+    key: { dispatchedAt: 1, occurredAt: 1 },
+    serves: "the audit relay's scan of undispatched events",
+  },
+  {
+    collection: 'audit_events',
+    key: { orgId: 1, occurredAt: 1 },
+    serves: "an organisation's events by date",
+  },
   // Retention trims the ledger of applied side effects by date, like the events it refers to.
-  await appliedEffects.createIndex({ at: 1 });
+  { collection: 'applied_effects', key: { at: 1 }, serves: 'retention by date' },
+];
+
+/** Creates `STORE_INDEXES`; idempotent. */
+export async function ensureStoreIndexes(connection: Connection): Promise<void> {
+  for (const { collection, key, options } of STORE_INDEXES) {
+    await connection.collection(collection).createIndex(key, options ?? {});
+  }
 }
 
 /**

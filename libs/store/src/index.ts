@@ -4,6 +4,8 @@
 export {
   storeCollections,
   ensureStoreIndexes,
+  STORE_INDEXES,
+  type IndexDeclaration,
   isDuplicateKey,
   findInOrganisation,
   SCIM_VISIBLE,

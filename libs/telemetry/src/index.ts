@@ -7,9 +7,30 @@ export { identityProviderClient, type IdentityProviderClient } from './client.js
 export {
   observeMongoCommands,
   withDatabaseTime,
+  insideDatabaseTime,
   DB_DURATION_BUCKETS,
   type DatabaseTime,
   type MongoCommandSource,
 } from './mongo-metrics.js';
 export { queueTelemetry } from './queue-telemetry.js';
 export { shutdownTracing } from './tracing-state.js';
+export {
+  commandShapes,
+  filterShape,
+  recordQueryShapes,
+  shapeKey,
+  QUERY_SHAPES_DIR_ENV,
+  type FilterShape,
+  type QueryShape,
+  type RecordQueryShapesOptions,
+} from './query-shapes.js';
+export {
+  branchesOf,
+  checkShape,
+  filterText,
+  keyText,
+  shapeText,
+  type CollectionPolicy,
+  type DeclaredIndex,
+  type ShapePlan,
+} from './query-plan.js';

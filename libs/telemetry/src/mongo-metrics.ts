@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Histogram, type Registry } from 'prom-client';
 import { metric } from './http-metrics.js';
+import { recordQueryShapes } from './query-shapes.js';
 
 /** OTel semconv buckets for db.client.operation.duration, in seconds. */
 export const DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
@@ -36,6 +37,11 @@ export interface DatabaseTime {
 
 const databaseTime = new AsyncLocalStorage<DatabaseTime>();
 
+/** Whether the caller runs inside `withDatabaseTime` (an api request): what an in-process test app records. */
+export function insideDatabaseTime(): boolean {
+  return databaseTime.getStore() !== undefined;
+}
+
 /**
  * Runs `work` with its own `DatabaseTime`: every command it issues (directly or through awaited calls) adds its
  * duration there. The driver emits `commandStarted` in the caller's async context, so it is attributed then.
@@ -60,8 +66,15 @@ const HOUSEKEEPING = new Set([
  * (OTel db.client.operation.duration) from the driver's command monitoring. Collection names are a fixed,
  * small set; organisation ids never become labels. The client must be created with `monitorCommands: true`
  * (mongoose: `createConnection(uri, { monitorCommands: true })`); the driver emits no command events otherwise.
+ * With `SCIMBRIDGE_QUERY_SHAPES_DIR` set it also records the shape of every command for the query-shape audit
+ * (`recordQueryShapes`, docs/query-shapes.md), attributed to `options.service`.
  */
-export function observeMongoCommands(client: MongoCommandSource, registry: Registry): void {
+export function observeMongoCommands(
+  client: MongoCommandSource,
+  registry: Registry,
+  options: { service?: string } = {},
+): void {
+  recordQueryShapes(client, { service: options.service ?? 'unknown' });
   const histogram = metric(
     registry,
     'db_client_operation_duration_seconds',

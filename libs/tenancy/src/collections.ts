@@ -86,18 +86,50 @@ export function tenancyCollections(connection: Connection): TenancyCollections {
   };
 }
 
+/**
+ * One declared index (the same shape as `@scimbridge/store`'s `IndexDeclaration`): `ensureTenancyIndexes` creates
+ * exactly these and the query-shape audit (docs/query-shapes.md) checks recorded queries against them.
+ */
+export interface TenancyIndexDeclaration {
+  collection: string;
+  key: Record<string, 1 | -1>;
+  options?: { unique?: boolean; sparse?: boolean };
+  /** Why the index exists (the query it serves), for docs/query-shapes.md. */
+  serves?: string;
+}
+
 /** Unique hashes make a token belong to exactly one organisation. */
-export async function ensureTenancyIndexes(connection: Connection): Promise<void> {
-  const { tokens, clients, clientSecrets } = tenancyCollections(connection);
-  await tokens.createIndex({ hash: 1 }, { unique: true });
-  await tokens.createIndex({ orgId: 1 });
+export const TENANCY_INDEXES: readonly TenancyIndexDeclaration[] = [
+  {
+    collection: 'tokens',
+    key: { hash: 1 },
+    options: { unique: true },
+    serves: 'authentication by token hash',
+  },
+  { collection: 'tokens', key: { orgId: 1 }, serves: "an organisation's tokens" },
   // An organisation's access tokens of one client, oldest first (pruning at issue, revocation of a client).
-  await tokens.createIndex({ orgId: 1, clientId: 1, issuedAt: 1 });
-  await clients.createIndex({ orgId: 1 });
-  await clientSecrets.createIndex({ hash: 1 }, { unique: true });
-  await clientSecrets.createIndex({ orgId: 1, clientId: 1 });
+  {
+    collection: 'tokens',
+    key: { orgId: 1, clientId: 1, issuedAt: 1 },
+    serves: "a client's access tokens, oldest first",
+  },
+  { collection: 'oauth_clients', key: { orgId: 1 }, serves: "an organisation's clients" },
+  {
+    collection: 'oauth_client_secrets',
+    key: { hash: 1 },
+    options: { unique: true },
+    serves: 'client authentication by secret hash',
+  },
+  { collection: 'oauth_client_secrets', key: { orgId: 1, clientId: 1 }, serves: "a client's secrets" },
   // The relay reads the outbox oldest first across organisations, like the audit relay's scan.
-  await tenancyCollections(connection).pendingBroadcasts.createIndex({ createdAt: 1 });
+  { collection: 'pending_broadcasts', key: { createdAt: 1 }, serves: 'the broadcast relay, oldest first' },
+];
+
+/** Creates `TENANCY_INDEXES`; idempotent. */
+export async function ensureTenancyIndexes(connection: Connection): Promise<void> {
+  for (const { collection, key, options } of TENANCY_INDEXES) {
+    await connection.collection(collection).createIndex(key, options ?? {});
+  }
 }
 
 export function isDuplicateKey(error: unknown): boolean {

@@ -12,6 +12,8 @@ export {
 export {
   tenancyCollections,
   ensureTenancyIndexes,
+  TENANCY_INDEXES,
+  type TenancyIndexDeclaration,
   type OrganisationDocument,
   type TokenDocument,
   type TokenKind,

@@ -10,7 +10,7 @@ export {
 } from './access.js';
 export { startPrometheus, type PrometheusServer, type PromSample } from './prometheus.js';
 export { provideServers, type ServerKind } from './global-setup.js';
-export { ManagedProcess, dataDir, runDir, type ManagedProcessOptions } from './process.js';
+export { ManagedProcess, dataDir, queryShapesEnv, runDir, type ManagedProcessOptions } from './process.js';
 export { freePort } from './ports.js';
 export { toolPath, toolCacheDir } from './tools.js';
 export { waitFor } from './wait.js';

@@ -157,3 +157,12 @@ export function dataDir(name: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * `SCIMBRIDGE_QUERY_SHAPES_DIR` when the run records query shapes (docs/query-shapes.md), for the environment of a
+ * spawned service that does not inherit the test's environment; empty otherwise.
+ */
+export function queryShapesEnv(): Record<string, string> {
+  const dir = process.env.SCIMBRIDGE_QUERY_SHAPES_DIR;
+  return dir ? { SCIMBRIDGE_QUERY_SHAPES_DIR: dir } : {};
+}

@@ -1,0 +1,171 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  QUERY_SHAPES_DIR_ENV,
+  checkShape,
+  keyText,
+  shapeKey,
+  shapeText,
+  type QueryShape,
+  type ShapePlan,
+} from '@scimbridge/telemetry';
+import { describe, expect, it } from 'vitest';
+import {
+  ALLOWED,
+  COLLECTION_POLICIES,
+  DECLARED_INDEXES,
+  SHARD_KEY,
+  allowance,
+  type Allowed,
+} from './policy.js';
+
+// The query-shape audit (issue 15): every shape the api, worker and controller sent during the test run, checked
+// against the declared indexes and the shard key with MongoDB's index-selection rules (docs/query-shapes.md).
+const dir = process.env[QUERY_SHAPES_DIR_ENV];
+// scripts/test.sh sets it after a whole run: then an allow-list entry or a documented shape that nothing sent is
+// stale and fails too.
+const full = process.env.SCIMBRIDGE_QUERY_AUDIT_FULL === '1';
+const updateDoc = process.env.SCIMBRIDGE_QUERY_SHAPES_UPDATE_DOC === '1';
+const docPath = fileURLToPath(new URL('../../docs/query-shapes.md', import.meta.url));
+const BEGIN = '<!-- query-shapes:begin -->';
+const END = '<!-- query-shapes:end -->';
+const ALLOW_LIST = '<!-- allow-list -->';
+
+interface Row {
+  shape: QueryShape;
+  text: string;
+  services: string[];
+  plan: ShapePlan;
+  allowed: Allowed | undefined;
+}
+
+function load(): Row[] {
+  if (!dir) {
+    throw new Error(
+      `${QUERY_SHAPES_DIR_ENV} is not set: the audit checks what a test run recorded. Run scripts/test.sh, or set it for a run and then run SCIMBRIDGE_QUERY_AUDIT=1 ${QUERY_SHAPES_DIR_ENV}=<dir> pnpm exec vitest run --project query-shapes`,
+    );
+  }
+  const byKey = new Map<string, { shape: QueryShape; services: Set<string> }>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const shape = JSON.parse(line) as QueryShape;
+      const key = shapeKey(shape);
+      const entry = byKey.get(key) ?? { shape, services: new Set<string>() };
+      entry.services.add(shape.service);
+      byKey.set(key, entry);
+    }
+  }
+  return [...byKey.values()]
+    .map(({ shape, services }) => {
+      const list = [...services].sort();
+      const plan = checkShape(shape, DECLARED_INDEXES, COLLECTION_POLICIES);
+      return {
+        shape,
+        text: shapeText(shape),
+        services: list,
+        plan,
+        allowed: allowance(shape, list, plan.problems),
+      };
+    })
+    .sort((a, b) => a.shape.collection.localeCompare(b.shape.collection) || a.text.localeCompare(b.text));
+}
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| shape | sent by | index | bounded | verdict |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map((r) => {
+      const verdict = r.plan.ok
+        ? 'ok'
+        : r.allowed
+          ? `${r.allowed.todo ? '**TODO(issue 15)**' : 'allowed'}: ${r.plan.problems.join('; ')}`
+          : `**fails**: ${r.plan.problems.join('; ')}`;
+      return `| \`${cell(r.text)}\` | ${r.services.join(', ')} | ${r.plan.indexes.map((i) => `\`${i}\``).join(', ') || '–'} | ${cell(r.plan.bounded || '–')} | ${cell(verdict)} |`;
+    }),
+  ];
+  const allowList = [
+    '',
+    ALLOW_LIST,
+    'Allow-list (`test/query-shapes/policy.ts`):',
+    '',
+    '| matches | reason | fix |',
+    '| --- | --- | --- |',
+    ...ALLOWED.map((a) => {
+      const what = [
+        Array.isArray(a.collection) ? a.collection.join('/') : (a.collection ?? '*'),
+        Array.isArray(a.operation) ? a.operation.join('/') : (a.operation ?? '*'),
+        a.filter ? JSON.stringify(a.filter) : '',
+        a.sort ? `sort ${JSON.stringify(a.sort)}` : '',
+        a.service ? `from ${a.service}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      return `| \`${cell(what)}\` | ${cell(a.reason)} | ${a.todo ? `TODO(issue 15): ${cell(a.todo)}` : '–'} |`;
+    }),
+  ];
+  return [...lines, ...allowList].join('\n');
+}
+
+describe('query-shape audit', () => {
+  const rows = load();
+
+  it('has recordings', () => {
+    expect(rows.length, `no shapes recorded in ${dir}`).toBeGreaterThan(0);
+  });
+
+  it('every shape is served by a declared index and targeted on the shard key, or allow-listed', () => {
+    const failing = rows
+      .filter((r) => !r.plan.ok && !r.allowed)
+      .map((r) => `${r.text}  (from ${r.services.join(', ')})\n    ${r.plan.problems.join('\n    ')}`);
+    expect(
+      failing,
+      `shapes not served on MongoDB (fix the query or the index, or allow-list with a reason):\n${failing.join('\n')}`,
+    ).toEqual([]);
+  });
+
+  it('every allow-list entry states a reason and is still needed', () => {
+    for (const a of ALLOWED) expect(a.reason.length).toBeGreaterThan(10);
+    if (!full) return;
+    const unused = ALLOWED.filter((a) => !a.notRecorded && !rows.some((r) => !r.plan.ok && r.allowed === a));
+    expect(
+      unused.map((a) => `${JSON.stringify([a.collection, a.operation, a.filter])}: ${a.reason}`),
+      'allow-list entries nothing recorded matched (remove them)',
+    ).toEqual([]);
+  });
+
+  it('docs/query-shapes.md lists every recorded shape', () => {
+    const doc = readFileSync(docPath, 'utf8');
+    const begin = doc.indexOf(BEGIN);
+    const end = doc.indexOf(END);
+    expect(begin >= 0 && end > begin, `${docPath} has no ${BEGIN} … ${END} section`).toBe(true);
+    if (updateDoc) {
+      const generated = `${BEGIN}\n<!-- generated by test/query-shapes: SCIMBRIDGE_QUERY_SHAPES_UPDATE_DOC=1 after a whole run -->\n\n${table(rows)}\n\n${END}`;
+      writeFileSync(docPath, doc.slice(0, begin) + generated + doc.slice(end + END.length));
+      return;
+    }
+    const section = doc.slice(begin, end);
+    const missing = rows.filter((r) => !section.includes(`\`${cell(r.text)}\``)).map((r) => r.text);
+    expect(
+      missing,
+      `shapes missing from docs/query-shapes.md (regenerate with SCIMBRIDGE_QUERY_SHAPES_UPDATE_DOC=1):\n${missing.join('\n')}`,
+    ).toEqual([]);
+    if (!full) return;
+    const recorded = new Set(rows.map((r) => cell(r.text)));
+    const shapesPart = section.slice(
+      0,
+      section.indexOf(ALLOW_LIST) >= 0 ? section.indexOf(ALLOW_LIST) : undefined,
+    );
+    const stale = [...shapesPart.matchAll(/^\| `([^`]+)` \|/gm)]
+      .map((m) => m[1]!)
+      .filter((t) => !recorded.has(t));
+    expect(stale, 'documented shapes nothing sent (regenerate the table)').toEqual([]);
+  });
+
+  it('states the shard key it checks', () => {
+    expect(keyText(SHARD_KEY)).toBe('{orgId: 1, _id: 1}');
+  });
+});
