@@ -24,7 +24,8 @@ import {
 // against the declared indexes and the shard key with MongoDB's index-selection rules (docs/query-shapes.md).
 const dir = process.env[QUERY_SHAPES_DIR_ENV];
 // scripts/test.sh sets it after a whole run: then an allow-list entry or a documented shape that nothing sent is
-// stale and fails too.
+// reported as stale (a warning, not a failure: some paths, such as the outbox relay finishing an orphaned entry,
+// run only when timing makes them, so one run not sending a shape proves nothing).
 const full = process.env.SCIMBRIDGE_QUERY_AUDIT_FULL === '1';
 const updateDoc = process.env.SCIMBRIDGE_QUERY_SHAPES_UPDATE_DOC === '1';
 const docPath = fileURLToPath(new URL('../../docs/query-shapes.md', import.meta.url));
@@ -131,10 +132,12 @@ describe('query-shape audit', () => {
     for (const a of ALLOWED) expect(a.reason.length).toBeGreaterThan(10);
     if (!full) return;
     const unused = ALLOWED.filter((a) => !a.notRecorded && !rows.some((r) => !r.plan.ok && r.allowed === a));
-    expect(
-      unused.map((a) => `${JSON.stringify([a.collection, a.operation, a.filter])}: ${a.reason}`),
-      'allow-list entries nothing recorded matched (remove them)',
-    ).toEqual([]);
+    if (unused.length > 0)
+      console.warn(
+        `allow-list entries nothing recorded in this run (remove them if no path sends them any more):\n${unused
+          .map((a) => `  ${JSON.stringify([a.collection, a.operation, a.filter])}: ${a.reason}`)
+          .join('\n')}`,
+      );
   });
 
   it('docs/query-shapes.md lists every recorded shape', () => {
@@ -162,7 +165,10 @@ describe('query-shape audit', () => {
     const stale = [...shapesPart.matchAll(/^\| `([^`]+)` \|/gm)]
       .map((m) => m[1]!)
       .filter((t) => !recorded.has(t));
-    expect(stale, 'documented shapes nothing sent (regenerate the table)').toEqual([]);
+    if (stale.length > 0)
+      console.warn(
+        `documented shapes nothing sent in this run (regenerate the table if they are gone):\n  ${stale.join('\n  ')}`,
+      );
   });
 
   it('states the shard key it checks', () => {
