@@ -30,7 +30,10 @@ PORT="$API_PORT" HOST=127.0.0.1 node --enable-source-maps apps/scim-api/dist/mai
 PORT="$WORKER_PORT" HOST=127.0.0.1 node --enable-source-maps apps/scim-worker/dist/main.js & pids+=($!)
 
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-log "scim-api readiness:"; curl -sS "http://127.0.0.1:$API_PORT/readyz"; echo
+log "scim-api readiness:"; ready="$(curl -sS "http://127.0.0.1:$API_PORT/readyz")"; printf '%s\n' "$ready"
+# The api names its store profile in /readyz (docs/mongodb.md); on the embedded server, say what it is for.
+store_note="$(printf '%s' "$ready" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>{try{const r=JSON.parse(s).store;if(r&&r.server==="ferretdb")console.log(r.note)}catch{}})')"
+[ -n "$store_note" ] && log "note: $store_note (docs/mongodb.md)"
 log "scim-worker readiness:"; curl -sS "http://127.0.0.1:$WORKER_PORT/readyz"; echo
 # A demo organisation and token through scimctl (the same tenancy code as the controller), then a real SCIM
 # request: the Okta-style pre-create lookup, a create, and the lookup again.

@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
 import { createRegistry, ScimError, type RefusalReason, type SchemaRegistry } from '@scimbridge/scim-core';
-import { Outbox } from '@scimbridge/store';
+import { describeStoreProfile, detectStoreProfile, Outbox, type StoreProfile } from '@scimbridge/store';
 import {
   FederationVerifier,
   PendingBroadcastRelay,
@@ -36,6 +36,11 @@ export interface AppDependencies {
   readiness: ReadinessCheck[];
   logLevel?: string;
   connection: Connection;
+  /**
+   * What the MongoDB-wire server can be relied on for (docs/mongodb.md), decided once; default: detected from
+   * the connection's `buildInfo`. Named in /readyz.
+   */
+  storeProfile?: StoreProfile;
   /** Rate limits and revocation broadcasts; requests must not wait on reconnects (enableOfflineQueue: false). */
   redis: Redis;
   /** Where jobs go; null runs without a queue (the worker's relay dispatches the stored audit events). */
@@ -87,8 +92,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await authenticator.start();
   const broadcastRelay = new PendingBroadcastRelay(deps.connection, deps.redis, deps.broadcastRelayMs);
   broadcastRelay.start();
+  const storeProfile = deps.storeProfile ?? (await detectStoreProfile(deps.connection));
   await app.register(opsRoutes, {
     registry: deps.registry,
+    info: { store: describeStoreProfile(storeProfile) },
     readiness: [
       ...deps.readiness,
       // Without the broadcast a revocation takes effect through the 1 s cache bound: slower, still correct.
@@ -117,7 +124,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     eventDispatch(deps.jobs, app.log),
     kinds.map((kind) => kind.collection),
   );
-  const services = buildLifecycles(registry, kinds, deps.connection, outbox, { locks, outbox });
+  const services = buildLifecycles(registry, kinds, deps.connection, outbox, { locks, outbox }, storeProfile);
   // One failed-authentication budget per address for the SCIM api and the token endpoint together.
   const addressLimiter = new FailedAuthenticationLimiter(deps.redis, deps.addressLimit);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig } from '@scimbridge/config';
 import { JobProducer } from '@scimbridge/jobs';
-import { ensureStoreIndexes } from '@scimbridge/store';
+import { describeStoreProfile, detectStoreProfile, ensureStoreIndexes } from '@scimbridge/store';
 import { ensureTenancyIndexes } from '@scimbridge/tenancy';
 import { createLogger } from '@scimbridge/logger';
 import { createMetricsRegistry, handleShutdown, observeMongoCommands, runMain } from '@scimbridge/telemetry';
@@ -22,6 +22,12 @@ runMain('scim-api', async () => {
     maxRetriesPerRequest: 1,
   });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  // Decided once and passed down: the only place that asks which server this is (docs/mongodb.md).
+  const storeProfile = await detectStoreProfile(connection, config.STORE_PROFILE);
+  logger.info(
+    { store: describeStoreProfile(storeProfile) },
+    `store profile ${storeProfile.server}: ${storeProfile.note}`,
+  );
   await ensureTenancyIndexes(connection);
   await ensureStoreIndexes(connection);
   // A Redis outage must not hold requests: an enqueue gives up quickly and the worker's relay catches up.
@@ -35,6 +41,7 @@ runMain('scim-api', async () => {
     registry,
     logLevel: config.LOG_LEVEL,
     connection,
+    storeProfile,
     redis,
     jobs,
     limits: limitsFromConfig(config),

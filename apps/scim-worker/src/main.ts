@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '@scimbridge/config';
+import { describeStoreProfile, detectStoreProfile } from '@scimbridge/store';
 import { createLogger, loggerOptions } from '@scimbridge/logger';
 import {
   createMetricsRegistry,
@@ -26,7 +27,20 @@ runMain('scim-worker', async () => {
 
   const registry = createMetricsRegistry('scim-worker');
   observeMongoCommands(connection.getClient(), registry, { service: 'scim-worker' });
-  const worker = await startScimWorker({ mongo: connection, redis, settings: config, logger, registry });
+  // Decided once and passed down: the only place that asks which server this is (docs/mongodb.md).
+  const storeProfile = await detectStoreProfile(connection, config.STORE_PROFILE);
+  logger.info(
+    { store: describeStoreProfile(storeProfile) },
+    `store profile ${storeProfile.server}: ${storeProfile.note}`,
+  );
+  const worker = await startScimWorker({
+    mongo: connection,
+    redis,
+    settings: config,
+    logger,
+    registry,
+    storeProfile,
+  });
 
   const ops = Fastify({ logger: loggerOptions({ service: 'scim-worker', level: config.LOG_LEVEL }) });
   await ops.register(opsRoutes, {

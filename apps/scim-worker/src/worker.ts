@@ -13,7 +13,7 @@ import {
   traceIdOf,
 } from '@scimbridge/jobs';
 import type { Logger } from '@scimbridge/logger';
-import { EffectLedger, Outbox } from '@scimbridge/store';
+import { detectStoreProfile, EffectLedger, Outbox, type StoreProfile } from '@scimbridge/store';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -42,6 +42,8 @@ export interface ScimWorkerOptions {
   settings: WorkerSettings;
   logger: Logger;
   registry: Registry;
+  /** The server's store profile (docs/mongodb.md); default: detected from the connection's `buildInfo`. */
+  storeProfile?: StoreProfile;
   /** Where the JSON-lines audit stream goes; stdout by default. */
   auditDestination?: NodeJS.WritableStream;
   /** Run the relay loop (default true). */
@@ -79,6 +81,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
   const context: ProcessorContext = {
     mongo: options.mongo,
     collections,
+    storeProfile: options.storeProfile ?? (await detectStoreProfile(options.mongo)),
     dispatchMarks: new DispatchMarks(collections.auditEvents),
     effects: new EffectLedger(options.mongo),
     sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),

@@ -38,6 +38,11 @@ export const mongoEnv = z.object({
   MONGODB_URI: z
     .string({ message: 'set MONGODB_URI to a mongodb:// connection string' })
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://'),
+  /**
+   * The store profile (docs/mongodb.md): `auto` detects the server with `buildInfo` at connect time; `mongodb` or
+   * `ferretdb` force it (e.g. behind a proxy that answers `buildInfo` for the server).
+   */
+  STORE_PROFILE: z.enum(['auto', 'mongodb', 'ferretdb']).default('auto'),
 });
 
 export const redisEnv = z.object({

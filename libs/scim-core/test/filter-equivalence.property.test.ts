@@ -13,8 +13,16 @@ import {
   validateCreate,
   type MongoFilter,
 } from '../src/index.js';
-import { userArbitrary, userFilterArbitrary, type GeneratedUser } from './support/generators.js';
-import { matches } from './support/mongo-match.js';
+import {
+  multiValuedUserArbitrary,
+  userArbitrary,
+  userFilterArbitrary,
+  valueFilterArbitrary,
+  type GeneratedUser,
+} from './support/generators.js';
+import { mingoQuery } from './support/mingo.js';
+
+const matches = (doc: Record<string, unknown>, query: MongoFilter) => mingoQuery(query).test(doc);
 
 const registry = createRegistry();
 const users = registry.resourceType('User');
@@ -70,6 +78,43 @@ describe('filter back ends agree', () => {
     );
     // Guard against a vacuous property: many generated filters must select some users but not all.
     expect(discriminating).toBeGreaterThan(100);
+  });
+
+  it('agrees on value filters over multi-valued complex attributes: $elemMatch exact, the relaxed form a superset', () => {
+    let discriminating = 0;
+    // Cases where conditions met on different elements fool the relaxed query: $elemMatch is what tells them apart.
+    let sameElementMatters = 0;
+    fc.assert(
+      fc.property(
+        fc.array(multiValuedUserArbitrary, { minLength: 1, maxLength: 10 }),
+        valueFilterArbitrary,
+        (generated, text) => {
+          const docs = store(generated);
+          const ast = parseFilter(text);
+          const inMemory = docs
+            .filter((d) => evaluateFilter(ast, users, fromStored(users, d)))
+            .map((d) => d._id);
+          const mongodb = filterToMongoSync(ast, users, { elemMatch: true });
+          expect(mongodb.exact).toBe(true);
+          expect(
+            docs.filter((d) => matches(d, mongodb.query)).map((d) => d._id),
+            `${text}\n${JSON.stringify(mongodb.query)}`,
+          ).toEqual(inMemory);
+          const ferretdb = filterToMongoSync(ast, users);
+          const candidates = docs.filter((d) => matches(d, ferretdb.query)).map((d) => d._id);
+          expect(candidates, `superset for ${text}\n${JSON.stringify(ferretdb.query)}`).toEqual(
+            expect.arrayContaining(inMemory),
+          );
+          if (ferretdb.exact)
+            expect(candidates, `${text}\n${JSON.stringify(ferretdb.query)}`).toEqual(inMemory);
+          if (inMemory.length > 0 && inMemory.length < docs.length) discriminating++;
+          if (candidates.length > inMemory.length) sameElementMatters++;
+        },
+      ),
+      { numRuns: 800 },
+    );
+    expect(discriminating).toBeGreaterThan(200);
+    expect(sameElementMatters).toBeGreaterThan(20);
   });
 
   it('answers member filters through the resolver with the same result as evaluating attached members', async () => {

@@ -7,6 +7,7 @@ import type {
   MembershipDocument,
   UserDocument,
 } from './documents.js';
+import { documentById, FERRETDB_PROFILE, type StoreProfile } from './profile.js';
 
 export interface StoreCollections {
   users: mongo.Collection<UserDocument>;
@@ -125,16 +126,18 @@ export function isDuplicateKey(error: unknown): boolean {
 export const SCIM_VISIBLE = { 'scim.managed': true, 'scim.deletedAt': null } as const;
 
 /**
- * A document by id, only if it belongs to the organisation. The filter is `_id` alone and the organisation is
- * checked on the result: that is MongoDB's primary-index lookup, and the only filter FerretDB v1 pushes down to
- * SQL (`{ _id, orgId }` is filtered in FerretDB's Go code after reading every row). Ids are UUIDs, unique across
- * organisations, so the result is the same as with the organisation in the filter.
+ * A document by id, only if it belongs to the organisation. The filter is the profile's (`documentById`): on
+ * MongoDB `{orgId, _id}` (targeted on a cluster sharded by organisation, served by the `_id` index); on FerretDB
+ * v1, and without a profile, `_id` alone with the organisation checked on the result, since that is the only
+ * filter FerretDB v1 pushes down to SQL (`{ _id, orgId }` is filtered in FerretDB's Go code after reading every
+ * row). Ids are UUIDs, unique across organisations, so the result is the same either way.
  */
 export async function findInOrganisation<T extends { _id: string; orgId: string }>(
   collection: mongo.Collection<T>,
   id: string,
   orgId: string,
+  profile: StoreProfile = FERRETDB_PROFILE,
 ): Promise<mongo.WithId<T> | null> {
-  const doc = await collection.findOne({ _id: id } as mongo.Filter<T>);
+  const doc = await collection.findOne(documentById(profile, orgId, id) as mongo.Filter<T>);
   return doc && doc.orgId === orgId ? doc : null;
 }

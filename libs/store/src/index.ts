@@ -39,3 +39,18 @@ export {
 } from './outbox.js';
 export { ResourceRepository, type ResourceDocument, type InPlaceUpdate } from './resources.js';
 export { EffectLedger } from './effects.js';
+export {
+  detectStoreProfile,
+  describeStoreProfile,
+  documentById,
+  profileFor,
+  profileFromBuildInfo,
+  serverFromBuildInfo,
+  FERRETDB_PROFILE,
+  MONGODB_PROFILE,
+  STORE_PROFILE_SETTINGS,
+  type BuildInfo,
+  type StoreProfile,
+  type StoreProfileSetting,
+  type StoreServer,
+} from './profile.js';

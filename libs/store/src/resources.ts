@@ -3,6 +3,7 @@ import type { mongo } from 'mongoose';
 import { findInOrganisation } from './collections.js';
 import type { OutboxEntry } from './documents.js';
 import type { Outbox, OutboxCarrier, OutboxCollectionName } from './outbox.js';
+import { FERRETDB_PROFILE, type StoreProfile } from './profile.js';
 
 /** A SCIM resource as stored: scim-core's shape, its organisation and its pending outbox entries. */
 export interface ResourceDocument extends StoredResource, OutboxCarrier {
@@ -23,17 +24,21 @@ export interface InPlaceUpdate {
  * (compare-and-set) unless the caller says the change commutes; the entry is then completed by `complete`.
  */
 export class ResourceRepository<D extends ResourceDocument> {
-  /** `settleMs`: how old another replica's pending entry must be before a writer completes it (the relay's age). */
+  /**
+   * `settleMs`: how old another replica's pending entry must be before a writer completes it (the relay's age).
+   * `profile`: the server's store profile (lookup shapes, `$elemMatch`); without one, the shapes every server serves.
+   */
   constructor(
     readonly name: OutboxCollectionName,
     readonly collection: mongo.Collection<D>,
     private readonly outbox: Outbox,
     private readonly settleMs = 5_000,
+    readonly profile: StoreProfile = FERRETDB_PROFILE,
   ) {}
 
   /** The document by id in the organisation, whatever its visibility (the caller's policy decides). */
   find(orgId: string, id: string): Promise<D | null> {
-    return findInOrganisation(this.collection, id, orgId) as Promise<D | null>;
+    return findInOrganisation(this.collection, id, orgId, this.profile) as Promise<D | null>;
   }
 
   /**

@@ -19,6 +19,8 @@ export interface OpsRoutesOptions {
   readiness?: ReadinessCheck[];
   /** Extra condition for readiness, e.g. the controller's informer has synced. */
   ready?: () => boolean;
+  /** Facts about the running service added to every /readyz body (e.g. the api's `store` profile). */
+  info?: Record<string, unknown>;
   /** RED metrics for every route of the instance (httpMetrics); on unless false. */
   httpMetrics?: boolean;
 }
@@ -78,7 +80,7 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: Fasti
     const degraded = results.filter((r) => !r.ok && !r.required).map((r) => r.name);
     const status = !ok ? 'unavailable' : degraded.length > 0 ? 'degraded' : 'ok';
     const body = Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : 'failing']));
-    return reply.code(ok ? 200 : 503).send({ status, checks: body, degraded, closing });
+    return reply.code(ok ? 200 : 503).send({ status, checks: body, degraded, closing, ...options.info });
   });
 
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {

@@ -305,6 +305,7 @@ export class Lifecycle<D extends ResourceDocument> {
         ...(this.policy.resolveExternal ? { resolveExternal: this.policy.resolveExternal(ctx) } : {}),
         render: (docs, projection) => this.policy.render(ctx, docs, projection, 'page'),
         limits: ctx.limits,
+        elemMatch: this.policy.repository.profile.elemMatch,
       },
       params,
     );

@@ -21,7 +21,10 @@ import type { mongo } from 'mongoose';
 import type { ApiLimits } from '../limits.js';
 import { NO_PROJECTION, type Projection } from './outcome.js';
 
-/** Candidates an inexact filter may load for in-memory narrowing before the request is refused as tooMany. */
+/**
+ * Candidates an inexact filter may load for in-memory narrowing before the request is refused as tooMany. Only
+ * the FerretDB profile has inexact filters (no `$elemMatch`); on MongoDB every translation is exact.
+ */
 const MAX_INEXACT_CANDIDATES = 10_000;
 
 export interface ListSource<D extends StoredResource> {
@@ -37,6 +40,11 @@ export interface ListSource<D extends StoredResource> {
    */
   render: (docs: D[], projection: Projection) => Promise<ScimResource[]>;
   limits: ApiLimits;
+  /**
+   * The store profile's `elemMatch`: value filters translate exactly with `$elemMatch` (MongoDB). Without it
+   * (FerretDB v1) a value filter whose conditions must meet on one element is a superset, narrowed in memory.
+   */
+  elemMatch: boolean;
 }
 
 function readValue(doc: Record<string, unknown>, field: string): unknown {
@@ -52,8 +60,8 @@ function readValue(doc: Record<string, unknown>, field: string): unknown {
 
 /**
  * A list or search (RFC 7644 §3.4.2) translated into one MongoDB query: filter, sort (with `_id` tie-breaker so
- * pages are stable), index pagination or RFC 9865 cursors. Inexact translations (FerretDB without `$elemMatch`)
- * load the superset and keep what the core's evaluator accepts.
+ * pages are stable), index pagination or RFC 9865 cursors. Inexact translations (the FerretDB profile, without
+ * `$elemMatch`) load the superset and keep what the core's evaluator accepts, and refuse cursors.
  */
 export async function listResources<D extends StoredResource>(
   source: ListSource<D>,
@@ -75,6 +83,7 @@ export async function listResources<D extends StoredResource>(
           }
         : {}),
       maxExternalLookups: source.limits.filter.maxMembershipLookups,
+      elemMatch: source.elemMatch,
     });
     query = { $and: [source.scope, translation.query] };
     exact = translation.exact;

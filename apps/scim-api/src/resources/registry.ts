@@ -12,6 +12,7 @@ import {
   type GroupDocument,
   type Outbox,
   type ResourceDocument,
+  type StoreProfile,
   type UserDocument,
 } from '@scimbridge/store';
 import type { Connection } from 'mongoose';
@@ -79,13 +80,14 @@ export function builtInKinds(userLimit: UserLimitLock): ResourceKind[] {
   return [users, groups] as ResourceKind[];
 }
 
-/** One lifecycle per kind, in order, each over its collection and the shared outbox. */
+/** One lifecycle per kind, in order, each over its collection, the shared outbox and the server's store profile. */
 export function buildLifecycles(
   registry: SchemaRegistry,
   kinds: readonly ResourceKind[],
   connection: Connection,
   outbox: Outbox,
   deps: LifecycleDeps,
+  profile: StoreProfile,
 ): AnyLifecycle[] {
   return kinds.map((kind) => {
     const type = registry.resourceType(kind.resourceType);
@@ -93,6 +95,8 @@ export function buildLifecycles(
       kind.collection,
       connection.collection<ResourceDocument>(kind.collection),
       outbox,
+      undefined,
+      profile,
     );
     return new Lifecycle(kind.policy({ type, repository, connection }), deps);
   });

@@ -11,7 +11,7 @@ import type { JobOutcome } from './outcome.js';
  * the same values), then one `user.linked` audit event whose id derives from the triggering event.
  */
 export async function linkAccount(
-  context: Pick<ProcessorContext, 'collections' | 'auditQueue' | 'logger' | 'effects'>,
+  context: Pick<ProcessorContext, 'collections' | 'storeProfile' | 'auditQueue' | 'logger' | 'effects'>,
   payload: AccountLinkedPayload,
   linkedAt: Date,
 ): Promise<JobOutcome> {
@@ -26,12 +26,12 @@ export async function linkAccount(
 }
 
 async function link(
-  context: Pick<ProcessorContext, 'collections' | 'auditQueue' | 'logger'>,
+  context: Pick<ProcessorContext, 'collections' | 'storeProfile' | 'auditQueue' | 'logger'>,
   payload: AccountLinkedPayload,
   linkedAt: Date,
 ): Promise<JobOutcome> {
   const { users, auditEvents } = context.collections;
-  const user = await findInOrganisation(users, payload.userId, payload.orgId);
+  const user = await findInOrganisation(users, payload.userId, payload.orgId, context.storeProfile);
   if (!user) {
     context.logger.warn({ orgId: payload.orgId, userId: payload.userId }, 'account to link not found');
     return { outcome: 'skipped', reason: 'user-not-found' };

@@ -22,7 +22,7 @@ const MAX_DEFER_MS = 5_000;
 export async function deliverAuditEvent(
   context: Pick<
     ProcessorContext,
-    'collections' | 'sinks' | 'slots' | 'settings' | 'logger' | 'dispatchMarks'
+    'collections' | 'storeProfile' | 'sinks' | 'slots' | 'settings' | 'logger' | 'dispatchMarks'
   >,
   job: Job<unknown>,
   token: string | undefined,
@@ -51,7 +51,7 @@ export async function deliverAuditEvent(
     await recordDelivery(context, payload, 'skipped', attempt, redrive);
     return { outcome: 'skipped', reason: 'sink-removed' };
   }
-  const event = await findInOrganisation(auditEvents, payload.eventId, payload.orgId);
+  const event = await findInOrganisation(auditEvents, payload.eventId, payload.orgId, context.storeProfile);
   if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
 
   // Only the request holds one of the sink's slots (src/fairness.ts); the bookkeeping around it does not.

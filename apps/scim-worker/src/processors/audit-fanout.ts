@@ -20,6 +20,7 @@ export async function fanOutAuditEvent(
   context: Pick<
     ProcessorContext,
     | 'collections'
+    | 'storeProfile'
     | 'sinks'
     | 'auditStream'
     | 'deliveryQueue'
@@ -29,7 +30,12 @@ export async function fanOutAuditEvent(
   >,
   payload: AuditFanoutPayload,
 ): Promise<JobOutcome> {
-  const event = await findInOrganisation(context.collections.auditEvents, payload.eventId, payload.orgId);
+  const event = await findInOrganisation(
+    context.collections.auditEvents,
+    payload.eventId,
+    payload.orgId,
+    context.storeProfile,
+  );
   if (!event) return { outcome: 'skipped', reason: 'event-not-found' };
   if (event.dispatchedAt) return { outcome: 'skipped', reason: 'already-dispatched' };
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@scimbridge/logger';
-import type { EffectLedger } from '@scimbridge/store';
+import type { EffectLedger, StoreProfile } from '@scimbridge/store';
 import type { Queue } from 'bullmq';
 import type { Connection } from 'mongoose';
 import type { DispatchMarks } from '../audit/dispatch.js';
@@ -13,6 +13,8 @@ import type { WorkerCollections } from '../store/collections.js';
 export interface ProcessorContext {
   mongo: Connection;
   collections: WorkerCollections;
+  /** The server's store profile (docs/mongodb.md): the shape of lookups by id. */
+  storeProfile: StoreProfile;
   dispatchMarks: DispatchMarks;
   /** Which event-derived side effects already ran (once per event, docs/worker.md "Exactly once"). */
   effects: EffectLedger;

@@ -12,7 +12,7 @@ import type { JobOutcome } from './outcome.js';
  * that no longer exists ends the job with a recorded reason: retrying cannot make it appear.
  */
 export async function assignDefaultGroup(
-  context: Pick<ProcessorContext, 'collections' | 'mongo' | 'logger' | 'effects'>,
+  context: Pick<ProcessorContext, 'collections' | 'storeProfile' | 'mongo' | 'logger' | 'effects'>,
   payload: DefaultGroupPayload,
 ): Promise<JobOutcome> {
   // Once per provisioning event: a re-sent job (relay, replay, re-drive) never adds back a user the IdP removed.
@@ -26,11 +26,11 @@ export async function assignDefaultGroup(
 }
 
 async function assign(
-  context: Pick<ProcessorContext, 'collections' | 'mongo' | 'logger'>,
+  context: Pick<ProcessorContext, 'collections' | 'storeProfile' | 'mongo' | 'logger'>,
   payload: DefaultGroupPayload,
 ): Promise<JobOutcome> {
   const { users, groups } = context.collections;
-  const user = await findInOrganisation(users, payload.userId, payload.orgId);
+  const user = await findInOrganisation(users, payload.userId, payload.orgId, context.storeProfile);
   if (!user) return skipped(context, payload, 'user-not-found');
   if (!isVisible(user)) return skipped(context, payload, 'user-deleted');
   const group = await groups.findOne(
@@ -45,7 +45,7 @@ async function assign(
   ]);
   if (added === 0) return { outcome: 'skipped', reason: 'already-member' };
   // A DELETE that ran meanwhile removed the user's memberships before this row existed: take it back.
-  const now = await findInOrganisation(users, payload.userId, payload.orgId);
+  const now = await findInOrganisation(users, payload.userId, payload.orgId, context.storeProfile);
   if (!now || !isVisible(now)) {
     await memberships.remove(payload.orgId, group._id, [user._id]);
     return skipped(context, payload, 'user-deleted');

@@ -206,3 +206,118 @@ export const userFilterArbitrary: fc.Arbitrary<string> = logical(
   ),
   2,
 );
+
+// Value filters on multi-valued complex attributes, with values drawn from small pools so that conditions on the
+// same element and on different elements of one array both happen often (the case `$elemMatch` decides).
+const ADDRESS_LOCALITIES = ['Paris', 'paris', 'Oslo', 'a.b'];
+const EMAIL_VALUES = ['a@x', 'A@X', 'b@x.example', 'c@y', 'x@a', '@x'];
+const TYPES = ['work', 'Work', 'home', 'other'];
+
+/** Users whose emails, addresses and roles share few values, so value filters discriminate. */
+export const multiValuedUserArbitrary: fc.Arbitrary<GeneratedUser> = fc
+  .record({
+    userName: text(3),
+    emails: fc.array(
+      fc.record(
+        { value: fc.constantFrom(...EMAIL_VALUES), type: fc.constantFrom(...TYPES), primary: fc.boolean() },
+        { requiredKeys: ['value'] },
+      ),
+      { maxLength: 3 },
+    ),
+    addresses: fc.array(
+      fc.record(
+        { locality: fc.constantFrom(...ADDRESS_LOCALITIES), type: fc.constantFrom(...TYPES) },
+        { requiredKeys: [] },
+      ),
+      { maxLength: 2 },
+    ),
+    roles: fc.array(fc.record({ value: fc.constantFrom('admin', 'Admin', 'user'), primary: fc.boolean() }), {
+      maxLength: 2,
+    }),
+    created: instant,
+  })
+  .map((r) => {
+    const body: Record<string, unknown> = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: r.userName,
+    };
+    let primary = false;
+    if (r.emails.length > 0)
+      body.emails = r.emails.map((e) => {
+        if (!e.primary || primary) {
+          const { primary: _primary, ...rest } = e;
+          return rest;
+        }
+        primary = true;
+        return e;
+      });
+    if (r.addresses.length > 0) body.addresses = r.addresses.filter((a) => Object.keys(a).length > 0);
+    if (r.roles.length > 0) {
+      let primaryRole = false;
+      body.roles = r.roles.map((role) => {
+        const keep = role.primary && !primaryRole;
+        primaryRole ||= keep;
+        return { value: role.value, ...(keep ? { primary: true } : {}) };
+      });
+    }
+    return { body, created: r.created, lastModified: r.created };
+  });
+
+/** Attribute and sub-attribute names in random case: SCIM names are case-insensitive (RFC 7643 §2.1). */
+const anyCase = (name: string): fc.Arbitrary<string> =>
+  fc.constantFrom(name, name.toUpperCase(), name[0]!.toUpperCase() + name.slice(1));
+
+const subComparison = (subs: [string, string[], string[]][]): fc.Arbitrary<string> =>
+  fc
+    .constantFrom(...subs)
+    .chain(([sub, ops, values]) =>
+      fc.tuple(anyCase(sub), fc.constantFrom(...ops), fc.constantFrom(...values)),
+    )
+    .map(([sub, op, value]) => (op === 'pr' ? `${sub} pr` : `${sub} ${op} ${quoted(value)}`));
+
+const SUBS: Record<string, [string, string[], string[]][]> = {
+  emails: [
+    ['value', ['eq', 'ne', 'co', 'sw', 'ew', 'pr'], [...EMAIL_VALUES, '@X', 'x', 'A']],
+    ['type', ['eq', 'ne', 'pr'], ['work', 'WORK', 'home']],
+    ['primary', ['eq', 'ne', 'pr'], ['true', 'false']],
+  ],
+  addresses: [
+    ['locality', ['eq', 'ne', 'co', 'sw', 'pr'], [...ADDRESS_LOCALITIES, 'P', '.']],
+    ['type', ['eq', 'ne', 'pr'], ['work', 'home']],
+  ],
+  roles: [
+    ['value', ['eq', 'ne', 'sw', 'pr'], ['admin', 'ADMIN', 'us']],
+    ['primary', ['eq', 'pr'], ['true', 'false']],
+  ],
+};
+
+const inner = (attribute: string): fc.Arbitrary<string> =>
+  logical(subComparison(SUBS[attribute]!), 2).map((f) =>
+    // `primary eq "true"` is a string here; SCIM compares booleans, so write the literal unquoted.
+    f.replace(/primary (eq|ne) "(true|false)"/gi, 'primary $1 $2'),
+  );
+
+/**
+ * Filters dominated by value paths on emails, addresses and roles (`emails[type eq "work" and value co "@x"]`),
+ * negated, combined, or followed by a sub-attribute, with attribute names in random case.
+ */
+export const valueFilterArbitrary: fc.Arbitrary<string> = logical(
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc
+        .constantFrom('emails', 'addresses', 'roles')
+        .chain((attribute) => fc.tuple(anyCase(attribute), inner(attribute)))
+        .map(([attribute, f]) => `${attribute}[${f}]`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(inner('emails'), fc.constantFrom(...EMAIL_VALUES))
+        .map(([f, v]) => `emails[${f}].value eq ${quoted(v)}`),
+    },
+    { weight: 1, arbitrary: subComparison(SUBS.emails!).map((f) => `emails.${f}`) },
+    { weight: 1, arbitrary: fc.constantFrom('emails pr', 'addresses pr', 'roles pr', 'userName pr') },
+  ),
+  2,
+);

@@ -1,0 +1,134 @@
+// The per-server store profile: what the MongoDB-wire server behind MONGODB_URI can be relied on for, decided once
+// at connect time and passed down. This is the only module that knows which server it is (docs/mongodb.md);
+// everything else asks the profile a question (`elemMatch`, `documentById`, …).
+import type { Connection } from 'mongoose';
+
+export type StoreServer = 'mongodb' | 'ferretdb';
+
+/** `STORE_PROFILE`: `auto` detects the server with `buildInfo`; the others force a profile (operators' override). */
+export type StoreProfileSetting = 'auto' | StoreServer;
+
+export const STORE_PROFILE_SETTINGS = [
+  'auto',
+  'mongodb',
+  'ferretdb',
+] as const satisfies readonly StoreProfileSetting[];
+
+export interface StoreProfile {
+  readonly server: StoreServer;
+  /** Exact value filters with `$elemMatch` (`emails[type eq "work" and value co "@x"]`). */
+  readonly elemMatch: boolean;
+  /** Single-document read-modify-write (`$inc`, `$addToSet`, compare-and-set on a version) is atomic. */
+  readonly atomicReadModifyWrite: boolean;
+  /** Filters other than exactly `{_id}` are served from the declared (compound) indexes. */
+  readonly secondaryIndexes: boolean;
+  /** One line for people: what this server is good for. */
+  readonly note: string;
+  /** How the profile was chosen: detected from `buildInfo`, or forced by `STORE_PROFILE`. */
+  readonly source: 'buildInfo' | 'override' | 'default';
+  /** The server's version as `buildInfo` reports it (FerretDB: its own version), when detected. */
+  readonly version?: string;
+}
+
+/** MongoDB 7+: indexes, `$elemMatch` and atomic single-document updates; queries carry the organisation id. */
+export const MONGODB_PROFILE: StoreProfile = Object.freeze({
+  server: 'mongodb',
+  elemMatch: true,
+  atomicReadModifyWrite: true,
+  secondaryIndexes: true,
+  note: 'MongoDB: compound indexes, $elemMatch and atomic single-document writes; every query carries the organisation id',
+  source: 'default',
+});
+
+/**
+ * FerretDB v1 (SQLite backend), the embedded test and demo server (docs/testing.md "Known limits of the test
+ * server"): only a filter of exactly `{_id}` is served from an index, `$elemMatch` is missing and updates are
+ * read-modify-write without isolation.
+ */
+export const FERRETDB_PROFILE: StoreProfile = Object.freeze({
+  server: 'ferretdb',
+  elemMatch: false,
+  atomicReadModifyWrite: false,
+  secondaryIndexes: false,
+  note: 'embedded FerretDB v1 is for evaluation: no secondary indexes (every query but _id reads the collection), no atomic read-modify-write, single api replica',
+  source: 'default',
+});
+
+const PROFILES: Record<StoreServer, StoreProfile> = { mongodb: MONGODB_PROFILE, ferretdb: FERRETDB_PROFILE };
+
+/** The fields of `buildInfo` that decide the server. */
+export interface BuildInfo {
+  version?: unknown;
+  ferretdbVersion?: unknown;
+  ferretdbFeatures?: unknown;
+  [field: string]: unknown;
+}
+
+/**
+ * The server from a `buildInfo` answer. FerretDB answers with MongoDB's version numbers (v1.24: "7.0.42") and adds
+ * `ferretdbVersion` and `ferretdbFeatures`; MongoDB has neither.
+ */
+export function serverFromBuildInfo(info: BuildInfo): StoreServer {
+  return 'ferretdbVersion' in info || 'ferretdbFeatures' in info ? 'ferretdb' : 'mongodb';
+}
+
+/** The profile of a server as `buildInfo` describes it. */
+export function profileFromBuildInfo(info: BuildInfo): StoreProfile {
+  const server = serverFromBuildInfo(info);
+  const version = server === 'ferretdb' ? info.ferretdbVersion : info.version;
+  return Object.freeze({
+    ...PROFILES[server],
+    source: 'buildInfo' as const,
+    ...(typeof version === 'string' && version !== 'unknown' ? { version } : {}),
+  });
+}
+
+/** The profile named by an override (`STORE_PROFILE=mongodb|ferretdb`). */
+export function profileFor(server: StoreServer): StoreProfile {
+  return Object.freeze({ ...PROFILES[server], source: 'override' as const });
+}
+
+/**
+ * Decides the profile once, at connect time: `auto` (the default) asks the server's `buildInfo`; `mongodb` or
+ * `ferretdb` force it without asking (an operator's override, e.g. a proxy that hides the server).
+ */
+export async function detectStoreProfile(
+  connection: Connection,
+  setting: StoreProfileSetting = 'auto',
+): Promise<StoreProfile> {
+  if (setting !== 'auto') return profileFor(setting);
+  const db = connection.db;
+  if (!db) throw new Error('detectStoreProfile: the connection is not open');
+  const info = (await db.admin().command({ buildInfo: 1 })) as BuildInfo;
+  return profileFromBuildInfo(info);
+}
+
+/** What `/readyz` and the startup log say about the store. */
+export function describeStoreProfile(profile: StoreProfile): {
+  server: StoreServer;
+  source: StoreProfile['source'];
+  version?: string;
+  note: string;
+} {
+  return {
+    server: profile.server,
+    source: profile.source,
+    ...(profile.version === undefined ? {} : { version: profile.version }),
+    note: profile.note,
+  };
+}
+
+/**
+ * The filter of one document by id in an organisation. On MongoDB the organisation id comes first, so the query is
+ * targeted on a cluster sharded by organisation (docs/mongodb.md) and served by `_id`'s index all the same. On
+ * FerretDB v1 only a filter of exactly `{_id}` is served from an index (`{_id, orgId}` reads every row), so the
+ * filter is `_id` alone and the caller checks the organisation on the result (ids are UUIDs, unique across
+ * organisations, so the answer is the same).
+ */
+export function documentById(
+  profile: StoreProfile,
+  orgId: string,
+  id: string,
+): { _id: string; orgId?: string } {
+  return profile.server === 'mongodb' ? { orgId, _id: id } : { _id: id };
+}

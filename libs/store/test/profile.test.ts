@@ -1,0 +1,84 @@
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  FERRETDB_PROFILE,
+  MONGODB_PROFILE,
+  detectStoreProfile,
+  documentById,
+  findInOrganisation,
+  profileFromBuildInfo,
+  serverFromBuildInfo,
+  uuidv7,
+} from '../src/index.js';
+
+let connection: Connection;
+
+beforeAll(async () => {
+  connection = await mongoose
+    .createConnection(inject('mongodbUri'), { dbName: `profile_${process.pid}` })
+    .asPromise();
+});
+
+afterAll(async () => {
+  await connection.dropDatabase();
+  await connection.close();
+});
+
+describe('store profile', () => {
+  it('detects the embedded FerretDB from its buildInfo (the test server), unless overridden', async () => {
+    // The suites run on FerretDB unless MONGODB_URI names another server: compare with what it says itself.
+    const info = await connection.db!.admin().command({ buildInfo: 1 });
+    const expected = 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb';
+    const detected = await detectStoreProfile(connection);
+    expect(detected.server).toBe(expected);
+    expect(detected.source).toBe('buildInfo');
+    expect(await detectStoreProfile(connection, 'mongodb')).toMatchObject({
+      server: 'mongodb',
+      source: 'override',
+      elemMatch: true,
+    });
+    expect(await detectStoreProfile(connection, 'ferretdb')).toMatchObject({
+      server: 'ferretdb',
+      source: 'override',
+      elemMatch: false,
+    });
+  });
+
+  it('tells MongoDB from FerretDB by the fields FerretDB adds to buildInfo', () => {
+    // FerretDB v1.24 answers MongoDB's version numbers and adds its own fields.
+    expect(serverFromBuildInfo({ version: '7.0.42', ferretdbVersion: 'v1.24.2', ferretdbFeatures: {} })).toBe(
+      'ferretdb',
+    );
+    expect(
+      serverFromBuildInfo({ version: '7.0.14', gitVersion: 'ce59cfc6a3c5e5c067dca0d30697edd68d4f5188' }),
+    ).toBe('mongodb');
+    expect(profileFromBuildInfo({ version: '8.0.4' })).toMatchObject({
+      server: 'mongodb',
+      version: '8.0.4',
+      elemMatch: true,
+      atomicReadModifyWrite: true,
+      secondaryIndexes: true,
+    });
+    expect(profileFromBuildInfo({ version: '7.0.42', ferretdbVersion: 'v1.24.2' })).toMatchObject({
+      server: 'ferretdb',
+      version: 'v1.24.2',
+      elemMatch: false,
+      atomicReadModifyWrite: false,
+      secondaryIndexes: false,
+    });
+    expect(FERRETDB_PROFILE.note).toMatch(/^embedded FerretDB v1 is for evaluation: no secondary indexes/);
+  });
+
+  it('looks a document up with the organisation first on MongoDB and by _id alone on FerretDB, same answer', async () => {
+    expect(documentById(MONGODB_PROFILE, 'org-a', 'x')).toEqual({ orgId: 'org-a', _id: 'x' });
+    expect(Object.keys(documentById(MONGODB_PROFILE, 'org-a', 'x'))[0]).toBe('orgId');
+    expect(documentById(FERRETDB_PROFILE, 'org-a', 'x')).toEqual({ _id: 'x' });
+    const docs = connection.collection<{ _id: string; orgId: string }>('profile_lookups');
+    const id = uuidv7();
+    await docs.insertOne({ _id: id, orgId: 'org-a' });
+    for (const profile of [MONGODB_PROFILE, FERRETDB_PROFILE]) {
+      expect(await findInOrganisation(docs, id, 'org-a', profile)).toEqual({ _id: id, orgId: 'org-a' });
+      expect(await findInOrganisation(docs, id, 'org-b', profile)).toBeNull();
+    }
+  });
+});
