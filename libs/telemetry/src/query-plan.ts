@@ -15,7 +15,7 @@ export interface DeclaredIndex {
 export interface CollectionPolicy {
   /**
    * The field every query must pin by equality to be targeted on one shard (`orgId` for a collection sharded by
-   * `{orgId: 1, _id: 1}`; `_id` where the id is the organisation id), or null for a collection that is not
+   * hashed `orgId`; `_id` where the id is the organisation id), or null for a collection that is not
    * organisation-scoped.
    */
   orgField: string | null;
