@@ -89,7 +89,7 @@ function documentedRows(section: string): Map<string, string> {
  * them again must find them documented.
  */
 function table(rows: Row[], previous: Map<string, string> = new Map()): string {
-  const current = new Map(
+  const current = new Map<string, string>(
     rows.map((r) => {
       const verdict = r.plan.ok
         ? 'ok'
@@ -99,7 +99,7 @@ function table(rows: Row[], previous: Map<string, string> = new Map()): string {
       return [
         cell(r.text),
         `| \`${cell(r.text)}\` | ${r.services.join(', ')} | ${r.plan.indexes.map((i) => `\`${i}\``).join(', ') || '–'} | ${cell(r.plan.bounded || '–')} | ${cell(verdict)} |`,
-      ] as const;
+      ];
     }),
   );
   for (const [text, line] of previous) if (!current.has(text)) current.set(text, line);
