@@ -1,12 +1,9 @@
 import type { ServiceProviderCapabilities } from '@scimbridge/scim-core';
-import type { OrganisationSettings } from '@scimbridge/tenancy';
-import { TOKEN_ENDPOINT_PATH } from './routes/oauth-token.js';
+import { TOKEN_ENDPOINT_PATH, tokenEndpointUrl, type OrganisationSettings } from '@scimbridge/tenancy';
 
-/** Where the OAuth token endpoint of a SCIM base URL is: `<base>/scim/v2` → `<base>/oauth/token`. */
-export function tokenEndpointUrl(scimBaseUrl: string): string {
-  const trimmed = scimBaseUrl.replace(/\/+$/, '');
-  if (/\/scim\/v2$/i.test(trimmed)) return `${trimmed.slice(0, -'/scim/v2'.length)}${TOKEN_ENDPOINT_PATH}`;
-  return `${new URL(trimmed).origin}${TOKEN_ENDPOINT_PATH}`;
+/** The token endpoint beside a SCIM base URL; at the origin's root when the base does not end with /scim/v2. */
+function tokenUrlOf(scimBaseUrl: string): string {
+  return tokenEndpointUrl(scimBaseUrl) ?? `${new URL(scimBaseUrl).origin}${TOKEN_ENDPOINT_PATH}`;
 }
 
 export interface SchemeContext {
@@ -20,7 +17,7 @@ export function authenticationSchemes(
   context: SchemeContext,
 ): ServiceProviderCapabilities['authenticationSchemes'] {
   const { authentication, documentationUrl } = context;
-  const tokenUrl = tokenEndpointUrl(context.baseUrl);
+  const tokenUrl = tokenUrlOf(context.baseUrl);
   const docs = documentationUrl ? { documentationUri: documentationUrl } : {};
   const schemes: ServiceProviderCapabilities['authenticationSchemes'] = [];
   if (authentication.bearerToken.enabled)

@@ -1,3 +1,4 @@
+import { tokenEndpointUrl } from '@scimbridge/tenancy';
 import { Option } from 'commander';
 
 /**
@@ -32,13 +33,11 @@ export function endpoints(scimUrl: string | undefined): Endpoints {
   } catch {
     throw new Error(`--scim-url ${scimUrl} is not a URL`);
   }
-  const base = url.pathname.replace(/\/+$/, '');
-  if (!base.endsWith('/scim/v2')) throw new Error(`--scim-url must end with /scim/v2 (got ${scimUrl})`);
+  const token = tokenEndpointUrl(scimUrl);
+  if (!token) throw new Error(`--scim-url must end with /scim/v2 (got ${scimUrl})`);
   url.search = '';
   url.hash = '';
-  url.pathname = base;
+  url.pathname = url.pathname.replace(/\/+$/, '');
   const scim = url.toString();
-  url.pathname = `${base.slice(0, -'/scim/v2'.length)}/oauth/token`;
-  const token = url.toString();
   return { scimUrl: scim, tokenUrl: token, human: `SCIM URL      ${scim}\ntoken URL     ${token}` };
 }

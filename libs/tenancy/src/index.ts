@@ -90,6 +90,7 @@ export {
   type ClientAuthentication,
   type IssuedAccessToken,
 } from './oauth/clients.js';
+export { TOKEN_ENDPOINT_PATH, tokenEndpointUrl } from './oauth/endpoint.js';
 export {
   FederationVerifier,
   FederationRefusal,

@@ -8,6 +8,7 @@ import {
   type FederationVerifier,
   type Organisation,
   type TokenAuthenticator,
+  TOKEN_ENDPOINT_PATH,
 } from '@scimbridge/tenancy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -19,7 +20,6 @@ import type { ApiMetrics } from '../http/metrics.js';
 // secret (HTTP Basic or form fields, §2.3.1) or with a JWT client assertion (RFC 7523 §2.2, Entra's workload identity
 // federation). Errors are RFC 6749 §5.2 JSON, never SCIM errors.
 
-export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** A form body larger than this is refused before parsing (an Entra assertion is about 1.5 KB). */
 export const TOKEN_REQUEST_MAX_BYTES = 16 * 1024;

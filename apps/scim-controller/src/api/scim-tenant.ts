@@ -26,7 +26,7 @@ export const ANNOTATION_CLIENT_SECRET_FINGERPRINT = 'scimbridge.io/client-secret
 /** `managedBy` of the OAuth client the controller keeps for a tenant (tenancy's clients). */
 export const CLIENT_MANAGER = 'scim-controller';
 /** Where the api serves the token endpoint, relative to the public base (the SCIM base minus /scim/v2). */
-export const TOKEN_ENDPOINT_PATH = '/oauth/token';
+export { TOKEN_ENDPOINT_PATH } from '@scimbridge/tenancy';
 /**
  * The opt-in: a Secret is read for a ScimTenant only if it carries this label, and its value says for what
  * (`token` for spec.token.existingSecretRef, `webhook-key` for an audit webhook's secretRef). The generated

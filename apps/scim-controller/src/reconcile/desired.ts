@@ -1,5 +1,6 @@
 import {
   parseOrganisationSettings,
+  tokenEndpointUrl,
   type OAuthClientRecord,
   type OrganisationSettings,
   type TokenRecord,
@@ -325,7 +326,7 @@ export function oauthStatus(
   secretName: string | undefined,
   scimBaseUrl?: string,
 ): OAuthStatus {
-  const base = scimBaseUrl?.replace(/\/+$/, '');
+  const tokenEndpoint = scimBaseUrl ? tokenEndpointUrl(scimBaseUrl) : null;
   return {
     clientId: client.clientId,
     secrets: client.secrets.map((s) => ({
@@ -336,9 +337,7 @@ export function oauthStatus(
     })),
     ...(secretName ? { secretName } : {}),
     tokenEndpointPath: TOKEN_ENDPOINT_PATH,
-    ...(base?.endsWith('/scim/v2')
-      ? { tokenEndpoint: `${base.slice(0, -'/scim/v2'.length)}${TOKEN_ENDPOINT_PATH}` }
-      : {}),
+    ...(tokenEndpoint ? { tokenEndpoint } : {}),
   };
 }
 
