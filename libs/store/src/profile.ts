@@ -22,6 +22,11 @@ export interface StoreProfile {
   readonly atomicReadModifyWrite: boolean;
   /** Filters other than exactly `{_id}` are served from the declared (compound) indexes. */
   readonly secondaryIndexes: boolean;
+  /**
+   * A top-level `$or` is served branch by branch from each branch's index (MongoDB). Without it (FerretDB v1
+   * pushes no `$or` to its backend, so the query reads the whole organisation), callers send one query per branch.
+   */
+  readonly orBranches: boolean;
   /** One line for people: what this server is good for. */
   readonly note: string;
   /** How the profile was chosen: detected from `buildInfo`, or forced by `STORE_PROFILE`. */
@@ -36,6 +41,7 @@ export const MONGODB_PROFILE: StoreProfile = Object.freeze({
   elemMatch: true,
   atomicReadModifyWrite: true,
   secondaryIndexes: true,
+  orBranches: true,
   note: 'MongoDB: compound indexes, $elemMatch and atomic single-document writes; every query carries the organisation id',
   source: 'default',
 });
@@ -50,6 +56,7 @@ export const FERRETDB_PROFILE: StoreProfile = Object.freeze({
   elemMatch: false,
   atomicReadModifyWrite: false,
   secondaryIndexes: false,
+  orBranches: false,
   note: 'embedded FerretDB v1 is for evaluation: no secondary indexes (every query but _id reads the collection), no atomic read-modify-write, single api replica',
   source: 'default',
 });

@@ -59,6 +59,20 @@ function readValue(doc: Record<string, unknown>, field: string): unknown {
 }
 
 /**
+ * `scope AND filter` as one query document. When no field repeats and the filter has no top-level operator, the
+ * two merge into one flat document (`{orgId, …, userNameKey}`): the same query to MongoDB, and the only form whose
+ * equality conditions FerretDB pushes down to its backend (it pushes nothing under a top-level `$and`).
+ */
+export function conjunction(
+  scope: Record<string, unknown>,
+  filter: Record<string, unknown>,
+): Record<string, unknown> {
+  const keys = Object.keys(filter);
+  const flat = keys.every((key) => !key.startsWith('$') && !Object.hasOwn(scope, key));
+  return flat ? { ...scope, ...filter } : { $and: [scope, filter] };
+}
+
+/**
  * A list or search (RFC 7644 §3.4.2) translated into one MongoDB query: filter, sort (with `_id` tie-breaker so
  * pages are stable), index pagination or RFC 9865 cursors. Inexact translations (the FerretDB profile, without
  * `$elemMatch`) load the superset and keep what the core's evaluator accepts, and refuse cursors.
@@ -85,7 +99,7 @@ export async function listResources<D extends StoredResource>(
       maxExternalLookups: source.limits.filter.maxMembershipLookups,
       elemMatch: source.elemMatch,
     });
-    query = { $and: [source.scope, translation.query] };
+    query = conjunction(source.scope, translation.query);
     exact = translation.exact;
   }
   const sort = sortSpec(type, params.sortBy, params.sortOrder);

@@ -139,8 +139,9 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
 
   /**
    * The account with this userName, and an account the host application created (or SCIM deleted earlier) with
-   * this work email, in one query: MongoDB answers each branch of the `$or` from its index, and a server without
-   * those indexes (FerretDB) reads the collection once instead of twice.
+   * this work email: one query on MongoDB, which answers each branch of the `$or` from its index; one query per
+   * branch where the store profile says `$or` is not served by branch (FerretDB pushes down each branch's
+   * equality, but nothing under `$or`).
    */
   private async accountsMatching(
     ctx: ScimContext,
@@ -148,15 +149,18 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
     email: string | undefined,
   ): Promise<{ sameName?: UserDocument; sameEmail?: UserDocument }> {
     const emailKey = email === undefined ? undefined : normaliseKey(email);
-    const docs = await this.repository.collection
-      .find({
-        orgId: ctx.orgId,
-        $or: [
-          { [USER_NAME_KEY]: userNameKey },
-          ...(emailKey === undefined ? [] : [{ [EMAIL_KEY_FIELD]: emailKey }]),
-        ],
-      })
-      .toArray();
+    const branches = [
+      { [USER_NAME_KEY]: userNameKey },
+      ...(emailKey === undefined ? [] : [{ [EMAIL_KEY_FIELD]: emailKey }]),
+    ];
+    const collection = this.repository.collection;
+    const docs = this.repository.profile.orBranches
+      ? await collection.find({ orgId: ctx.orgId, $or: branches }).toArray()
+      : (
+          await Promise.all(branches.map((branch) => collection.find({ orgId: ctx.orgId, ...branch }).toArray()))
+        )
+          .flat()
+          .filter((doc, i, all) => all.findIndex((d) => d._id === doc._id) === i);
     const sameName = docs.find((d) => (d as Record<string, unknown>)[USER_NAME_KEY] === userNameKey);
     const sameEmail = docs.find(
       (d) =>
