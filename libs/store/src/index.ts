@@ -26,6 +26,7 @@ export type {
   AppliedEffectDocument,
 } from './documents.js';
 export { uuidv7 } from './ids.js';
+export { anyOf } from './query.js';
 export { MembershipRepository, membershipId } from './memberships.js';
 export { AuditLog, type AuditEventInput } from './audit.js';
 export { createAccount, type AccountInput } from './accounts.js';

@@ -2,6 +2,7 @@ import type { MemberRef } from '@scimbridge/scim-core';
 import type { Connection } from 'mongoose';
 import { isDuplicateKey, storeCollections, type StoreCollections } from './collections.js';
 import type { MembershipDocument, ResolvedMember } from './documents.js';
+import { anyOf } from './query.js';
 
 const MEMBER_FIELDS = { memberId: 1, memberType: 1, display: 1 } as const;
 
@@ -116,7 +117,7 @@ export class MembershipRepository {
     const byGroup = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
     if (groupIds.length === 0) return byGroup;
     const docs = await this.collections.memberships
-      .find({ orgId, groupId: { $in: [...groupIds] } }, { projection: { ...MEMBER_FIELDS, groupId: 1 } })
+      .find({ orgId, groupId: anyOf(groupIds) }, { projection: { ...MEMBER_FIELDS, groupId: 1 } })
       .limit(limit + 1)
       .toArray();
     if (docs.length > limit) return undefined;
@@ -154,7 +155,7 @@ export class MembershipRepository {
 
   async ofMembers(orgId: string, memberIds: readonly string[]): Promise<MembershipDocument[]> {
     if (memberIds.length === 0) return [];
-    return this.collections.memberships.find({ orgId, memberId: { $in: [...memberIds] } }).toArray();
+    return this.collections.memberships.find({ orgId, memberId: anyOf(memberIds) }).toArray();
   }
 
   /**
@@ -178,7 +179,7 @@ export class MembershipRepository {
    */
   async touchGroups(orgId: string, groupIds: readonly string[]): Promise<void> {
     if (groupIds.length === 0) return;
-    await this.collections.groups.updateMany({ orgId, _id: { $in: [...groupIds] } }, {
+    await this.collections.groups.updateMany({ orgId, _id: anyOf(groupIds) }, {
       $inc: { 'meta.version': 1 },
       $set: { 'meta.lastModified': new Date() },
     } as never);

@@ -8,6 +8,7 @@ import {
 } from '@scimbridge/scim-core';
 import {
   SCIM_VISIBLE,
+  anyOf,
   type MembershipRepository,
   type ResolvedMember,
   type StoreCollections,
@@ -29,11 +30,9 @@ export async function resolveMembers(
   const ids = [...sent.keys()];
   if (ids.length === 0) return { members: [], ignored: [] };
   const [users, groups] = await Promise.all([
-    collections.users
-      .find({ orgId, _id: { $in: ids }, ...SCIM_VISIBLE }, { projection: { _id: 1 } })
-      .toArray(),
+    collections.users.find({ orgId, _id: anyOf(ids), ...SCIM_VISIBLE }, { projection: { _id: 1 } }).toArray(),
     collections.groups
-      .find({ orgId, _id: { $in: ids }, deletedAt: null }, { projection: { _id: 1 } })
+      .find({ orgId, _id: anyOf(ids), deletedAt: null }, { projection: { _id: 1 } })
       .toArray(),
   ]);
   const types = new Map<string, 'User' | 'Group'>();
@@ -61,7 +60,7 @@ export async function groupsOfUser(
   const groupIds = [...new Set(rows.map((r) => r.groupId))];
   const groups = groupIds.length
     ? await collections.groups
-        .find({ orgId, _id: { $in: groupIds } }, { projection: { displayName: 1 } })
+        .find({ orgId, _id: anyOf(groupIds) }, { projection: { displayName: 1 } })
         .toArray()
     : [];
   const names = new Map(groups.map((g) => [g._id, g.displayName as string]));
@@ -115,6 +114,6 @@ export function externalResolver(
         )
       : rows;
     const ids = [...new Set(matching.map((row) => (side === 'groups' ? row.groupId : row.memberId)))];
-    return { _id: { $in: ids } };
+    return { _id: anyOf(ids) };
   };
 }
