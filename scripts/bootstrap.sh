@@ -28,7 +28,9 @@ step_apt() {
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v promtool >/dev/null || missing+=(prometheus)
   command -v python3 >/dev/null || missing+=(python3 python3-venv)
-  if [ ${#missing[@]} -eq 0 ]; then echo "present (redis $(redis-server --version | awk '{print $3}'), prometheus)"; return; fi
+  # FerretDB's PostgreSQL backend for `make dev` (scripts/dev.sh); the tests use its SQLite backend but one.
+  [ -n "$(postgres_bin)" ] || missing+=(postgresql)
+  if [ ${#missing[@]} -eq 0 ]; then echo "present (redis $(redis-server --version | awk '{print $3}'), prometheus, postgresql $(basename "$(dirname "$(postgres_bin)")"))"; return; fi
   log "apt-get install ${missing[*]}"
   as_root apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" \

@@ -18,6 +18,13 @@ SCIM2_TESTER_VERSION=0.5.2
 # scim2-tester has no CLI of its own; scim2-cli wraps it as `scim test`.
 SCIM2_CLI_VERSION=0.6.0
 
+# Debian's PostgreSQL server binaries (package postgresql): the newest /usr/lib/postgresql/<major>/bin, or nothing.
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n | tail -1; }
+# PostgreSQL refuses to run as root; as root it runs as Debian's postgres user (setpriv execs it, no wrapper).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then setpriv --reuid postgres --regid postgres --init-groups -- "$@"; else "$@"; fi
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # Every project command runs with the cached tools first on PATH.

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRegistry, toStored } from '@scimbridge/scim-core';
+import { createRegistry, keyFieldName, normaliseKey, toStored } from '@scimbridge/scim-core';
+import type mongoose from 'mongoose';
 import { uuidv7 } from '@scimbridge/store';
 import { freePort, waitFor } from '@scimbridge/testing';
 
@@ -63,4 +64,36 @@ export async function startBenchApi(
     },
   );
   return { child, port };
+}
+
+/** A group with these members, in the stored shape (one membership document per member). */
+export async function seedGroup(
+  db: mongoose.Connection,
+  orgId: string,
+  name: string,
+  memberIds: string[],
+): Promise<string> {
+  const now = new Date();
+  const id = uuidv7();
+  await db.collection('groups').insertOne({
+    _id: id,
+    orgId,
+    displayName: name,
+    [keyFieldName('displayName')]: normaliseKey(name),
+    meta: { resourceType: 'Group', created: now, lastModified: now, version: 1 },
+  } as never);
+  for (let start = 0; start < memberIds.length; start += 10_000) {
+    await db.collection('memberships').insertMany(
+      memberIds.slice(start, start + 10_000).map((m) => ({
+        _id: `${id}:${m}`,
+        orgId,
+        groupId: id,
+        memberId: m,
+        memberType: 'User',
+        addedAt: now,
+      })) as never[],
+      { ordered: false },
+    );
+  }
+  return id;
 }

@@ -6,6 +6,7 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  max: number;
 }
 
 function summarise(latencies: number[], errors: number, elapsedMs: number): LoadResult {
@@ -17,6 +18,7 @@ function summarise(latencies: number[], errors: number, elapsedMs: number): Load
     rps: (sorted.length * 1000) / elapsedMs,
     p50: at(0.5),
     p99: at(0.99),
+    max: sorted.at(-1) ?? NaN,
   };
 }
 

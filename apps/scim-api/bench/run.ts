@@ -7,13 +7,12 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { keyFieldName, normaliseKey } from '@scimbridge/scim-core';
 import { ensureStoreIndexes, uuidv7 } from '@scimbridge/store';
 import { applyOrganisation, ensureTenancyIndexes, issueToken } from '@scimbridge/tenancy';
 import { freePort, startFerretDB, startRedis, waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
-import { startBenchApi, userDoc } from './common.js';
+import { seedGroup, startBenchApi, userDoc } from './common.js';
 import { closedLoop, openLoop, type LoadResult } from './load.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -43,37 +42,6 @@ async function seedUsers(db: mongoose.Connection, orgId: string, count: number):
     ids.push(...docs.map((d) => d._id));
   }
   return ids;
-}
-
-async function seedGroup(
-  db: mongoose.Connection,
-  orgId: string,
-  name: string,
-  memberIds: string[],
-): Promise<string> {
-  const now = new Date();
-  const id = uuidv7();
-  await db.collection('groups').insertOne({
-    _id: id,
-    orgId,
-    displayName: name,
-    [keyFieldName('displayName')]: normaliseKey(name),
-    meta: { resourceType: 'Group', created: now, lastModified: now, version: 1 },
-  } as never);
-  for (let start = 0; start < memberIds.length; start += 10_000) {
-    await db.collection('memberships').insertMany(
-      memberIds.slice(start, start + 10_000).map((m) => ({
-        _id: `${id}:${m}`,
-        orgId,
-        groupId: id,
-        memberId: m,
-        memberType: 'User',
-        addedAt: now,
-      })) as never[],
-      { ordered: false },
-    );
-  }
-  return id;
 }
 
 function rssMb(pid: number): number {

@@ -57,7 +57,7 @@ export const FERRETDB_PROFILE: StoreProfile = Object.freeze({
   atomicReadModifyWrite: false,
   secondaryIndexes: false,
   orBranches: false,
-  note: 'embedded FerretDB v1 is for evaluation: no secondary indexes (every query but _id reads the collection), no atomic read-modify-write, single api replica',
+  note: 'embedded FerretDB v1 is for evaluation: no secondary indexes (a query other than by _id scans the collection), no atomic read-modify-write, single api replica',
   source: 'default',
 });
 

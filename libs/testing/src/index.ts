@@ -1,4 +1,5 @@
-export { startFerretDB, type MongoServer } from './ferretdb.js';
+export { startFerretDB, type FerretBackend, type MongoServer } from './ferretdb.js';
+export { postgresBinDir, startPostgres, type PostgresServer } from './postgres.js';
 export { startRedis, redisPing, type RedisServer } from './redis.js';
 export { startKube, kubeGet, type KubeServer } from './kube.js';
 export {

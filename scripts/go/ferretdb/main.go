@@ -1,4 +1,6 @@
-// Command ferretdb runs FerretDB v1 (SQLite backend) as the project's MongoDB-wire test server.
+// Command ferretdb runs FerretDB v1 as the project's MongoDB-wire test and demo server: on SQLite
+// (-sqlite-dir, the test suite's default: nothing else to start) or on PostgreSQL (-postgresql-url, the
+// `make dev` default: PostgreSQL evaluates FerretDB's pushed-down filters, docs/testing.md).
 //
 // It embeds the upstream ferretdb package instead of building cmd/ferretdb, whose binary panics at
 // start-up when built with `go install` (build/version/version.txt is not in the module). Embedded
@@ -25,20 +27,25 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (port 0 picks a free port)")
 	dir := flag.String("sqlite-dir", "", "directory holding one SQLite file per database (created if missing)")
+	pgURL := flag.String("postgresql-url", "", "PostgreSQL backend instead of SQLite, e.g. postgres://127.0.0.1:5432/ferretdb")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
 
-	if *dir == "" {
-		fmt.Fprintln(os.Stderr, "ferretdb: -sqlite-dir is required")
+	if (*dir == "") == (*pgURL == "") {
+		fmt.Fprintln(os.Stderr, "ferretdb: exactly one of -sqlite-dir and -postgresql-url is required")
 		os.Exit(2)
 	}
-	abs, err := filepath.Abs(*dir)
-	if err == nil {
-		err = os.MkdirAll(abs, 0o700)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ferretdb: data directory: %v\n", err)
-		os.Exit(1)
+	handler, sqliteURL := "postgresql", ""
+	if *dir != "" {
+		abs, err := filepath.Abs(*dir)
+		if err == nil {
+			err = os.MkdirAll(abs, 0o700)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ferretdb: data directory: %v\n", err)
+			os.Exit(1)
+		}
+		handler, sqliteURL = "sqlite", "file:"+abs+"/"
 	}
 
 	var level slog.Level
@@ -50,9 +57,10 @@ func main() {
 
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
-		Logger:    logger,
+		Handler:       handler,
+		SQLiteURL:     sqliteURL,
+		PostgreSQLURL: *pgURL,
+		Logger:        logger,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)

@@ -157,7 +157,9 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
     const docs = this.repository.profile.orBranches
       ? await collection.find({ orgId: ctx.orgId, $or: branches }).toArray()
       : (
-          await Promise.all(branches.map((branch) => collection.find({ orgId: ctx.orgId, ...branch }).toArray()))
+          await Promise.all(
+            branches.map((branch) => collection.find({ orgId: ctx.orgId, ...branch }).toArray()),
+          )
         )
           .flat()
           .filter((doc, i, all) => all.findIndex((d) => d._id === doc._id) === i);
