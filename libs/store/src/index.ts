@@ -43,6 +43,7 @@ export {
   detectStoreProfile,
   describeStoreProfile,
   documentById,
+  credentialById,
   profileFor,
   profileFromBuildInfo,
   serverFromBuildInfo,
