@@ -54,7 +54,7 @@ describe('filterShape', () => {
 });
 
 describe('isPrefixPattern: the regexes MongoDB bounds as an index range', () => {
-  it.each([
+  it.each<[unknown, string | undefined, boolean]>([
     ['^alice', undefined, true],
     ['^j', '', true],
     ['^\\.hidden', undefined, true],
@@ -64,7 +64,7 @@ describe('isPrefixPattern: the regexes MongoDB bounds as an index range', () => 
     expect(isPrefixPattern(pattern, options)).toBe(expected);
   });
 
-  it.each([
+  it.each<[unknown, string | undefined, string]>([
     ['alice', undefined, 'not anchored'],
     ['^alice', 'i', 'case-insensitive'],
     [/^abc/i, undefined, 'case-insensitive RegExp'],
@@ -225,8 +225,13 @@ describe('recordQueryShapes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shapes-'));
     const client = new EventEmitter();
     recordQueryShapes(client, { service: 'scim-worker', dir, profile: 'mongodb' });
-    client.emit('commandStarted', { commandName: 'find', command: { find: 'users', filter: { orgId: 'o', _id: 'x' } } });
-    const [line] = readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8').trim().split('\n');
+    client.emit('commandStarted', {
+      commandName: 'find',
+      command: { find: 'users', filter: { orgId: 'o', _id: 'x' } },
+    });
+    const [line] = readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')
+      .trim()
+      .split('\n');
     const shape = JSON.parse(line!);
     expect(shape).toMatchObject({ profile: 'mongodb', filter: { _id: 'eq', orgId: 'eq' } });
     expect(shapeKey(shape)).toBe(shapeKey({ ...shape, profile: 'ferretdb' }));
