@@ -39,11 +39,14 @@ export const COLLECTION_POLICIES: Readonly<Record<string, CollectionPolicy>> = {
   memberships: sharded(),
   audit_events: sharded(),
   applied_effects: sharded(),
-  // `kind`: a client's tokens are all access tokens; the filter restates it.
-  tokens: sharded(['kind']),
+  // `kind`: a client's tokens are all access tokens; the filter restates it. Sharded on its unique `hash` (see
+  // SHARD_KEY): `shardKey` is what the MongoDB counterpart of a FerretDB-profile write by `_id` adds (`mongodbCounterparts`).
+  tokens: { ...sharded(['kind']), shardKey: { hash: 1 } },
   oauth_clients: sharded(),
   oauth_client_secrets: sharded(),
-  pending_broadcasts: sharded(),
+  // Transient revocation-broadcast records, a handful at a time: unsharded (docs/mongodb.md "Commands"), so a
+  // query by `_id` alone or the relay's `{createdAt}` scan is one shard's; no organisation to target.
+  pending_broadcasts: { orgField: null },
   audit_deliveries: sharded(),
   audit_dead_letters: sharded(),
   // One document per organisation, its `_id` the organisation id: small, unsharded, every query by `_id`.
@@ -99,27 +102,8 @@ const relay = (collection: string, filter: FilterShape, reason: string): Allowed
   reason,
 });
 
-/** Lookups and writes by `_id` alone: served by `{_id: 1}`, one document, but scatter-gather on a sharded cluster. */
-const byIdAlone = (
-  collection: string | string[],
-  operation: string[],
-  todo: string,
-  filter: FilterShape = { _id: 'eq' },
-): Allowed => ({
-  collection,
-  operation,
-  filter,
-  only: 'untargeted',
-  reason:
-    'one document by primary key, but without `orgId` a cluster sharded by hashed `orgId` asks every shard',
-  todo,
-});
-
 /** The SCIM resource collections (`devices`: the test's added resource type). */
 const RESOURCES = ['users', 'groups', 'devices'];
-
-const STORE_PROFILE_TODO =
-  'the MongoDB store profile filters on `{orgId, _id}` (the `_id` index, targeted on the hashed `orgId` shard key); today `findInOrganisation` and the writes after it use `_id` alone, the one filter FerretDB v1 serves from an index (docs/testing.md)';
 
 export const ALLOWED: readonly Allowed[] = [
   {
@@ -132,7 +116,15 @@ export const ALLOWED: readonly Allowed[] = [
     filter: { hash: 'eq' },
     only: 'untargeted',
     reason:
-      'authentication by token hash: the organisation is what it finds, so it cannot be in the filter; served by the unique `{hash: 1}` index (one document; one index probe per shard)',
+      'authentication by token hash: the organisation is what it finds, so it cannot be in the filter; served by the unique `{hash: 1}` index and targeted on the `tokens` shard key `{hash: 1}` (docs/mongodb.md), which the checker, counting only `orgId`, does not see',
+  },
+  {
+    collection: 'tokens',
+    operation: 'update',
+    filter: { _id: 'eq', hash: 'eq' },
+    only: 'untargeted',
+    reason:
+      'the `lastUsedAt` flush on the MongoDB profile (`credentialById`, libs/store profile.ts): `{hash, _id}`, targeted on the `tokens` shard key `{hash: 1}` and one document by `_id`; `{orgId, _id}` would ask every shard of a collection sharded by hash',
   },
   {
     collection: 'oauth_client_secrets',
@@ -178,82 +170,49 @@ export const ALLOWED: readonly Allowed[] = [
     { deadLetteredAt: '$lt' },
     'retention of dead letters: `{deadLetteredAt: 1}`, a batch per pass',
   ),
-  relay(
-    'pending_broadcasts',
-    { createdAt: '$lt' },
-    'broadcast relay (tenancy pending-broadcasts.ts): records older than a cut-off, oldest first, `{createdAt: 1}`, limited',
-  ),
+  {
+    collection: 'audit_dead_letters',
+    operation: 'aggregate',
+    filter: { status: 'eq' },
+    only: 'untargeted',
+    reason:
+      "the worker's `scim_audit_dead_letters` gauge (scim-worker metrics.ts) counts dead letters by sink on every scrape, across organisations: a range of `{status: 1, sink: 1}`, covered by it (no document is read), over the dead letters waiting for an operator",
+  },
   {
     collection: RESOURCES,
     only: 'regex',
     reason:
-      "SCIM `co`/`sw`/`ew` filters become `$regex` on the stored lower-cased keys: targeted (orgId) but a pattern bounds no index scan, so they read the organisation's documents up to the api's candidate cap",
-    todo: 'serve `sw` as an anchored prefix (`^` + escaped value) on the lower-cased key, which MongoDB bounds on `{orgId, userNameKey}` (and the other key indexes); `co`/`ew` stay capped scans (or are refused)',
+      "SCIM `co` and `ew` filters (and, without a stored key, case-insensitive ones) become unanchored or case-insensitive `$regex`: targeted (orgId) but a pattern bounds no index scan, so they read the organisation's documents, bounded by the page and the api's candidate cap. `sw` on a keyed attribute is an anchored, escaped, case-sensitive prefix on the lower-cased key (`$regex:prefix`): an index range, checked like any other",
   },
   {
     collection: RESOURCES,
     only: 'presence',
     reason:
-      'SCIM `pr` filters become `$exists`: targeted (orgId) and limited to a page, but no index bounds them; on a required attribute nearly every document matches, so the scan stops after a page, on a sparse one it reads the organisation',
-    todo: 'refuse `pr` on attributes without an index, or declare sparse `{orgId, <attribute>}` indexes for the attributes IdPs filter with `pr`',
+      'SCIM `pr` filters become `$exists`: targeted (orgId) and limited to a page, but no index bounds them. Kept (not refused, no sparse indexes): `pr` is a core operator of RFC 7644 that conformance checkers exercise, and no IdP in docs/scim-interop filters with it, so a sparse index per attribute would cost every write for traffic that does not come (docs/query-shapes.md "Decisions")',
   },
-  byIdAlone(RESOURCES, ['find', 'update', 'findAndModify', 'delete'], STORE_PROFILE_TODO),
-  byIdAlone(
-    RESOURCES,
-    ['delete'],
-    "the outbox's `document.delete` effect (libs/store outbox.ts) removes the document by `{_id, deletedAt: {$ne: null}}`: the entry knows the organisation, so add `orgId`",
-    { _id: 'eq', deletedAt: '$ne' },
-  ),
-  {
-    collection: 'users',
-    operation: 'aggregate',
-    filter: { active: '$ne', orgId: 'eq', 'scim.deletedAt': 'eq', 'scim.managed': 'eq' },
-    reason:
-      "the plan's user limit counts the organisation's active users before each create (scim-api resources/users.ts `addingActiveUser`): targeted, but it reads every SCIM-visible user of the organisation",
-    todo: 'keep a per-organisation count of active users (updated with the outbox effects) or index `{orgId: 1, active: 1}` and count `active: {$in: [true, null]}`; only organisations with a user limit pay this today',
-  },
-  {
-    collection: 'audit_dead_letters',
-    operation: 'aggregate',
-    filter: { status: 'eq' },
-    reason:
-      "the worker's `scim_audit_dead_letters` gauge (scim-worker metrics.ts) groups dead letters by sink on every scrape, across organisations",
-    todo: 'declare `{status: 1, sink: 1}` on audit_dead_letters (the `$match` + `$group` is then covered by the index), or count at dead-letter/re-drive time instead of per scrape',
-  },
-  byIdAlone(
-    'audit_events',
-    ['find', 'update'],
-    'the worker reads an event and marks it dispatched by `_id` alone (scim-worker audit/dispatch.ts, fan-out): its job and the relay both know the organisation, so filter `{orgId, _id}`',
-  ),
-  byIdAlone(
-    'applied_effects',
-    ['find'],
-    'the effect ledger (libs/store effects.ts) checks `{_id: "<effect>:<eventId>"}`: add the event\'s `orgId` to the filter',
-  ),
-  byIdAlone(
-    'audit_deliveries',
-    ['find'],
-    'delivery records are looked up by their key alone (scim-worker audit/dispatch.ts, processors/audit-delivery.ts): the job carries the organisation, so filter `{orgId, _id}`',
-  ),
-  {
-    ...byIdAlone(
-      'audit_dead_letters',
-      ['find', 'update'],
-      'dead letters are looked up and updated by their key alone (scim-worker processors/audit-delivery.ts): filter `{orgId, _id}`',
-    ),
-    notRecorded: 'dead-lettering runs in the in-process worker tests (apps/scim-worker/test)',
-  },
-  byIdAlone(
-    'pending_broadcasts',
-    ['delete'],
-    'a relayed broadcast record is removed by `_id` alone (tenancy pending-broadcasts.ts): the record it read has `orgId`, so delete `{orgId, _id}`',
-  ),
-  byIdAlone(
-    'tokens',
-    ['update'],
-    'the `lastUsedAt` flush (tenancy tokens/last-used.ts) updates by `_id` alone: remember the organisation with each use and filter `{orgId, _id}`',
-  ),
 ];
+
+/**
+ * What a shape the FerretDB profile sent stands for on MongoDB. The store profile's `documentById` (libs/store
+ * profile.ts) filters one document of an organisation by `_id` alone on FerretDB v1 — the one filter it serves from
+ * an index — and by `{orgId, _id}` on MongoDB (`credentialById`: `{hash, _id}` on `tokens`, sharded on `hash`). So a
+ * FerretDB-profile shape by `_id` whose only problem is targeting is accepted when the run also recorded, under the
+ * MongoDB profile, the same shape with the targeting field added (`orgField`, or the collection's own `shardKey`),
+ * and that shape passes. A query that drops the organisation on both profiles has no such counterpart and fails.
+ */
+export function mongodbCounterparts(shape: QueryShape): QueryShape[] {
+  const policy = COLLECTION_POLICIES[shape.collection];
+  const filter = shape.filter;
+  if (!policy?.orgField || !filter || filter._id !== 'eq') return [];
+  return [policy.orgField, ...Object.keys(policy.shardKey ?? {})]
+    .filter((field) => !(field in filter))
+    .map((field) => ({
+      ...shape,
+      filter: Object.fromEntries(
+        Object.entries({ ...filter, [field]: 'eq' }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      ),
+    }));
+}
 
 export function canonical(filter: FilterShape | undefined): string {
   const sortDeep = (value: unknown): unknown => {

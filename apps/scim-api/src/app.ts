@@ -1,7 +1,13 @@
 import helmet from '@fastify/helmet';
 import { loggerOptions } from '@scimbridge/logger';
 import { createRegistry, ScimError, type RefusalReason, type SchemaRegistry } from '@scimbridge/scim-core';
-import { describeStoreProfile, detectStoreProfile, Outbox, type StoreProfile } from '@scimbridge/store';
+import {
+  credentialById,
+  describeStoreProfile,
+  detectStoreProfile,
+  Outbox,
+  type StoreProfile,
+} from '@scimbridge/store';
 import {
   FederationVerifier,
   PendingBroadcastRelay,
@@ -88,11 +94,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.trustProxy === undefined ? {} : { trustProxy: deps.trustProxy }),
   });
   await app.register(helmet, { contentSecurityPolicy: false });
-  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, deps.auth);
+  const storeProfile = deps.storeProfile ?? (await detectStoreProfile(deps.connection));
+  const authenticator = new TokenAuthenticator(deps.connection, deps.redis, {
+    lastUsedFilter: (token) => credentialById(storeProfile, token.tokenId, token.hash),
+    ...deps.auth,
+  });
   await authenticator.start();
   const broadcastRelay = new PendingBroadcastRelay(deps.connection, deps.redis, deps.broadcastRelayMs);
   broadcastRelay.start();
-  const storeProfile = deps.storeProfile ?? (await detectStoreProfile(deps.connection));
   await app.register(opsRoutes, {
     registry: deps.registry,
     info: { store: describeStoreProfile(storeProfile) },
@@ -123,6 +132,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     deps.connection,
     eventDispatch(deps.jobs, app.log),
     kinds.map((kind) => kind.collection),
+    storeProfile,
   );
   const services = buildLifecycles(registry, kinds, deps.connection, outbox, { locks, outbox }, storeProfile);
   // One failed-authentication budget per address for the SCIM api and the token endpoint together.

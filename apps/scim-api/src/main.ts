@@ -36,7 +36,10 @@ runMain('scim-api', async () => {
   const jobs = new JobProducer({ connection: queueRedis, enqueue: { timeoutMs: 250 } });
 
   const registry = createMetricsRegistry('scim-api');
-  observeMongoCommands(connection.getClient(), registry, { service: 'scim-api' });
+  observeMongoCommands(connection.getClient(), registry, {
+    service: 'scim-api',
+    profile: storeProfile.server,
+  });
   const app = await buildApp({
     registry,
     logLevel: config.LOG_LEVEL,

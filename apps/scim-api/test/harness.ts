@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JobProducer } from '@scimbridge/jobs';
-import { ensureStoreIndexes } from '@scimbridge/store';
+import { detectStoreProfile, ensureStoreIndexes } from '@scimbridge/store';
 import { insideDatabaseTime, recordQueryShapes } from '@scimbridge/telemetry';
 import {
   applyOrganisation,
@@ -45,9 +45,12 @@ export async function startHarness(
     .asPromise();
   // The query-shape audit (docs/query-shapes.md) records what the app sends while serving a request, not what
   // the test itself reads or seeds on the same connection.
+  // Tagged with the app's store profile, so the audit checks what MongoDB gets (docs/query-shapes.md).
+  const storeProfile = overrides.storeProfile ?? (await detectStoreProfile(connection));
   recordQueryShapes(connection.getClient(), {
     service: 'scim-api (in-process)',
     include: insideDatabaseTime,
+    profile: storeProfile.server,
   });
   await ensureTenancyIndexes(connection);
   await ensureStoreIndexes(connection);
@@ -66,6 +69,7 @@ export async function startHarness(
     redis,
     jobs,
     ...overrides,
+    storeProfile,
   });
   return {
     app,

@@ -26,9 +26,12 @@ runMain('scim-worker', async () => {
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 
   const registry = createMetricsRegistry('scim-worker');
-  observeMongoCommands(connection.getClient(), registry, { service: 'scim-worker' });
   // Decided once and passed down: the only place that asks which server this is (docs/mongodb.md).
   const storeProfile = await detectStoreProfile(connection, config.STORE_PROFILE);
+  observeMongoCommands(connection.getClient(), registry, {
+    service: 'scim-worker',
+    profile: storeProfile.server,
+  });
   logger.info(
     { store: describeStoreProfile(storeProfile) },
     `store profile ${storeProfile.server}: ${storeProfile.note}`,

@@ -78,12 +78,13 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     delivery: new Queue(QueueName.auditDelivery, queueOptions),
   };
   const metrics = registerWorkerMetrics(options.registry, Object.values(queues), collections);
+  const storeProfile = options.storeProfile ?? (await detectStoreProfile(options.mongo));
   const context: ProcessorContext = {
     mongo: options.mongo,
     collections,
-    storeProfile: options.storeProfile ?? (await detectStoreProfile(options.mongo)),
-    dispatchMarks: new DispatchMarks(collections.auditEvents),
-    effects: new EffectLedger(options.mongo),
+    storeProfile,
+    dispatchMarks: new DispatchMarks(collections.auditEvents, storeProfile),
+    effects: new EffectLedger(options.mongo, storeProfile),
     sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
     auditStream: new AuditLogStream(options.auditDestination),
     auditQueue: queues.audit,
@@ -168,14 +169,19 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
 
   const relay = new AuditRelay({
     // Completes changes whose writer died before finishing them; their events go to the fan-out queue.
-    outbox: new Outbox(options.mongo, async (event) => {
-      const result = await auditFanoutJob.enqueue(queues.audit, {
-        eventId: event._id,
-        orgId: event.orgId,
-        trace: traceCarrierForTraceId(event.traceId),
-      });
-      if (!result.ok) throw result.error;
-    }),
+    outbox: new Outbox(
+      options.mongo,
+      async (event) => {
+        const result = await auditFanoutJob.enqueue(queues.audit, {
+          eventId: event._id,
+          orgId: event.orgId,
+          trace: traceCarrierForTraceId(event.traceId),
+        });
+        if (!result.ok) throw result.error;
+      },
+      undefined,
+      storeProfile,
+    ),
     onOutboxCompleted: (count) => metrics.outboxCompleted.inc(count),
     auditEvents: collections.auditEvents,
     auditQueue: queues.audit,

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { listDeadLetters, redriveDeadLetters } from '@scimbridge/audit-delivery';
 import { JobProducer } from '@scimbridge/jobs';
+import { detectStoreProfile } from '@scimbridge/store';
 import { waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -192,6 +193,7 @@ describe('audit fan-out', () => {
         AUDIT_WEBHOOK_ATTEMPTS: 3,
       },
       { orgId },
+      await detectStoreProfile(mongo),
     );
     expect(redriven.map((l) => l._id)).toEqual([`${event._id}:down`]);
     await waitFor('dead letter redelivered', async () => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@scimbridge/logger';
+import type { StoreProfile } from '@scimbridge/store';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
 import { Registry } from 'prom-client';
@@ -61,7 +62,7 @@ export async function startTestWorker(
   mongo: Connection,
   redisUrl: string,
   settings: Partial<WorkerSettings> & { QUEUE_PREFIX: string },
-  options: { relay?: boolean } = {},
+  options: { relay?: boolean; storeProfile?: StoreProfile } = {},
 ): Promise<TestWorker> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined);
@@ -77,6 +78,7 @@ export async function startTestWorker(
     registry,
     auditDestination: audit,
     relay: options.relay ?? false,
+    ...(options.storeProfile ? { storeProfile: options.storeProfile } : {}),
   });
   return {
     ...worker,

@@ -33,6 +33,13 @@ export const AUDIT_DELIVERY_INDEXES: readonly IndexDeclaration[] = [
   // Retention scans by date across organisations (a maintenance job, like the relay's `dispatchedAt` index).
   { collection: 'audit_deliveries', key: { at: 1 }, serves: 'retention by date' },
   { collection: 'audit_dead_letters', key: { deadLetteredAt: 1 }, serves: 'retention by date' },
+  // The worker's `scim_audit_dead_letters` gauge counts dead letters by sink on every scrape, across
+  // organisations: `{status: 'dead'}` then `$group` by sink is a range of this index, covered (no document read).
+  {
+    collection: 'audit_dead_letters',
+    key: { status: 1, sink: 1 },
+    serves: 'the dead-letter gauge by sink (covered)',
+  },
 ];
 
 /** Creates `AUDIT_DELIVERY_INDEXES`; idempotent. */

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, mongoEnv, redisEnv } from '@scimbridge/config';
 import { QueueName } from '@scimbridge/jobs';
 import { Queue } from 'bullmq';
+import { detectStoreProfile } from '@scimbridge/store';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { z } from 'zod';
@@ -128,7 +129,13 @@ export async function runAuditDeadLettersCommand(
     const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 3 });
     const queue = new Queue(QueueName.auditDelivery, { connection: redis, prefix: config.QUEUE_PREFIX });
     try {
-      const letters = await redriveDeadLetters(collections, queue, settings, filter);
+      const letters = await redriveDeadLetters(
+        collections,
+        queue,
+        settings,
+        filter,
+        await detectStoreProfile(connection),
+      );
       for (const letter of letters) out(`redriving ${letter._id}`);
       out(`${letters.length} dead letter(s) re-driven`);
       return 0;

@@ -1,6 +1,6 @@
 import { auditDeliveryJob, traceCarrierForTraceId } from '@scimbridge/jobs';
 import type { Queue } from 'bullmq';
-import { findInOrganisation } from '@scimbridge/store';
+import { documentById, findInOrganisation, type StoreProfile } from '@scimbridge/store';
 import type { DeadLetterCollections } from './collections.js';
 import type { AuditDeadLetterDocument } from './documents.js';
 import type { AuditDeliverySettings } from './settings.js';
@@ -37,15 +37,16 @@ export async function redriveDeadLetters(
   deliveryQueue: Queue,
   settings: AuditDeliverySettings,
   filter: DeadLetterFilter,
+  /** The store profile (`detectStoreProfile`): its `documentById` filters the reads and writes by id. */
+  profile: StoreProfile,
 ): Promise<AuditDeadLetterDocument[]> {
   const letters = await listDeadLetters(collections, { ...filter, status: filter.status ?? 'dead' });
   for (const letter of letters) {
     const redriveCount = letter.redriveCount + 1;
-    await collections.auditDeadLetters.updateOne(
-      { _id: letter._id },
-      { $set: { status: 'redriving', redriveCount, redrivenAt: new Date() } },
-    );
-    const event = await findInOrganisation(collections.auditEvents, letter.eventId, letter.orgId);
+    await collections.auditDeadLetters.updateOne(documentById(profile, letter.orgId, letter._id), {
+      $set: { status: 'redriving', redriveCount, redrivenAt: new Date() },
+    });
+    const event = await findInOrganisation(collections.auditEvents, letter.eventId, letter.orgId, profile);
     const data = {
       eventId: letter.eventId,
       orgId: letter.orgId,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createRegistry,
+  escapeRegex,
   evaluateCompiled,
   type CompiledFilter,
   evaluateFilter,
@@ -14,6 +15,7 @@ import {
   type MongoFilter,
 } from '../src/index.js';
 import {
+  text,
   multiValuedUserArbitrary,
   userArbitrary,
   userFilterArbitrary,
@@ -78,6 +80,37 @@ describe('filter back ends agree', () => {
     );
     // Guard against a vacuous property: many generated filters must select some users but not all.
     expect(discriminating).toBeGreaterThan(100);
+  });
+
+  it('translates `sw` on a keyed attribute to an anchored, escaped, case-sensitive prefix of the lower-cased key, with the same answer', () => {
+    // The form MongoDB bounds on the `{orgId, userNameKey}` index (docs/query-shapes.md): `^` + the escaped,
+    // lower-cased value and no `i` option. Values and names are drawn from regex metacharacters and mixed case.
+    let discriminating = 0;
+    fc.assert(
+      fc.property(
+        fc.array(userArbitrary, { minLength: 1, maxLength: 12 }),
+        fc.oneof(text(2), text(4)),
+        (generated, value) => {
+          const docs = store(generated);
+          const ast = parseFilter(`userName sw ${JSON.stringify(value)}`);
+          for (const elemMatch of [true, false]) {
+            const { query, exact } = filterToMongoSync(ast, users, { elemMatch });
+            expect(exact).toBe(true);
+            expect(query).toEqual({ userNameKey: { $regex: `^${escapeRegex(value.toLowerCase())}` } });
+            const inMemory = docs
+              .filter((d) => evaluateFilter(ast, users, fromStored(users, d)))
+              .map((d) => d._id);
+            expect(
+              docs.filter((d) => matches(d, query)).map((d) => d._id),
+              JSON.stringify(query),
+            ).toEqual(inMemory);
+            if (elemMatch && inMemory.length > 0 && inMemory.length < docs.length) discriminating++;
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(discriminating).toBeGreaterThan(20);
   });
 
   it('agrees on value filters over multi-valued complex attributes: $elemMatch exact, the relaxed form a superset', () => {

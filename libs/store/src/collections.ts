@@ -52,6 +52,8 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
     serves: 'userName lookups and uniqueness',
   },
   { collection: 'users', key: { orgId: 1, externalId: 1 }, serves: 'externalId lookups' },
+  // The plan's user limit counts an organisation's active users before a create, at most up to the limit.
+  { collection: 'users', key: { orgId: 1, active: 1 }, serves: "the plan's user-limit count" },
   {
     collection: 'users',
     key: { orgId: 1, [`emails.${keyFieldName('value')}`]: 1 },

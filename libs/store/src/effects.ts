@@ -1,6 +1,7 @@
 import type { Connection, mongo } from 'mongoose';
 import { isDuplicateKey, storeCollections } from './collections.js';
 import type { AppliedEffectDocument } from './documents.js';
+import { documentById, FERRETDB_PROFILE, type StoreProfile } from './profile.js';
 
 /**
  * Side effects derived from an event run once per event, whatever re-sends the job: the relay after BullMQ
@@ -11,13 +12,20 @@ import type { AppliedEffectDocument } from './documents.js';
 export class EffectLedger {
   private readonly collection: mongo.Collection<AppliedEffectDocument>;
 
-  constructor(connection: Connection) {
+  constructor(
+    connection: Connection,
+    private readonly profile: StoreProfile = FERRETDB_PROFILE,
+  ) {
     this.collection = storeCollections(connection).appliedEffects;
   }
 
-  async applied(effect: string, eventId: string): Promise<boolean> {
+  /** Whether the effect ran for this event of the organisation (the record is the event's organisation's). */
+  async applied(orgId: string, effect: string, eventId: string): Promise<boolean> {
     return (
-      (await this.collection.findOne({ _id: `${effect}:${eventId}` }, { projection: { _id: 1 } })) !== null
+      (await this.collection.findOne(
+        documentById(this.profile, orgId, `${effect}:${eventId}`) as mongo.Filter<AppliedEffectDocument>,
+        { projection: { _id: 1 } },
+      )) !== null
     );
   }
 
@@ -46,7 +54,7 @@ export class EffectLedger {
     run: () => Promise<T>,
     skippedAs: T,
   ): Promise<T> {
-    if (await this.applied(effect, eventId)) return skippedAs;
+    if (await this.applied(orgId, effect, eventId)) return skippedAs;
     const result = await run();
     await this.record(orgId, effect, eventId);
     return result;

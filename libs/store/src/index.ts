@@ -44,6 +44,7 @@ export {
   detectStoreProfile,
   describeStoreProfile,
   documentById,
+  credentialById,
   profileFor,
   profileFromBuildInfo,
   serverFromBuildInfo,

@@ -4,6 +4,7 @@ import { isDuplicateKey, storeCollections, type StoreCollections } from './colle
 import type { AuditEventDocument, OutboxEffect, OutboxEntry } from './documents.js';
 import { uuidv7 } from './ids.js';
 import { MembershipRepository } from './memberships.js';
+import { documentById, FERRETDB_PROFILE, type StoreProfile } from './profile.js';
 
 /** A document that can carry pending entries. */
 export interface OutboxCarrier {
@@ -44,11 +45,15 @@ export class Outbox {
   /** This process's writer id, in every entry it writes. */
   readonly writer = randomUUID();
 
-  /** `collections`: every collection whose documents carry entries (the relay scans them), users and groups by default. */
+  /**
+   * `collections`: every collection whose documents carry entries (the relay scans them), users and groups by
+   * default. `profile`: the store profile, whose `documentById` filters the completion writes.
+   */
   constructor(
     private readonly connection: Connection,
     private readonly dispatch: EventDispatch | null = null,
     collections: readonly OutboxCollectionName[] = OUTBOX_COLLECTIONS,
+    private readonly profile: StoreProfile = FERRETDB_PROFILE,
   ) {
     this.collections = storeCollections(connection);
     this.memberships = new MembershipRepository(connection);
@@ -82,16 +87,15 @@ export class Outbox {
       if (!isDuplicateKey(error)) throw error;
     }
     const target = this.collection(collection);
+    // The document is the event's organisation's: on MongoDB the writes carry it (targeted on the shard key).
+    const byId = documentById(this.profile, entry.event.orgId, docId) as mongo.Filter<OutboxCarrier>;
     if (entry.effects.some((e) => e.kind === 'document.delete')) {
-      await target.deleteOne({ _id: docId, deletedAt: { $ne: null } });
+      await target.deleteOne({ ...byId, deletedAt: { $ne: null } });
     } else {
       // Exact-equality $pull: the one form both MongoDB and FerretDB v1 apply (see `entry`).
-      await target.updateOne(
-        { _id: docId },
-        {
-          $pull: { outbox: entry },
-        },
-      );
+      await target.updateOne(byId, {
+        $pull: { outbox: entry },
+      });
     }
     if (this.dispatch) {
       // The event is stored: a failed dispatch is the audit relay's to repeat, never the request's failure.

@@ -139,3 +139,18 @@ export function documentById(
 ): { _id: string; orgId?: string } {
   return profile.server === 'mongodb' ? { orgId, _id: id } : { _id: id };
 }
+
+/**
+ * The filter of one credential record (`tokens`) by id, for the writes after authentication (`lastUsedAt`).
+ * `tokens` is sharded on its unique `hash` (docs/mongodb.md "Sharding"), not on the organisation, so on MongoDB
+ * the filter carries the hash: targeted on the shard key and served by the unique `{hash: 1}` index (or `_id`'s),
+ * where `{orgId, _id}` would still ask every shard. On FerretDB v1 `_id` alone, the one filter it serves from an
+ * index.
+ */
+export function credentialById(
+  profile: StoreProfile,
+  id: string,
+  hash: string,
+): { _id: string; hash?: string } {
+  return profile.server === 'mongodb' ? { hash, _id: id } : { _id: id };
+}

@@ -4,6 +4,7 @@ import {
   FERRETDB_PROFILE,
   MONGODB_PROFILE,
   detectStoreProfile,
+  credentialById,
   documentById,
   findInOrganisation,
   profileFromBuildInfo,
@@ -67,6 +68,25 @@ describe('store profile', () => {
       secondaryIndexes: false,
     });
     expect(FERRETDB_PROFILE.note).toMatch(/^embedded FerretDB v1 is for evaluation: no secondary indexes/);
+  });
+
+  it('writes a credential by its hash and id on MongoDB (the tokens shard key) and by _id alone on FerretDB', async () => {
+    expect(credentialById(MONGODB_PROFILE, 'tok-1', 'h1')).toEqual({ hash: 'h1', _id: 'tok-1' });
+    expect(credentialById(FERRETDB_PROFILE, 'tok-1', 'h1')).toEqual({ _id: 'tok-1' });
+    const tokens = connection.collection<{ _id: string; hash: string; lastUsedAt?: Date }>('profile_tokens');
+    await tokens.insertMany([
+      { _id: 'tok-1', hash: 'h1' },
+      { _id: 'tok-2', hash: 'h2' },
+    ]);
+    for (const profile of [MONGODB_PROFILE, FERRETDB_PROFILE]) {
+      const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const result = await tokens.updateOne(credentialById(profile, 'tok-1', 'h1'), {
+        $set: { lastUsedAt: at },
+      });
+      expect(result.matchedCount).toBe(1);
+      expect((await tokens.findOne({ _id: 'tok-1' }))?.lastUsedAt).toEqual(at);
+    }
+    expect((await tokens.findOne({ _id: 'tok-2' }))?.lastUsedAt).toBeUndefined();
   });
 
   it('looks a document up with the organisation first on MongoDB and by _id alone on FerretDB, same answer', async () => {

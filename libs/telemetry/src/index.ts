@@ -16,6 +16,7 @@ export { queueTelemetry } from './queue-telemetry.js';
 export { shutdownTracing } from './tracing-state.js';
 export {
   commandShapes,
+  isPrefixPattern,
   filterShape,
   recordQueryShapes,
   shapeKey,

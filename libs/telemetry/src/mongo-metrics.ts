@@ -72,9 +72,13 @@ const HOUSEKEEPING = new Set([
 export function observeMongoCommands(
   client: MongoCommandSource,
   registry: Registry,
-  options: { service?: string } = {},
+  /** `profile`: the store profile the service chose its query shapes with (recorded with each shape). */
+  options: { service?: string; profile?: string } = {},
 ): void {
-  recordQueryShapes(client, { service: options.service ?? 'unknown' });
+  recordQueryShapes(client, {
+    service: options.service ?? 'unknown',
+    ...(options.profile ? { profile: options.profile } : {}),
+  });
   const histogram = metric(
     registry,
     'db_client_operation_duration_seconds',

@@ -47,8 +47,8 @@ const POINTS = new Set(['eq', '$in', '$all']);
 function kindOf(ops: string): Kind {
   const list = ops.split(',');
   if (list.some((op) => POINTS.has(op))) return 'eq';
-  if (list.some((op) => RANGE.has(op))) return 'range';
-  // An anchored case-sensitive prefix would bound a scan on MongoDB, but the shape does not say whether it is one.
+  // An anchored case-sensitive prefix (`$regex:prefix`, see `isPrefixPattern`) is an index range on MongoDB.
+  if (list.some((op) => RANGE.has(op) || op === '$regex:prefix')) return 'range';
   if (list.includes('$regex')) return 'regex';
   if (list.includes('$exists')) return 'presence';
   return 'other';

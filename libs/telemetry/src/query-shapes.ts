@@ -22,6 +22,12 @@ export interface FilterShape {
 export interface QueryShape {
   /** Which process sent it: `scim-api`, `scim-worker`, `scim-controller`, `scim-api (in-process)`, … */
   service: string;
+  /**
+   * The store profile (libs/store profile.ts) the sender chose its query shapes with, when it has one: the audit
+   * checks the MongoDB profile's shapes as they are and the FerretDB profile's against their MongoDB counterparts
+   * (docs/query-shapes.md). Absent: the sender's queries are the same on both servers.
+   */
+  profile?: string;
   /** '' for a command on the database itself (`buildInfo`, `dropDatabase`, …). */
   collection: string;
   /** find, findAndModify, update, delete, aggregate, count, distinct, insert, or the command name. */
@@ -98,8 +104,35 @@ function predicateShape(value: unknown): string | FilterShape {
 function operators(value: Record<string, unknown>): string {
   const ops = Object.keys(value)
     .filter((op) => op !== '$options') // belongs to $regex
-    .map((op) => (op === '$eq' ? 'eq' : op === '$exists' && value[op] === false ? '$exists:false' : op));
+    .map((op) =>
+      op === '$eq'
+        ? 'eq'
+        : op === '$exists' && value[op] === false
+          ? '$exists:false'
+          : op === '$regex' && isPrefixPattern(value.$regex, value.$options)
+            ? '$regex:prefix'
+            : op,
+    );
   return [...new Set(ops)].sort().join(',');
+}
+
+/**
+ * Whether a `$regex` is one MongoDB bounds on an index as a prefix range (its "simple regex" rule): anchored with
+ * `^` (not multi-line), case-sensitive (no options), starting with at least one literal character (a letter or
+ * digit, or an escaped non-alphanumeric one), and without an alternation. The shape records only this verdict
+ * (`$regex:prefix`), never the pattern.
+ */
+export function isPrefixPattern(pattern: unknown, options: unknown): boolean {
+  const source = typeof pattern === 'string' ? pattern : pattern instanceof RegExp ? pattern.source : null;
+  const flags =
+    (typeof options === 'string' ? options : '') + (pattern instanceof RegExp ? pattern.flags : '');
+  if (source === null || flags.length > 0 || !source.startsWith('^')) return false;
+  if (/(^|[^\\])(\\\\)*\|/.test(source)) return false; // an unescaped `|`
+  const first = source.slice(1, 3);
+  if (first.length === 0) return false;
+  if (first[0] === '\\') return first.length === 2 && !/[A-Za-z0-9]/.test(first[1]!);
+  // A literal made optional by a quantifier bounds nothing.
+  return !'.*+?()[]{}|^$'.includes(first[0]!) && !(source.length > 2 && '*?{'.includes(source[2]!));
 }
 
 function sortShape(sort: unknown): [string, number][] | undefined {
@@ -226,7 +259,7 @@ function statements(value: unknown): Record<string, unknown>[] {
 
 /** A canonical text of a shape (without its service), the key of docs/query-shapes.md's table. */
 export function shapeKey(shape: QueryShape): string {
-  const { service: _service, ...rest } = shape;
+  const { service: _service, profile: _profile, ...rest } = shape;
   return JSON.stringify(rest);
 }
 
@@ -243,6 +276,8 @@ export interface RecordQueryShapesOptions {
   include?: () => boolean;
   /** Default: `SCIMBRIDGE_QUERY_SHAPES_DIR`; nothing is recorded when neither is set. */
   dir?: string;
+  /** The store profile the sender's query shapes come from (`StoreProfile.server`), recorded with each shape. */
+  profile?: string;
 }
 
 /**
@@ -259,7 +294,7 @@ export function recordQueryShapes(client: CommandStartedSource, options: RecordQ
   client.on('commandStarted', (event) => {
     if (options.include && !options.include()) return;
     for (const shape of commandShapes(event.commandName, event.command, options.service)) {
-      const line = JSON.stringify(shape);
+      const line = JSON.stringify(options.profile ? { ...shape, profile: options.profile } : shape);
       if (seen.has(line)) continue;
       seen.add(line);
       try {

@@ -30,6 +30,15 @@ const find = (
 const check = (shape: QueryShape) => checkShape(shape, indexes, policies);
 
 describe('checkShape: shapes that pass', () => {
+  it('an anchored case-sensitive prefix (`sw` on a stored key) is an index range; any other pattern is not', () => {
+    const prefix = check(find('users', { orgId: 'eq', userNameKey: '$regex:prefix', 'scim.managed': 'eq' }));
+    expect(prefix).toMatchObject({ ok: true, indexes: ['{orgId: 1, userNameKey: 1}'] });
+    expect(prefix.bounded).toBe('index range on orgId, userNameKey');
+    expect(check(find('users', { orgId: 'eq', userNameKey: '$regex' })).problems).toEqual([
+      'regex on userNameKey is not bounded by {orgId: 1, _id: 1} (filtered after the scan)',
+    ]);
+  });
+
   it('an equality lookup on a unique compound index is one document', () => {
     const plan = check(find('users', { orgId: 'eq', userNameKey: 'eq' }, { sort: [['_id', 1]] }));
     expect(plan).toMatchObject({ ok: true, indexes: ['{orgId: 1, userNameKey: 1}'] });

@@ -3,7 +3,13 @@ import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commandShapes, filterShape, recordQueryShapes, shapeKey } from '../src/query-shapes.js';
+import {
+  commandShapes,
+  filterShape,
+  isPrefixPattern,
+  recordQueryShapes,
+  shapeKey,
+} from '../src/query-shapes.js';
 
 describe('filterShape', () => {
   it('keeps field names and operators, never values', () => {
@@ -22,6 +28,7 @@ describe('filterShape', () => {
       e: '$exists:false',
     });
     expect(filterShape({ name: { $regex: 'x', $options: 'i' } })).toEqual({ name: '$regex' });
+    expect(filterShape({ name: { $regex: '^al\\.ice' } })).toEqual({ name: '$regex:prefix' });
     expect(JSON.stringify(filterShape({ secret: 'do-not-record' }))).not.toContain('do-not-record');
   });
 
@@ -43,6 +50,33 @@ describe('filterShape', () => {
       orgId: 'eq',
       tags: { $elemMatch: { '': '$gt' } },
     });
+  });
+});
+
+describe('isPrefixPattern: the regexes MongoDB bounds as an index range', () => {
+  it.each<[unknown, string | undefined, boolean]>([
+    ['^alice', undefined, true],
+    ['^j', '', true],
+    ['^\\.hidden', undefined, true],
+    ['^a\\|b', undefined, true],
+    [/^abc/, undefined, true],
+  ])('%s (options %s) is a prefix', (pattern, options, expected) => {
+    expect(isPrefixPattern(pattern, options)).toBe(expected);
+  });
+
+  it.each<[unknown, string | undefined, string]>([
+    ['alice', undefined, 'not anchored'],
+    ['^alice', 'i', 'case-insensitive'],
+    [/^abc/i, undefined, 'case-insensitive RegExp'],
+    ['^a|b', undefined, 'an alternation'],
+    ['^', undefined, 'no literal'],
+    ['^.x', undefined, 'a wildcard first'],
+    ['^a*', undefined, 'an optional first literal'],
+    ['^\\d+', undefined, 'a character class first'],
+    ['al\\z', undefined, 'anchored at the end only (ew)'],
+    [42, undefined, 'not a pattern'],
+  ])('%s (options %s) is not: %s', (pattern, options) => {
+    expect(isPrefixPattern(pattern, options)).toBe(false);
   });
 });
 
@@ -185,6 +219,22 @@ describe('recordQueryShapes', () => {
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       { service: 'scim-api (in-process)', collection: 'users', operation: 'find', filter: { orgId: 'eq' } },
     ]);
+  });
+
+  it('tags each shape with the store profile it was chosen under, outside the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shapes-'));
+    const client = new EventEmitter();
+    recordQueryShapes(client, { service: 'scim-worker', dir, profile: 'mongodb' });
+    client.emit('commandStarted', {
+      commandName: 'find',
+      command: { find: 'users', filter: { orgId: 'o', _id: 'x' } },
+    });
+    const [line] = readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')
+      .trim()
+      .split('\n');
+    const shape = JSON.parse(line!);
+    expect(shape).toMatchObject({ profile: 'mongodb', filter: { _id: 'eq', orgId: 'eq' } });
+    expect(shapeKey(shape)).toBe(shapeKey({ ...shape, profile: 'ferretdb' }));
   });
 
   it('records nothing when no directory is set', () => {

@@ -5,7 +5,7 @@ import { TokenRevocationSubscriber } from './broadcast.js';
 import type { AccessGrant, TokenKind } from './collections.js';
 import { getOrganisation, type Organisation } from './organisations.js';
 import { hashToken, tokenShapeProblem } from './tokens/format.js';
-import { LastUsedRecorder } from './tokens/last-used.js';
+import { LastUsedRecorder, type LastUsedFilter } from './tokens/last-used.js';
 import { findTokenByHash } from './tokens/records.js';
 
 /**
@@ -53,6 +53,8 @@ export interface TokenAuthenticatorOptions {
   maxCachedTokens?: number;
   maxRefusedTokens?: number;
   lastUsedFlushMs?: number;
+  /** The filter of the `lastUsedAt` flush (the api's comes from its store profile); default `_id` alone. */
+  lastUsedFilter?: LastUsedFilter;
   /** How long start() waits for the subscription before serving without it. Default 1 s. */
   subscribeWaitMs?: number;
 }
@@ -97,7 +99,7 @@ export class TokenAuthenticator {
       max: options.maxRefusedTokens ?? 10_000,
       ttl: options.refusedTtlMs ?? 10_000,
     });
-    this.lastUsed = new LastUsedRecorder(connection, options.lastUsedFlushMs);
+    this.lastUsed = new LastUsedRecorder(connection, options.lastUsedFlushMs, options.lastUsedFilter);
     this.subscriber = new TokenRevocationSubscriber(redis, {
       tokensRevoked: ({ tokenIds }) => this.forgetTokens(new Set(tokenIds)),
       organisationChanged: (orgId) => {
@@ -157,7 +159,7 @@ export class TokenAuthenticator {
     // every replica, without a broadcast.
     if (credential.validUntil && credential.validUntil.getTime() <= Date.now())
       return { ok: false, reason: 'expired-token', orgId };
-    this.lastUsed.record(tokenId);
+    this.lastUsed.record(tokenId, hash);
     return { ok: true, orgId, tokenId, credential, organisation: await this.organisation(orgId) };
   }
 

@@ -98,7 +98,7 @@ export {
   type FederationTrust,
   type FederationVerifierOptions,
 } from './oauth/federation.js';
-export { LastUsedRecorder } from './tokens/last-used.js';
+export { LastUsedRecorder, type LastUsedFilter, type TokenUse } from './tokens/last-used.js';
 export {
   TOKEN_REVOCATION_CHANNEL,
   ORGANISATION_CHANGE_CHANNEL,

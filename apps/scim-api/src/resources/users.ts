@@ -184,11 +184,12 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
     const limit = ctx.organisation.settings.plan.userLimit;
     if (limit === null) return write();
     return this.deps.userLimit.run(ctx.orgId, async () => {
-      const active = await this.repository.collection.countDocuments({
-        orgId: ctx.orgId,
-        ...SCIM_VISIBLE,
-        active: { $ne: false },
-      });
+      // Counted on `{orgId, active}` (absent `active` is active: `null` matches it) and only up to the limit,
+      // so a create reads at most `limit` index entries, however many users the organisation has.
+      const active = await this.repository.collection.countDocuments(
+        { orgId: ctx.orgId, ...SCIM_VISIBLE, active: { $in: [true, null] } },
+        { limit },
+      );
       if (active >= limit)
         throw new ScimError(
           403,

@@ -1,6 +1,6 @@
 import { auditFanoutJob, traceIdOf, type AccountLinkedPayload } from '@scimbridge/jobs';
 import { derivedEventId } from '../audit/derived-event-id.js';
-import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
+import { documentById, findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import type { AuditEventDocument } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
@@ -36,19 +36,16 @@ async function link(
     context.logger.warn({ orgId: payload.orgId, userId: payload.userId }, 'account to link not found');
     return { outcome: 'skipped', reason: 'user-not-found' };
   }
-  await users.updateOne(
-    { _id: payload.userId },
-    {
-      $set: {
-        'auth.ssoOnly': true,
-        'scim.managed': true,
-        'scim.linkedAt': user.scim?.linkedAt ?? linkedAt,
-        'scim.linkedBy': payload.tokenId,
-        ...(payload.externalId === undefined ? {} : { 'scim.externalId': payload.externalId }),
-      },
-      $unset: { 'auth.passwordHash': '' },
+  await users.updateOne(documentById(context.storeProfile, payload.orgId, payload.userId), {
+    $set: {
+      'auth.ssoOnly': true,
+      'scim.managed': true,
+      'scim.linkedAt': user.scim?.linkedAt ?? linkedAt,
+      'scim.linkedBy': payload.tokenId,
+      ...(payload.externalId === undefined ? {} : { 'scim.externalId': payload.externalId }),
     },
-  );
+    $unset: { 'auth.passwordHash': '' },
+  });
 
   const event: AuditEventDocument = {
     _id: derivedEventId(payload.eventId, 'user.linked'),

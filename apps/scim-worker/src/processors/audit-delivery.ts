@@ -4,7 +4,7 @@ import { publishedAuditEvent } from '../audit/event-body.js';
 import { markDispatchedIfSettled } from '../audit/dispatch.js';
 import { egressPolicy } from '../audit/egress.js';
 import { postWebhook } from '../audit/webhook.js';
-import { findInOrganisation, isDuplicateKey } from '../store/collections.js';
+import { documentById, findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import { deliveryKey } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
 import { RetryableJobError, type JobOutcome } from './outcome.js';
@@ -33,12 +33,13 @@ export async function deliverAuditEvent(
   const redrive = job.id?.includes('-redrive-') ?? false;
   if (
     await auditDeliveries.findOne(
-      { _id: deliveryKey(payload.eventId, payload.sink) },
+      documentById(context.storeProfile, payload.orgId, deliveryKey(payload.eventId, payload.sink)),
       { projection: { _id: 1 } },
     )
   ) {
     await markDispatchedIfSettled(
       context.collections,
+      context.storeProfile,
       context.dispatchMarks,
       payload,
       payload.sinks,
@@ -90,7 +91,7 @@ export async function deliverAuditEvent(
 }
 
 async function recordDelivery(
-  context: Pick<ProcessorContext, 'collections' | 'dispatchMarks'>,
+  context: Pick<ProcessorContext, 'collections' | 'storeProfile' | 'dispatchMarks'>,
   payload: AuditDeliveryPayload,
   outcome: 'delivered' | 'skipped',
   attempts: number,
@@ -112,12 +113,13 @@ async function recordDelivery(
   }
   if (redrive) {
     await context.collections.auditDeadLetters.updateOne(
-      { _id: key },
+      documentById(context.storeProfile, payload.orgId, key),
       { $set: { status: 'redelivered', resolvedAt: new Date() } },
     );
   }
   await markDispatchedIfSettled(
     context.collections,
+    context.storeProfile,
     context.dispatchMarks,
     payload,
     payload.sinks,
@@ -126,7 +128,7 @@ async function recordDelivery(
 }
 
 async function deadLetter(
-  context: Pick<ProcessorContext, 'collections' | 'dispatchMarks'>,
+  context: Pick<ProcessorContext, 'collections' | 'storeProfile' | 'dispatchMarks'>,
   payload: AuditDeliveryPayload,
   attempts: number,
   reason: string,
@@ -134,9 +136,10 @@ async function deadLetter(
   message: string,
 ): Promise<void> {
   const key = deliveryKey(payload.eventId, payload.sink);
-  const previous = await context.collections.auditDeadLetters.findOne({ _id: key });
+  const byKey = documentById(context.storeProfile, payload.orgId, key);
+  const previous = await context.collections.auditDeadLetters.findOne(byKey);
   await context.collections.auditDeadLetters.replaceOne(
-    { _id: key },
+    byKey,
     {
       orgId: payload.orgId,
       eventId: payload.eventId,
@@ -155,6 +158,7 @@ async function deadLetter(
   );
   await markDispatchedIfSettled(
     context.collections,
+    context.storeProfile,
     context.dispatchMarks,
     payload,
     payload.sinks,

@@ -54,7 +54,7 @@ export async function fanOutAuditEvent(
   }
   // Written after the deliveries are enqueued: a retry of this job then repeats at most the log line.
   context.auditStream.write(publishedAuditEvent(event));
-  if (names.length === 0) await context.dispatchMarks.mark(payload.eventId);
+  if (names.length === 0) await context.dispatchMarks.mark(payload.orgId, payload.eventId);
   return { outcome: 'done' };
 }
 

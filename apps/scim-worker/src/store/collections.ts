@@ -27,4 +27,4 @@ export async function ensureWorkerIndexes(collections: WorkerCollections): Promi
 
 export { isDuplicateKey } from '@scimbridge/store';
 
-export { findInOrganisation } from '@scimbridge/store';
+export { documentById, findInOrganisation } from '@scimbridge/store';
