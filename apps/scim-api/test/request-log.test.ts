@@ -10,13 +10,17 @@ import {
   tokenFingerprint,
   type RequestLogDocument,
 } from '@scimbridge/tenancy';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordQueryShapes } from '@scimbridge/telemetry';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { client, newUser, patchOp, startHarness, type Harness } from './harness.js';
 
 const PASSWORD = 'Sup3r-Secret-Passw0rd!';
 const IDP = 'Okta SCIM Client 1.0 (request-log test)';
 
 let h: Harness;
+/** The readers' own connection (what `scimctl log` and the controller send), recorded for the query-shape audit. */
+let readers: Connection;
 
 beforeAll(async () => {
   h = await startHarness({
@@ -24,8 +28,13 @@ beforeAll(async () => {
     requestLog: { perOrgPerMinute: 100, retentionDays: 7, flushMs: 60_000 },
     orgLabel: { maxOrganisations: 3 },
   });
+  readers = await mongoose
+    .createConnection(inject('mongodbUri'), { dbName: h.connection.name, monitorCommands: true })
+    .asPromise();
+  recordQueryShapes(readers.getClient(), { service: 'request log readers (scimctl log, scim-controller)' });
 });
 afterAll(async () => {
+  await readers.close();
   await h.close();
 });
 
@@ -252,7 +261,7 @@ describe('the request log', () => {
     expect((await droppedMetric('limit')) - dropsBefore).toBe(1_900);
 
     // The status summary sees the hour's failures and what was dropped.
-    const summary = await summariseRequests(h.connection, orgId);
+    const summary = await summariseRequests(readers, orgId);
     expect(summary).toMatchObject({
       lastSuccess: null,
       lastFailure: { status: 503, reason: 'paused' },
@@ -270,11 +279,11 @@ describe('the request log', () => {
     expect((await scim.get(`/Groups/${randomUUID()}`)).statusCode).toBe(404);
     expect((await scim.get('/Users')).statusCode).toBe(200);
     await h.app.requestLog.flush();
-    const failures = await readRequestLog(h.connection, { orgId, status: { from: 400, to: 499 }, limit: 10 });
+    const failures = await readRequestLog(readers, { orgId, status: { from: 400, to: 499 }, limit: 10 });
     expect(failures.map((r) => r.status)).toEqual([404]);
-    const all = await readRequestLog(h.connection, { orgId, limit: 2 });
+    const all = await readRequestLog(readers, { orgId, limit: 2 });
     expect(all.map((r) => r.status)).toEqual([200, 404]);
-    const summary = await summariseRequests(h.connection, orgId);
+    const summary = await summariseRequests(readers, orgId);
     expect(summary.lastSuccess!.at.getTime()).toBeGreaterThan(summary.lastFailure!.at.getTime());
 
     // At most 3 organisations keep their own label (the harness's bound), the rest are `other`.
