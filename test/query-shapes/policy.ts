@@ -186,7 +186,8 @@ export const ALLOWED: readonly Allowed[] = [
       { expiresAt: '$lt' },
       'retention of the request log (scim-worker retention.ts; a TTL index does it on MongoDB): `{expiresAt: 1}`, a batch per pass',
     ),
-    notRecorded: 'the retention pass runs in apps/scim-worker/test/retention.test.ts, whose connection is not recorded',
+    notRecorded:
+      'the retention pass runs in apps/scim-worker/test/retention.test.ts, whose connection is not recorded',
   },
   relay(
     'pending_broadcasts',

@@ -138,7 +138,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     onDropped: (count, cause) => metrics.requestLogDropped.inc({ cause }, count),
     onWritten: (count) => metrics.requestLogWritten.inc(count),
     onError: (error) =>
-      app.log.warn({ err: (error as Error).message }, 'request log write failed; its records are counted as dropped'),
+      app.log.warn(
+        { err: (error as Error).message },
+        'request log write failed; its records are counted as dropped',
+      ),
   });
   app.decorate('requestLog', requestLog);
   app.addHook('onClose', async () => {

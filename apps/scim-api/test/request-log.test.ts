@@ -187,8 +187,12 @@ describe('the request log', () => {
         setup: async () => ({
           ...(await h.organisation()),
           send: async (token) =>
-            (await client(h.app, token).post('/Users', { schemas: [newUser('x').schemas[0]], password: PASSWORD }))
-              .statusCode,
+            (
+              await client(h.app, token).post('/Users', {
+                schemas: [newUser('x').schemas[0]],
+                password: PASSWORD,
+              })
+            ).statusCode,
         }),
         status: 400,
         reason: 'invalidValue',
@@ -207,7 +211,9 @@ describe('the request log', () => {
     for (const c of cases) {
       const { orgId, token, send } = await c.setup();
       const before = (await records(orgId)).length;
-      const status = send ? await send(token) : (await client(h.app, token).get('/Users', withAgent)).statusCode;
+      const status = send
+        ? await send(token)
+        : (await client(h.app, token).get('/Users', withAgent)).statusCode;
       expect(status, c.name).toBe(c.status);
       const after = await records(orgId);
       expect(after.length - before, c.name).toBe(1);

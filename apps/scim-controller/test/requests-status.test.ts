@@ -26,7 +26,10 @@ function entry(orgId: string, at: Date, status: number, reason: string | null): 
     status,
     scimType: null,
     reason,
-    detail: reason === 'token-regenerated' ? 'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP with the new token.' : null,
+    detail:
+      reason === 'token-regenerated'
+        ? 'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP with the new token.'
+        : null,
     durationMs: 2,
     fingerprint: 'abcd1234',
     userAgent: 'Microsoft.Online.SCIM',
@@ -78,7 +81,8 @@ describe('status.requests', () => {
         at: ago(5).toISOString(),
         status: 401,
         reason: 'token-regenerated',
-        message: 'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP with the new token.',
+        message:
+          'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP with the new token.',
         tokenFingerprint: 'abcd1234',
       },
       lastHour: {

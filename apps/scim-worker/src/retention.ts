@@ -44,7 +44,8 @@ export class AuditRetention {
   private readonly targets: Target[];
 
   constructor(private readonly options: RetentionOptions) {
-    const { auditEvents, auditDeliveries, auditDeadLetters, appliedEffects, requestLogs } = options.collections;
+    const { auditEvents, auditDeliveries, auditDeadLetters, appliedEffects, requestLogs } =
+      options.collections;
     this.targets = [
       {
         name: 'audit_events',
@@ -93,8 +94,7 @@ export class AuditRetention {
   async trimOnce(now = Date.now()): Promise<Record<string, number>> {
     const cutoff = new Date(now - this.options.retentionDays * DAY_MS);
     const removed: Record<string, number> = {};
-    for (const target of this.targets)
-      removed[target.name] = await this.trim(target, cutoff, new Date(now));
+    for (const target of this.targets) removed[target.name] = await this.trim(target, cutoff, new Date(now));
     return removed;
   }
 

@@ -4,7 +4,12 @@ import { useScimctl } from './harness.js';
 
 const cli = useScimctl();
 
-function entry(orgId: string, at: Date, status: number, extra: Partial<RequestLogEntry> = {}): RequestLogEntry {
+function entry(
+  orgId: string,
+  at: Date,
+  status: number,
+  extra: Partial<RequestLogEntry> = {},
+): RequestLogEntry {
   return {
     orgId,
     at,
@@ -14,7 +19,10 @@ function entry(orgId: string, at: Date, status: number, extra: Partial<RequestLo
     status,
     scimType: null,
     reason: status === 401 ? 'token-regenerated' : status >= 400 ? `http-${status}` : null,
-    detail: status === 401 ? 'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP.' : null,
+    detail:
+      status === 401
+        ? 'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP.'
+        : null,
     durationMs: 3.5,
     fingerprint: 'abcd1234',
     userAgent: 'Okta SCIM',
@@ -29,7 +37,11 @@ function entry(orgId: string, at: Date, status: number, extra: Partial<RequestLo
 describe('scimctl log', () => {
   it('prints the latest records oldest first, filtered by status and time, bounded by --limit', async () => {
     // Written as the api writes them: the same writer, its per-minute bound low enough to drop some.
-    const writer = new RequestLogWriter(cli.connection, { perOrgPerMinute: 6, retentionDays: 1, flushMs: 60_000 });
+    const writer = new RequestLogWriter(cli.connection, {
+      perOrgPerMinute: 6,
+      retentionDays: 1,
+      flushMs: 60_000,
+    });
     const now = Date.now();
     const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
     writer.record(entry('acme', at(120), 200));
@@ -47,7 +59,9 @@ describe('scimctl log', () => {
     expect(all.code, all.err.join()).toBe(0);
     const records = all.json();
     // Six kept, two dropped by the bound and counted in one `dropped` record.
-    expect(records.filter((r) => r.kind === 'request').map((r) => r.status)).toEqual([200, 401, 201, 429, 503, 404]);
+    expect(records.filter((r) => r.kind === 'request').map((r) => r.status)).toEqual([
+      200, 401, 201, 429, 503, 404,
+    ]);
     expect(records.filter((r) => r.kind === 'dropped').map((r) => r.dropped)).toEqual([2]);
     expect(records.every((r) => r.orgId === 'acme')).toBe(true);
 
@@ -57,7 +71,15 @@ describe('scimctl log', () => {
     expect(exact.json().map((r) => r.reason)).toEqual(['token-regenerated']);
     const failures = await cli.scimctl('--json', 'log', 'acme', '--status', 'failure', '--since', '15m');
     expect(failures.json().map((r) => r.status)).toEqual([429, 503, 404]);
-    const since = await cli.scimctl('--json', 'log', 'acme', '--since', at(25).toISOString(), '--status', 'success');
+    const since = await cli.scimctl(
+      '--json',
+      'log',
+      'acme',
+      '--since',
+      at(25).toISOString(),
+      '--status',
+      'success',
+    );
     expect(since.json().map((r) => r.status)).toEqual([201]);
     const latest = await cli.scimctl('--json', 'log', 'acme', '--status', '4xx', '-n', '2');
     expect(latest.json().map((r) => r.status)).toEqual([429, 404]);

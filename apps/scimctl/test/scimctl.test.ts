@@ -37,7 +37,10 @@ describe('scimctl without Redis', () => {
     expect(fresh).toMatchObject({ broadcast: 'pending' });
     expect(verifyTokenFormat(fresh.token as string)).toBe(true);
     // The rotated-away token stays, marked revoked, for the request log's attribution (until the next rotation).
-    const tokens = await connection.collection('tokens').find({ orgId: 'no-redis', revokedAt: null }).toArray();
+    const tokens = await connection
+      .collection('tokens')
+      .find({ orgId: 'no-redis', revokedAt: null })
+      .toArray();
     expect(tokens.map((t) => t.hash)).toEqual([hashToken(fresh.token as string)]);
 
     const started = Date.now();
@@ -45,7 +48,9 @@ describe('scimctl without Redis', () => {
     expect(revoked.code, revoked.err.join()).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(revoked.out.join('\n')).toMatch(/revoked 1 token\(s\) of no-redis[\s\S]*broadcast is pending/);
-    expect(await connection.collection('tokens').countDocuments({ orgId: 'no-redis', revokedAt: null })).toBe(0);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'no-redis', revokedAt: null })).toBe(
+      0,
+    );
     const pending = await connection
       .collection('pending_broadcasts')
       .find({ orgId: 'no-redis', channel: 'scimbridge:tokens:revoked' })

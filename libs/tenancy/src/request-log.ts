@@ -71,7 +71,8 @@ export const REQUEST_LOG_INDEXES = [
 ] as const;
 
 /** The statuses `scimctl log --status` accepts: `4xx`, `5xx`, an exact status, or `failure`/`success`. */
-export type StatusFilter = { exact: number } | { from: number; to: number } | { outcome: 'success' | 'failure' };
+export type StatusFilter =
+  { exact: number } | { from: number; to: number } | { outcome: 'success' | 'failure' };
 
 export function parseStatusFilter(text: string): StatusFilter {
   const t = text.trim().toLowerCase();

@@ -145,7 +145,12 @@ export function authHook(options: AuthHookOptions) {
         const refusal = ownCredentialRefusal(result.credential);
         if (result.orgId) {
           metrics.orgRefused(result.orgId, refusal.reason);
-          request.requestLog = { orgId: result.orgId, fingerprint, reason: refusal.reason, traceId: traceId() };
+          request.requestLog = {
+            orgId: result.orgId,
+            fingerprint,
+            reason: refusal.reason,
+            traceId: traceId(),
+          };
         }
         await unauthorized(reply, refusal.detail, 'invalid_token');
         return;

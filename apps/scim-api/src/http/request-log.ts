@@ -35,7 +35,9 @@ const clip = (text: string, max = MAX_TEXT) => (text.length > max ? `${text.slic
  * name any attribute, a sensitive one included, so no literal is kept.
  */
 export function redactPath(path: string): string {
-  return clip(path.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\b(eq|ne|co|sw|ew|gt|ge|lt|le)\s+[^\s\]"]+/gi, '$1 …'));
+  return clip(
+    path.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\b(eq|ne|co|sw|ew|gt|ge|lt|le)\s+[^\s\]"]+/gi, '$1 …'),
+  );
 }
 
 /** The attribute a PATCH path writes, without its filter: `emails[type eq "work"].value` → `emails.value`. */
@@ -50,7 +52,7 @@ function attributeNames(value: unknown): string[] {
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
     if (key === 'schemas') continue;
     if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
-      const subs = Object.keys(inner as Record<string, unknown>);
+      const subs = Object.keys(inner);
       if (subs.length === 0) names.push(clip(key));
       for (const sub of subs) names.push(clip(`${key}.${sub}`));
     } else names.push(clip(key));
@@ -78,7 +80,8 @@ export function summariseBody(
     const changed: string[] = [];
     const operations = ops.slice(0, MAX_OPERATIONS).map((raw) => {
       const o = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-      const op = typeof (bulk ? o.method : o.op) === 'string' ? clip(String(bulk ? o.method : o.op), 20) : '?';
+      const op =
+        typeof (bulk ? o.method : o.op) === 'string' ? clip(String(bulk ? o.method : o.op), 20) : '?';
       const path = typeof o.path === 'string' ? (bulk ? clip(o.path) : redactPath(o.path)) : null;
       const attributes = attributeNames(bulk ? o.data : o.value);
       if (!bulk) changed.push(...(path ? [pathAttribute(o.path as string)] : attributes));

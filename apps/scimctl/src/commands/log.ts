@@ -89,8 +89,14 @@ export function registerLog(program: Command, { run }: CommandContext): void {
 
 export function formatRecord(r: RequestLogDocument): string {
   const at = r.at.toISOString();
-  if (r.kind === 'dropped') return `${at} --- ${r.dropped} record(s) not kept (per-organisation bound or outage)`;
-  const parts = [at, String(r.status), r.method, r.resourceId ? r.route.replace(':id', r.resourceId) : r.route];
+  if (r.kind === 'dropped')
+    return `${at} --- ${r.dropped} record(s) not kept (per-organisation bound or outage)`;
+  const parts = [
+    at,
+    String(r.status),
+    r.method,
+    r.resourceId ? r.route.replace(':id', r.resourceId) : r.route,
+  ];
   if (r.reason) parts.push(r.reason);
   if (r.scimType && r.scimType !== r.reason) parts.push(`scimType=${r.scimType}`);
   parts.push(`${r.durationMs}ms`);
