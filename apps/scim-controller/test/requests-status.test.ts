@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@scimbridge/testing';
-import { RequestLogWriter, type RequestLogEntry } from '@scimbridge/tenancy';
+import { RequestLogWriter, requestLogEntry, type RequestLogEntry } from '@scimbridge/tenancy';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestController, waitForReady, type TestController } from './harness.js';
 import { applyCrd, createTenant, freshNamespace, getTenant, kubeClients, tenantManifest } from './kube.js';
@@ -17,27 +17,21 @@ afterEach(async () => {
 });
 
 function entry(orgId: string, at: Date, status: number, reason: string | null): RequestLogEntry {
-  return {
+  return requestLogEntry({
     orgId,
     at,
     method: 'GET',
     route: '/scim/v2/Users',
-    resourceId: null,
     status,
-    scimType: null,
     reason,
     detail:
       reason === 'token-regenerated'
         ? 'The bearer token was regenerated at 2026-01-01T00:00:00.000Z; update your IdP with the new token.'
         : null,
-    durationMs: 2,
     fingerprint: 'abcd1234',
     userAgent: 'Microsoft.Online.SCIM',
     requestId: randomUUID(),
-    traceId: null,
-    changedAttributes: [],
-    body: null,
-  };
+  });
 }
 
 describe('status.requests', () => {

@@ -1,4 +1,5 @@
 import { createLogger } from '@scimbridge/logger';
+import { requestLogEntry } from '@scimbridge/tenancy';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditRetention } from '../src/retention.js';
@@ -64,26 +65,18 @@ describe('audit retention', () => {
     await collections.appliedEffects.insertMany([effect('e-old', old), effect('e-new', recent)]);
     // Request log records carry their own expiry (the api's REQUEST_LOG_RETENTION_DAYS), whatever the audit period.
     const request = (id: string, expiresAt: Date) => ({
+      ...requestLogEntry({
+        orgId,
+        at: new Date(expiresAt.getTime() - DAY),
+        method: 'GET',
+        route: '/scim/v2/Users',
+        status: 401,
+        requestId: id,
+      }),
       _id: id,
-      orgId,
-      at: new Date(expiresAt.getTime() - DAY),
       expiresAt,
       kind: 'request' as const,
       outcome: 'failure' as const,
-      method: 'GET',
-      route: '/scim/v2/Users',
-      resourceId: null,
-      status: 401,
-      scimType: null,
-      reason: 'token-regenerated',
-      detail: null,
-      durationMs: 1,
-      fingerprint: 'abcd1234',
-      userAgent: null,
-      requestId: id,
-      traceId: null,
-      changedAttributes: [],
-      body: null,
     });
     await collections.requestLogs.insertMany([
       ...Array.from({ length: 4 }, (_, i) => request(`r-old-${i}`, new Date(now - 1_000))),

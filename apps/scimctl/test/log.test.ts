@@ -1,4 +1,4 @@
-import { RequestLogWriter, type RequestLogEntry } from '@scimbridge/tenancy';
+import { RequestLogWriter, requestLogEntry, type RequestLogEntry } from '@scimbridge/tenancy';
 import { describe, expect, it } from 'vitest';
 import { useScimctl } from './harness.js';
 
@@ -10,14 +10,12 @@ function entry(
   status: number,
   extra: Partial<RequestLogEntry> = {},
 ): RequestLogEntry {
-  return {
+  return requestLogEntry({
     orgId,
     at,
     method: 'GET',
     route: '/scim/v2/Users',
-    resourceId: null,
     status,
-    scimType: null,
     reason: status === 401 ? 'token-regenerated' : status >= 400 ? `http-${status}` : null,
     detail:
       status === 401
@@ -27,11 +25,8 @@ function entry(
     fingerprint: 'abcd1234',
     userAgent: 'Okta SCIM',
     requestId: `req-${at.getTime()}`,
-    traceId: null,
-    changedAttributes: [],
-    body: null,
     ...extra,
-  };
+  });
 }
 
 describe('scimctl log', () => {

@@ -118,6 +118,7 @@ export {
 } from './authenticator.js';
 export {
   RequestLogWriter,
+  requestLogEntry,
   REQUEST_LOG_INDEXES,
   MAX_REQUEST_LOG_READ,
   requestLogCollection,

@@ -206,6 +206,26 @@ export async function summariseRequests(
 /** One request as the api saw it; the writer adds `_id`, `expiresAt`, `kind` and `outcome`. */
 export type RequestLogEntry = Omit<RequestLogDocument, '_id' | 'expiresAt' | 'kind' | 'outcome' | 'dropped'>;
 
+/** A record with the fields a request may lack filled in as absent (no id, no error, no body). */
+export function requestLogEntry(
+  fields: Pick<RequestLogEntry, 'orgId' | 'at' | 'method' | 'route' | 'status' | 'requestId'> &
+    Partial<RequestLogEntry>,
+): RequestLogEntry {
+  return {
+    resourceId: null,
+    scimType: null,
+    reason: null,
+    detail: null,
+    durationMs: 0,
+    fingerprint: null,
+    userAgent: null,
+    traceId: null,
+    changedAttributes: [],
+    body: null,
+    ...fields,
+  };
+}
+
 export interface RequestLogWriterOptions {
   /** Records kept per organisation per minute on this replica (REQUEST_LOG_PER_ORG_PER_MINUTE). */
   perOrgPerMinute: number;
@@ -323,26 +343,13 @@ export class RequestLogWriter {
     this.dropped.clear();
     const at = new Date(this.now());
     const dropRecords: RequestLogDocument[] = drops.map(([orgId, count]) => ({
+      ...requestLogEntry({ orgId, at, method: '-', route: '-', status: 0, requestId: '-' }),
       _id: randomUUID(),
-      orgId,
-      at,
       expiresAt: new Date(at.getTime() + this.options.retentionDays * DAY_MS),
       kind: 'dropped',
       outcome: 'failure',
-      method: '-',
-      route: '-',
-      resourceId: null,
-      status: 0,
-      scimType: null,
       reason: 'request-log-dropped',
       detail: `${count} request record(s) not kept (the per-organisation bound or a database outage)`,
-      durationMs: 0,
-      fingerprint: null,
-      userAgent: null,
-      requestId: '-',
-      traceId: null,
-      changedAttributes: [],
-      body: null,
       dropped: count,
     }));
     const docs = [...batch, ...dropRecords];

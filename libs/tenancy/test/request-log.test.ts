@@ -1,7 +1,12 @@
 import { ManagedProcess, dataDir, freePort, toolPath, waitFor } from '@scimbridge/testing';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestLogWriter, requestLogCollection, type RequestLogEntry } from '../src/index.js';
+import {
+  RequestLogWriter,
+  requestLogCollection,
+  requestLogEntry,
+  type RequestLogEntry,
+} from '../src/index.js';
 
 // A FerretDB of this file's own on a fixed port, so it can be stopped and started again under one connection.
 let ferret: ManagedProcess;
@@ -38,24 +43,15 @@ afterAll(async () => {
   ferret?.removeData();
 });
 
-const entry = (orgId: string): RequestLogEntry => ({
-  orgId,
-  at: new Date(),
-  method: 'GET',
-  route: '/scim/v2/Users',
-  resourceId: null,
-  status: 401,
-  scimType: null,
-  reason: 'token-regenerated',
-  detail: null,
-  durationMs: 1,
-  fingerprint: 'abcd1234',
-  userAgent: null,
-  requestId: 'r',
-  traceId: null,
-  changedAttributes: [],
-  body: null,
-});
+const entry = (orgId: string): RequestLogEntry =>
+  requestLogEntry({
+    orgId,
+    at: new Date(),
+    method: 'GET',
+    route: '/scim/v2/Users',
+    status: 401,
+    requestId: 'r',
+  });
 
 describe('RequestLogWriter during a database outage', () => {
   it('never waits or throws for a record, counts what the outage lost and writes the count once the database is back', async () => {
