@@ -99,8 +99,56 @@ describe('the request log', () => {
         ],
       },
     });
+    // Bulk: operations as {method, path} with the attribute names of their data; a search: its parameter names.
+    const bulk = await scim.post(
+      '/Bulk',
+      {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+        Operations: [
+          {
+            method: 'POST',
+            path: '/Users',
+            bulkId: 'b1',
+            data: newUser('grace@example.com', { password: PASSWORD }),
+          },
+        ],
+      },
+      withAgent,
+    );
+    expect(bulk.statusCode).toBe(200);
+    const search = await scim.post(
+      '/Users/.search',
+      {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+        filter: 'userName eq "grace@example.com"',
+      },
+      withAgent,
+    );
+    expect(search.statusCode).toBe(200);
+    const [, , bulkRecord, searchRecord] = await records(orgId);
+    expect(bulkRecord).toMatchObject({ route: '/scim/v2/Bulk', status: 200, changedAttributes: [] });
+    expect(bulkRecord!.body!.operations).toEqual([
+      {
+        op: 'POST',
+        path: '/Users',
+        attributes: expect.arrayContaining(['userName', 'password', 'name.givenName']),
+      },
+    ]);
+    expect(searchRecord).toMatchObject({
+      route: '/scim/v2/Users/.search',
+      changedAttributes: [],
+      body: { attributes: ['filter'] },
+    });
+
     const stored = JSON.stringify(await records(orgId));
-    for (const secret of [PASSWORD, token, hashToken(token), 'ada@lovelace.example', 'Countess'])
+    for (const secret of [
+      PASSWORD,
+      token,
+      hashToken(token),
+      'ada@lovelace.example',
+      'Countess',
+      'grace@example.com',
+    ])
       expect(stored).not.toContain(secret);
   });
 
