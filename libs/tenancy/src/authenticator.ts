@@ -4,7 +4,7 @@ import type { Connection } from 'mongoose';
 import { TokenRevocationSubscriber } from './broadcast.js';
 import type { AccessGrant, TokenKind } from './collections.js';
 import { getOrganisation, type Organisation } from './organisations.js';
-import { hashToken, tokenShapeProblem } from './tokens/format.js';
+import { hashToken, tokenFingerprint, tokenShapeProblem } from './tokens/format.js';
 import { LastUsedRecorder } from './tokens/last-used.js';
 import { findTokenByHash } from './tokens/records.js';
 
@@ -44,8 +44,8 @@ export type AuthenticationResult =
       fingerprint: string;
     }
   /**
-   * `orgId` (and the stored token's `credential` and `fingerprint`) when the token was the organisation's (an
-   * expired, revoked or regenerated one), so the refusal is attributed to it.
+   * `orgId` (and the stored token's `credential`) when the token was the organisation's (an expired, revoked or
+   * regenerated one), so the refusal is attributed to it; `fingerprint` once the token was hashed.
    */
   | {
       ok: false;
@@ -150,17 +150,20 @@ export class TokenAuthenticator {
   async authenticate(plaintext: string, options: AuthenticateOptions = {}): Promise<AuthenticationResult> {
     if (tokenShapeProblem(plaintext)) return { ok: false, reason: 'malformed-token' };
     const hash = hashToken(plaintext);
-    if (this.refused.has(hash)) return { ok: false, reason: 'recently-refused' };
+    // The fingerprint of a refused token names it in the audit without a second hash (tokenFingerprint slices).
+    if (this.refused.has(hash))
+      return { ok: false, reason: 'recently-refused', fingerprint: tokenFingerprint(hash) };
     let entry = this.tokens.get(hash);
     if (!entry || !this.fresh(entry, this.tokenTtlMs)) {
-      if (options.mayLookUp && !(await options.mayLookUp())) return { ok: false, reason: 'lookup-refused' };
+      if (options.mayLookUp && !(await options.mayLookUp()))
+        return { ok: false, reason: 'lookup-refused', fingerprint: tokenFingerprint(hash) };
       const generation = this.generation;
       const fetchedAt = Date.now();
       const record = await findTokenByHash(this.connection, hash);
       if (!record) {
         this.tokens.delete(hash);
         this.refused.set(hash, true);
-        return { ok: false, reason: 'unknown-token' };
+        return { ok: false, reason: 'unknown-token', fingerprint: tokenFingerprint(hash) };
       }
       const credential: CredentialInfo = {
         kind: record.kind,

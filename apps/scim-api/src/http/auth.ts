@@ -137,6 +137,7 @@ export function authHook(options: AuthHookOptions) {
     });
     if (!result.ok) {
       metrics.authFailures.inc({ reason: result.reason });
+      // Hashed once, by the authenticator; only a malformed token (never hashed there) is hashed here.
       const fingerprint = result.fingerprint ?? tokenFingerprint(hashToken(token));
       failures.note(result.orgId ?? null, AUDIT_REASON[result.reason], fingerprint);
       if (result.reason === 'expired-token' || result.reason === 'revoked-token') {
@@ -177,7 +178,7 @@ export function authHook(options: AuthHookOptions) {
     }
     if (!result.organisation) {
       metrics.authFailures.inc({ reason: 'unknown-token' });
-      failures.note(result.orgId, 'unknown-token', tokenFingerprint(hashToken(token)));
+      failures.note(result.orgId, 'unknown-token', result.fingerprint);
       await unauthorized(reply, REFUSAL_DETAIL['unknown-token'], 'invalid_token');
       return;
     }
