@@ -1,5 +1,7 @@
 import { RequestLogWriter, requestLogEntry, type RequestLogEntry } from '@scimbridge/tenancy';
-import { describe, expect, it } from 'vitest';
+import { waitFor } from '@scimbridge/testing';
+import { describe, expect, inject, it } from 'vitest';
+import { runCli } from '../src/index.js';
 import { useScimctl } from './harness.js';
 
 const cli = useScimctl();
@@ -94,5 +96,31 @@ describe('scimctl log', () => {
       const run = await cli.scimctl('log', 'acme', ...bad);
       expect(run.code, bad.join(' ')).not.toBe(0);
     }
+  });
+
+  it('--follow prints what arrives after the first page, with the same filter, until stopped', async () => {
+    const writer = new RequestLogWriter(cli.connection, {
+      perOrgPerMinute: 100,
+      retentionDays: 1,
+      flushMs: 60_000,
+    });
+    writer.record(entry('follow', new Date(Date.now() - 60_000), 401));
+    await writer.flush();
+    const out: string[] = [];
+    const stop = new AbortController();
+    const running = runCli(['--json', 'log', 'follow', '--status', '4xx', '--follow'], {
+      out: (t) => out.push(t),
+      err: () => undefined,
+      env: { MONGODB_URI: cli.uri, REDIS_URL: inject('redisUrl') },
+      signal: stop.signal,
+    });
+    await waitFor('the first page', async () => out.length === 1, { timeoutMs: 5_000, intervalMs: 50 });
+    writer.record(entry('follow', new Date(), 200)); // filtered out
+    writer.record(entry('follow', new Date(), 429, { reason: 'rate-limited' }));
+    await writer.close();
+    await waitFor('the new record', async () => out.length === 2, { timeoutMs: 5_000, intervalMs: 50 });
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(out.map((line) => (JSON.parse(line) as { status: number }).status)).toEqual([401, 429]);
   });
 });

@@ -46,7 +46,7 @@ function limitOption(text: string): number {
  * log (docs/operations.md "Why is provisioning failing?"), oldest first; every read bounded and served by
  * `{orgId, at}`.
  */
-export function registerLog(program: Command, { run }: CommandContext): void {
+export function registerLog(program: Command, { run, io }: CommandContext): void {
   program
     .command('log')
     .description(
@@ -73,8 +73,9 @@ export function registerLog(program: Command, { run }: CommandContext): void {
           }
         };
         show(await readRequestLog(connection, { ...query, limit: options.limit }));
-        while (options.follow) {
+        while (options.follow && !io.signal?.aborted) {
           await new Promise((resolve) => setTimeout(resolve, 1_000));
+          if (io.signal?.aborted) break;
           show(
             await readRequestLog(connection, {
               ...query,
