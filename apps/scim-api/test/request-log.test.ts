@@ -13,9 +13,18 @@ import {
 import { recordQueryShapes } from '@scimbridge/telemetry';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PlainPolicy } from '../src/index.js';
 import { client, newUser, patchOp, startHarness, type Harness } from './harness.js';
 
 const PASSWORD = 'Sup3r-Secret-Passw0rd!';
+const WIDGET = 'urn:example:params:scim:schemas:core:2.0:Widget';
+
+/** A resource type whose store fails (a bug, not the client's): every create is a 500. */
+class FailingPolicy extends PlainPolicy {
+  override create(): never {
+    throw new Error('the widget store failed');
+  }
+}
 const IDP = 'Okta SCIM Client 1.0 (request-log test)';
 
 let h: Harness;
@@ -27,6 +36,22 @@ beforeAll(async () => {
     // The flood test's bound; the timer is long so that every test flushes explicitly.
     requestLog: { perOrgPerMinute: 100, retentionDays: 7, flushMs: 60_000 },
     orgLabel: { maxOrganisations: 3 },
+    extraResourceKinds: (registry) => {
+      registry.registerSchema({ id: WIDGET, name: 'Widget', attributes: [{ name: 'name', required: true }] });
+      registry.registerResourceType({
+        id: 'Widget',
+        endpoint: '/Widgets',
+        schema: WIDGET,
+        normalisedKeys: ['name'],
+      });
+      return [
+        {
+          resourceType: 'Widget',
+          collection: 'widgets',
+          policy: (context) => new FailingPolicy(context, 'name'),
+        },
+      ];
+    },
   });
   readers = await mongoose
     .createConnection(inject('mongodbUri'), { dbName: h.connection.name, monitorCommands: true })
@@ -245,6 +270,18 @@ describe('the request log', () => {
         status: 400,
         reason: 'invalidValue',
         scimType: 'invalidValue',
+      },
+      {
+        name: 'a server error',
+        setup: async () => ({
+          ...(await h.organisation()),
+          send: async (token) =>
+            (await client(h.app, token).post('/Widgets', { schemas: [WIDGET], name: 'w' })).statusCode,
+        }),
+        status: 500,
+        reason: 'http-500',
+        scimType: null,
+        detail: /^The server could not complete the request\.$/,
       },
       {
         name: 'an unknown resource',
