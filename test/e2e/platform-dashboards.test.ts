@@ -209,7 +209,8 @@ beforeAll(async () => {
   ports.worker = await freePort();
   ports.controller = await freePort();
   await Promise.all([
-    startService('scim-api', ports.api, {}),
+    // The opt-in per-organisation series, so the organisation panels and ScimOrganisationIdpFailing have data.
+    startService('scim-api', ports.api, { METRICS_ORG_LABEL: 'true' }),
     startService('scim-worker', ports.worker, {}),
     startService('scim-controller', ports.controller, {
       KUBECONFIG: inject('kubeconfig'),
@@ -273,6 +274,9 @@ describe('the load', () => {
     ).toBeGreaterThan(0);
     expect(await value('sum(scim_auth_failures_total{reason="unknown-token"})')).toBeGreaterThan(0);
     expect(await value('sum(scim_rate_limited_total)')).toBeGreaterThan(0);
+    expect(
+      await value('sum(scim_org_refused_requests_total{org="dashboards-limited-org",reason="rate-limited"})'),
+    ).toBeGreaterThan(0);
     expect(
       await value('sum(http_server_request_duration_seconds_count{http_route="/scim/v2/Users"})'),
     ).toBeGreaterThan(0);

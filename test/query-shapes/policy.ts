@@ -49,6 +49,8 @@ export const COLLECTION_POLICIES: Readonly<Record<string, CollectionPolicy>> = {
   pending_broadcasts: { orgField: null },
   audit_deliveries: sharded(),
   audit_dead_letters: sharded(),
+  // `status`, `kind`, `outcome`: `scimctl log --status` and the status summary filter the `{orgId, at}` range.
+  request_logs: sharded(['status', 'kind', 'outcome']),
   // One document per organisation, its `_id` the organisation id: small, unsharded, every query by `_id`.
   organisations: { orgField: '_id' },
   organisation_claims: { orgField: '_id' },
@@ -178,6 +180,19 @@ export const ALLOWED: readonly Allowed[] = [
     reason:
       "the worker's `scim_audit_dead_letters` gauge (scim-worker metrics.ts) counts dead letters by sink on every scrape, across organisations: a range of `{status: 1, sink: 1}`, covered by it (no document is read), over the dead letters waiting for an operator",
   },
+    ...relay(
+      'request_logs',
+      { expiresAt: '$lt' },
+      'retention of the request log (scim-worker retention.ts; a TTL index does it on MongoDB): `{expiresAt: 1}`, a batch per pass',
+    ),
+    notRecorded:
+      'the retention pass runs in apps/scim-worker/test/retention.test.ts, whose connection is not recorded',
+  },
+  relay(
+    'pending_broadcasts',
+    { createdAt: '$lt' },
+    'broadcast relay (tenancy pending-broadcasts.ts): records older than a cut-off, oldest first, `{createdAt: 1}`, limited',
+  ),
   {
     collection: RESOURCES,
     only: 'regex',

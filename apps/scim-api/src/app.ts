@@ -11,6 +11,7 @@ import {
 import {
   FederationVerifier,
   PendingBroadcastRelay,
+  RequestLogWriter,
   TokenAuthenticator,
   type FederationVerifierOptions,
   type TokenAuthenticatorOptions,
@@ -27,8 +28,9 @@ import { registerScimContentTypes } from './http/content-types.js';
 import { registerErrorHandling, sendScimError } from './http/errors.js';
 import { KeyedLock } from './http/keyed-lock.js';
 import { UserLimitLock } from './resources/user-limit.js';
-import { apiMetrics } from './http/metrics.js';
+import { apiMetrics, type ApiMetricsOptions } from './http/metrics.js';
 import { OrganisationRateLimiter } from './http/rate-limit.js';
+import { requestLogHook } from './http/request-log.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
 import { buildLifecycles, builtInKinds, type ResourceKind } from './resources/registry.js';
 import { bulkRoute } from './routes/bulk.js';
@@ -71,7 +73,24 @@ export interface AppDependencies {
    * the registry and returns their kinds; their routes, `/.search` and `/Bulk` entries follow.
    */
   extraResourceKinds?: (registry: SchemaRegistry) => ResourceKind[];
+  /** The per-organisation request log (docs/api.md "Request log"); defaults below. */
+  requestLog?: RequestLogOptions;
+  /** The opt-in `org`-labelled metrics (METRICS_ORG_LABEL); off by default. */
+  orgLabel?: ApiMetricsOptions['orgLabel'];
 }
+
+export interface RequestLogOptions {
+  /** REQUEST_LOG_PER_ORG_PER_MINUTE (default 600). */
+  perOrgPerMinute?: number;
+  /** REQUEST_LOG_RETENTION_DAYS (default 30). */
+  retentionDays?: number;
+  /** REQUEST_LOG_MAX_BUFFERED (default 20,000 records). */
+  maxBuffered?: number;
+  /** How often buffered records are written (default 1 s). */
+  flushMs?: number;
+}
+
+export const DEFAULT_REQUEST_LOG = { perOrgPerMinute: 600, retentionDays: 30, maxBuffered: 20_000 } as const;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -80,6 +99,10 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     databaseTime?: DatabaseTime;
+  }
+  interface FastifyInstance {
+    /** The request log's writer: tests flush it (`app.requestLog.flush()`) instead of waiting for the timer. */
+    requestLog: RequestLogWriter;
   }
 }
 
@@ -111,15 +134,30 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       { name: 'revocation-broadcast', required: false, check: async () => authenticator.subscribed() },
     ],
   });
-  const metrics = apiMetrics(deps.registry);
+  const metrics = apiMetrics(deps.registry, deps.orgLabel ? { orgLabel: deps.orgLabel } : {});
   const countRefusal = (reason: RefusalReason) => metrics.refused.inc({ reason });
   registerErrorHandling(app, countRefusal);
   registerScimContentTypes(app, limits.maxPayloadSize);
   const failures = new AuthFailureAudit(deps.connection, app.log, deps.authFailureFlushMs);
+  const requestLog = new RequestLogWriter(deps.connection, {
+    perOrgPerMinute: deps.requestLog?.perOrgPerMinute ?? DEFAULT_REQUEST_LOG.perOrgPerMinute,
+    retentionDays: deps.requestLog?.retentionDays ?? DEFAULT_REQUEST_LOG.retentionDays,
+    maxBuffered: deps.requestLog?.maxBuffered ?? DEFAULT_REQUEST_LOG.maxBuffered,
+    ...(deps.requestLog?.flushMs ? { flushMs: deps.requestLog.flushMs } : {}),
+    onDropped: (count, cause) => metrics.requestLogDropped.inc({ cause }, count),
+    onWritten: (count) => metrics.requestLogWritten.inc(count),
+    onError: (error) =>
+      app.log.warn(
+        { err: (error as Error).message },
+        'request log write failed; its records are counted as dropped',
+      ),
+  });
+  app.decorate('requestLog', requestLog);
   app.addHook('onClose', async () => {
     await broadcastRelay.stop();
     await authenticator.close();
     await failures.close();
+    await requestLog.close();
   });
 
   const registry = createRegistry();
@@ -172,11 +210,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         const { resource, operation } = request.routeOptions.config;
         if (resource && operation && request.databaseTime)
           metrics.databaseTime.observe({ resource, operation }, request.databaseTime.seconds);
+        if (request.requestLog)
+          metrics.orgRequest(request.requestLog.orgId, reply.statusCode < 400 ? 'success' : 'failure');
         if (!resource || !operation || !request.scim) return;
         const outcome =
           reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success';
         metrics.operations.inc({ resource, operation, outcome });
       });
+      scim.addHook('onResponse', requestLogHook(requestLog));
       discoveryRoutes(scim, registry, deps.documentationUrl);
       for (const service of services) resourceRoutes(scim, service);
       rootSearchRoute(scim, services);

@@ -41,6 +41,19 @@ export const apiConfigSchema = commonEnv
       .transform((v) => (v === undefined || v === 'false' ? undefined : v === 'true' ? true : v)),
     /** Failed authentications (unknown tokens) per client address and minute before its lookups are refused. */
     AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(20),
+    // The per-organisation request log (docs/api.md "Request log").
+    /** Records kept per organisation per minute and replica; the rest are counted as dropped. */
+    REQUEST_LOG_PER_ORG_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(600),
+    /** Days a record is kept (a TTL index on MongoDB; the worker's retention pass elsewhere). */
+    REQUEST_LOG_RETENTION_DAYS: z.coerce.number().int().positive().max(3_650).default(30),
+    /** Records buffered in memory at most (all organisations); beyond, dropped and counted. */
+    REQUEST_LOG_MAX_BUFFERED: z.coerce.number().int().positive().max(1_000_000).default(20_000),
+    /** Opt-in `org` label on scim_org_* metrics (cardinality: METRICS_ORG_LABEL_MAX organisations, then `other`). */
+    METRICS_ORG_LABEL: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    METRICS_ORG_LABEL_MAX: z.coerce.number().int().positive().max(10_000).default(50),
   });
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 

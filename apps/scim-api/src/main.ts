@@ -54,6 +54,12 @@ runMain('scim-api', async () => {
     ...(config.TRUST_PROXY === undefined ? {} : { trustProxy: config.TRUST_PROXY }),
     addressLimit: { failures: config.AUTH_FAILURES_PER_ADDRESS, windowSeconds: 60 },
     readiness: apiReadiness(connection, redis),
+    requestLog: {
+      perOrgPerMinute: config.REQUEST_LOG_PER_ORG_PER_MINUTE,
+      retentionDays: config.REQUEST_LOG_RETENTION_DAYS,
+      maxBuffered: config.REQUEST_LOG_MAX_BUFFERED,
+    },
+    ...(config.METRICS_ORG_LABEL ? { orgLabel: { maxOrganisations: config.METRICS_ORG_LABEL_MAX } } : {}),
   });
   handleShutdown({
     logger,

@@ -37,6 +37,8 @@ const record = (token: string): TokenRecord => ({
   clientId: null,
   grant: null,
   lastUsedAt: null,
+  revokedAt: null,
+  replaced: false,
 });
 const managed = (token: string | undefined, extra: Partial<SecretSnapshot> = {}): SecretSnapshot => ({
   name: 't-scim-token',

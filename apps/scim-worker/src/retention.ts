@@ -5,7 +5,7 @@ import type { WorkerCollections } from './store/collections.js';
 export interface RetentionOptions {
   collections: Pick<
     WorkerCollections,
-    'auditEvents' | 'auditDeliveries' | 'auditDeadLetters' | 'appliedEffects'
+    'auditEvents' | 'auditDeliveries' | 'auditDeadLetters' | 'appliedEffects' | 'requestLogs'
   >;
   /** How long audit events and their delivery records are kept (docs/worker.md "Retention"). */
   retentionDays: number;
@@ -21,14 +21,18 @@ export interface RetentionOptions {
 interface Target {
   name: string;
   collection: mongo.Collection<{ _id: string }>;
-  /** Documents past the cutoff that may go, through an index whose first field is the date. */
-  expired: (cutoff: Date) => mongo.Filter<{ _id: string }>;
+  /**
+   * Documents past the cutoff (or, for those that carry their own expiry, past `now`) that may go, through an
+   * index whose first field is the date.
+   */
+  expired: (cutoff: Date, now: Date) => mongo.Filter<{ _id: string }>;
 }
 
 const DAY_MS = 86_400_000;
 
 /**
- * Trims audit events, delivery records, dead letters and the applied-effects ledger older than the retention period, in small batches with a
+ * Trims audit events, delivery records, dead letters, the applied-effects ledger (and expired request log records)
+ * older than the retention period, in small batches with a
  * pause between them, so the database never sees one large delete (FerretDB has no TTL index, and a TTL index on
  * MongoDB would delete undispatched events too). An event is trimmed only once it was dispatched to every sink:
  * the relay still owns an undispatched one. Every replica may run it: deletes by id are idempotent.
@@ -40,7 +44,8 @@ export class AuditRetention {
   private readonly targets: Target[];
 
   constructor(private readonly options: RetentionOptions) {
-    const { auditEvents, auditDeliveries, auditDeadLetters, appliedEffects } = options.collections;
+    const { auditEvents, auditDeliveries, auditDeadLetters, appliedEffects, requestLogs } =
+      options.collections;
     this.targets = [
       {
         name: 'audit_events',
@@ -64,6 +69,13 @@ export class AuditRetention {
         collection: appliedEffects as unknown as mongo.Collection<{ _id: string }>,
         expired: (cutoff) => ({ at: { $lt: cutoff } }),
       },
+      {
+        // The api's request log carries its own expiry (REQUEST_LOG_RETENTION_DAYS of the api): a TTL index on
+        // MongoDB removes it too; FerretDB v1 has no TTL, so this pass is what trims it there.
+        name: 'request_logs',
+        collection: requestLogs as unknown as mongo.Collection<{ _id: string }>,
+        expired: (_cutoff, now) => ({ expiresAt: { $lt: now } }),
+      },
     ];
   }
 
@@ -82,16 +94,16 @@ export class AuditRetention {
   async trimOnce(now = Date.now()): Promise<Record<string, number>> {
     const cutoff = new Date(now - this.options.retentionDays * DAY_MS);
     const removed: Record<string, number> = {};
-    for (const target of this.targets) removed[target.name] = await this.trim(target, cutoff);
+    for (const target of this.targets) removed[target.name] = await this.trim(target, cutoff, new Date(now));
     return removed;
   }
 
-  private async trim(target: Target, cutoff: Date): Promise<number> {
+  private async trim(target: Target, cutoff: Date, now: Date): Promise<number> {
     const { batchSize, pauseMs, maxBatchesPerPass } = this.options;
     let removed = 0;
     for (let batch = 0; batch < maxBatchesPerPass && !this.stopped; batch++) {
       const ids = await target.collection
-        .find(target.expired(cutoff), { projection: { _id: 1 } })
+        .find(target.expired(cutoff, now), { projection: { _id: 1 } })
         .limit(batchSize)
         .toArray();
       if (ids.length === 0) break;

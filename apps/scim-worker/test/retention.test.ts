@@ -1,4 +1,5 @@
 import { createLogger } from '@scimbridge/logger';
+import { requestLogEntry } from '@scimbridge/tenancy';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuditRetention } from '../src/retention.js';
@@ -62,6 +63,25 @@ describe('audit retention', () => {
     await collections.auditDeadLetters.insertMany([letter('l-old', old), letter('l-new', recent)]);
     const effect = (id: string, at: Date) => ({ _id: id, orgId, effect: 'default-group', eventId: id, at });
     await collections.appliedEffects.insertMany([effect('e-old', old), effect('e-new', recent)]);
+    // Request log records carry their own expiry (the api's REQUEST_LOG_RETENTION_DAYS), whatever the audit period.
+    const request = (id: string, expiresAt: Date) => ({
+      ...requestLogEntry({
+        orgId,
+        at: new Date(expiresAt.getTime() - DAY),
+        method: 'GET',
+        route: '/scim/v2/Users',
+        status: 401,
+        requestId: id,
+      }),
+      _id: id,
+      expiresAt,
+      kind: 'request' as const,
+      outcome: 'failure' as const,
+    });
+    await collections.requestLogs.insertMany([
+      ...Array.from({ length: 4 }, (_, i) => request(`r-old-${i}`, new Date(now - 1_000))),
+      request('r-new', new Date(now + DAY)),
+    ]);
 
     const retention = new AuditRetention({
       collections,
@@ -78,17 +98,20 @@ describe('audit retention', () => {
       audit_deliveries: 1,
       audit_dead_letters: 1,
       applied_effects: 1,
+      request_logs: 4,
     });
     expect(await retention.trimOnce(now)).toEqual({
       audit_events: 1,
       audit_deliveries: 0,
       audit_dead_letters: 0,
       applied_effects: 0,
+      request_logs: 0,
     });
     const left = await collections.auditEvents.find({ orgId }).toArray();
     expect(left.map((e) => e._id).sort()).toEqual(kept.map((e) => e._id).sort());
     expect(await collections.auditDeliveries.countDocuments({ orgId })).toBe(1);
     expect(await collections.auditDeadLetters.countDocuments({ orgId })).toBe(1);
     expect(await collections.appliedEffects.countDocuments({ orgId })).toBe(1);
+    expect((await collections.requestLogs.find({ orgId }).toArray()).map((r) => r._id)).toEqual(['r-new']);
   });
 });

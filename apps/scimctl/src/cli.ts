@@ -6,6 +6,7 @@ import { registerAuditTail } from './commands/audit-tail.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClient } from './commands/client.js';
 import { registerFederation } from './commands/federation.js';
+import { registerLog } from './commands/log.js';
 import { registerPause } from './commands/pause.js';
 import { registerShow } from './commands/show.js';
 import { registerToken } from './commands/token.js';
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo): Command {
   registerAuth(program, context);
   registerPause(program, context);
   registerAccount(program, context);
+  registerLog(program, context);
   const audit = program.command('audit').description('the audit log');
   registerAuditTail(audit, context);
   registerAuditDeadLetters(audit, context);

@@ -3,6 +3,8 @@ export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** Ends a `--follow` at its next poll (tests; the process itself ends on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** The options every command takes (before the command name). */

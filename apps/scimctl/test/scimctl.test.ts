@@ -36,7 +36,11 @@ describe('scimctl without Redis', () => {
     const fresh = rotated.json()[0]!;
     expect(fresh).toMatchObject({ broadcast: 'pending' });
     expect(verifyTokenFormat(fresh.token as string)).toBe(true);
-    const tokens = await connection.collection('tokens').find({ orgId: 'no-redis' }).toArray();
+    // The rotated-away token stays, marked revoked, for the request log's attribution (until the next rotation).
+    const tokens = await connection
+      .collection('tokens')
+      .find({ orgId: 'no-redis', revokedAt: null })
+      .toArray();
     expect(tokens.map((t) => t.hash)).toEqual([hashToken(fresh.token as string)]);
 
     const started = Date.now();
@@ -44,7 +48,9 @@ describe('scimctl without Redis', () => {
     expect(revoked.code, revoked.err.join()).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(revoked.out.join('\n')).toMatch(/revoked 1 token\(s\) of no-redis[\s\S]*broadcast is pending/);
-    expect(await connection.collection('tokens').countDocuments({ orgId: 'no-redis' })).toBe(0);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'no-redis', revokedAt: null })).toBe(
+      0,
+    );
     const pending = await connection
       .collection('pending_broadcasts')
       .find({ orgId: 'no-redis', channel: 'scimbridge:tokens:revoked' })
@@ -124,11 +130,11 @@ describe('scimctl', () => {
     expect(JSON.stringify(stored)).not.toContain(issued.token);
     const rotated = await scimctl('token', 'rotate', 'acme');
     expect(rotated.out[0]).toMatch(/^scimb_/);
-    expect(await connection.collection('tokens').countDocuments({ orgId: 'acme' })).toBe(1);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'acme', revokedAt: null })).toBe(1);
     const shown = (await scimctl('--json', 'show', 'acme')).json()[0]!;
     expect(JSON.stringify(shown)).not.toContain(rotated.out[0]);
     expect((await scimctl('--json', 'token', 'revoke', 'acme')).json()[0]!.revoked).toHaveLength(1);
-    expect(await connection.collection('tokens').countDocuments({ orgId: 'acme' })).toBe(0);
+    expect(await connection.collection('tokens').countDocuments({ orgId: 'acme', revokedAt: null })).toBe(0);
     expect((await scimctl('token', 'issue', 'nobody')).err.join()).toMatch(/not found/);
   });
 

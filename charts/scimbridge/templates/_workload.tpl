@@ -101,6 +101,16 @@ spec:
               value: {{ $root.Values.api.authFailuresPerAddress | quote }}
             - name: JWKS_FETCH_TIMEOUT_MS
               value: {{ $root.Values.api.jwksFetchTimeoutMs | quote }}
+            - name: REQUEST_LOG_PER_ORG_PER_MINUTE
+              value: {{ $root.Values.api.requestLog.perOrgPerMinute | quote }}
+            - name: REQUEST_LOG_RETENTION_DAYS
+              value: {{ $root.Values.api.requestLog.retentionDays | quote }}
+            - name: REQUEST_LOG_MAX_BUFFERED
+              value: {{ $root.Values.api.requestLog.maxBuffered | quote }}
+            - name: METRICS_ORG_LABEL
+              value: {{ $root.Values.api.metricsOrgLabel.enabled | quote }}
+            - name: METRICS_ORG_LABEL_MAX
+              value: {{ $root.Values.api.metricsOrgLabel.maxOrganisations | quote }}
             {{- with $root.Values.api.documentationUrl }}
             - name: DOCUMENTATION_URL
               value: {{ . | quote }}

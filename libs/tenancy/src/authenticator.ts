@@ -4,7 +4,7 @@ import type { Connection } from 'mongoose';
 import { TokenRevocationSubscriber } from './broadcast.js';
 import type { AccessGrant, TokenKind } from './collections.js';
 import { getOrganisation, type Organisation } from './organisations.js';
-import { hashToken, tokenShapeProblem } from './tokens/format.js';
+import { hashToken, tokenFingerprint, tokenShapeProblem } from './tokens/format.js';
 import { LastUsedRecorder, type LastUsedFilter } from './tokens/last-used.js';
 import { findTokenByHash } from './tokens/records.js';
 
@@ -13,7 +13,13 @@ import { findTokenByHash } from './tokens/records.js';
  * work), `lookup-refused` when the caller's gate (e.g. a per-address failure limit) denied the lookup.
  */
 export type AuthenticationRefusal =
-  'malformed-token' | 'recently-refused' | 'lookup-refused' | 'unknown-token' | 'expired-token';
+  | 'malformed-token'
+  | 'recently-refused'
+  | 'lookup-refused'
+  | 'unknown-token'
+  | 'expired-token'
+  /** A bearer token of the organisation that was revoked, or regenerated (`replaced`), at `revokedAt`. */
+  | 'revoked-token';
 
 /** What authenticated the request: the organisation's bearer token, or an access token and how it was obtained. */
 export interface CredentialInfo {
@@ -22,6 +28,9 @@ export interface CredentialInfo {
   clientId: string | null;
   /** Refused from this instant on (an access token's expiry, a rotated-away token's grace); null: until revoked. */
   validUntil: Date | null;
+  /** A revoked bearer token kept for attribution: when, and whether a new one replaced it (regenerated). */
+  revokedAt: Date | null;
+  replaced: boolean;
 }
 
 export type AuthenticationResult =
@@ -31,9 +40,20 @@ export type AuthenticationResult =
       tokenId: string;
       credential: CredentialInfo;
       organisation: Organisation | null;
+      /** The token's fingerprint (tokenFingerprint of its hash), naming it in logs without revealing it. */
+      fingerprint: string;
     }
-  /** `orgId` when the token was the organisation's (an expired one), so the refusal is attributed to it. */
-  | { ok: false; reason: AuthenticationRefusal; orgId?: string };
+  /**
+   * `orgId` (and the stored token's `credential`) when the token was the organisation's (an expired, revoked or
+   * regenerated one), so the refusal is attributed to it; `fingerprint` once the token was hashed.
+   */
+  | {
+      ok: false;
+      reason: AuthenticationRefusal;
+      orgId?: string;
+      fingerprint?: string;
+      credential?: CredentialInfo;
+    };
 
 export interface AuthenticateOptions {
   /** Asked only before a database lookup (never for a cached or offline answer); false refuses the token. */
@@ -73,7 +93,7 @@ interface Cached<T> {
 export class TokenAuthenticator {
   private readonly tokens: LRUCache<
     string,
-    Cached<{ orgId: string; tokenId: string; credential: CredentialInfo }>
+    Cached<{ orgId: string; tokenId: string; fingerprint: string; credential: CredentialInfo }>
   >;
   private readonly refused: LRUCache<string, true>;
   private readonly organisations = new Map<string, Cached<Organisation | null>>();
@@ -132,35 +152,51 @@ export class TokenAuthenticator {
   async authenticate(plaintext: string, options: AuthenticateOptions = {}): Promise<AuthenticationResult> {
     if (tokenShapeProblem(plaintext)) return { ok: false, reason: 'malformed-token' };
     const hash = hashToken(plaintext);
-    if (this.refused.has(hash)) return { ok: false, reason: 'recently-refused' };
+    // The fingerprint of a refused token names it in the audit without a second hash (tokenFingerprint slices).
+    if (this.refused.has(hash))
+      return { ok: false, reason: 'recently-refused', fingerprint: tokenFingerprint(hash) };
     let entry = this.tokens.get(hash);
     if (!entry || !this.fresh(entry, this.tokenTtlMs)) {
-      if (options.mayLookUp && !(await options.mayLookUp())) return { ok: false, reason: 'lookup-refused' };
+      if (options.mayLookUp && !(await options.mayLookUp()))
+        return { ok: false, reason: 'lookup-refused', fingerprint: tokenFingerprint(hash) };
       const generation = this.generation;
       const fetchedAt = Date.now();
       const record = await findTokenByHash(this.connection, hash);
       if (!record) {
         this.tokens.delete(hash);
         this.refused.set(hash, true);
-        return { ok: false, reason: 'unknown-token' };
+        return { ok: false, reason: 'unknown-token', fingerprint: tokenFingerprint(hash) };
       }
       const credential: CredentialInfo = {
         kind: record.kind,
         grant: record.grant,
         clientId: record.clientId,
         validUntil: record.validUntil,
+        revokedAt: record.revokedAt,
+        replaced: record.replaced,
       };
-      entry = { value: { orgId: record.orgId, tokenId: record.tokenId, credential }, fetchedAt };
+      entry = {
+        value: { orgId: record.orgId, tokenId: record.tokenId, fingerprint: record.fingerprint, credential },
+        fetchedAt,
+      };
       // A revocation seen while the lookup ran may name this token: answer this request, cache nothing.
       if (generation === this.generation) this.tokens.set(hash, entry);
     }
-    const { orgId, tokenId, credential } = entry.value;
+    const { orgId, tokenId, fingerprint, credential } = entry.value;
+    if (credential.revokedAt) return { ok: false, reason: 'revoked-token', orgId, fingerprint, credential };
     // Checked on every request, cached or not: an access token or a grace period ends at the same instant on
     // every replica, without a broadcast.
     if (credential.validUntil && credential.validUntil.getTime() <= Date.now())
-      return { ok: false, reason: 'expired-token', orgId };
+      return { ok: false, reason: 'expired-token', orgId, fingerprint, credential };
     this.lastUsed.record(tokenId, hash);
-    return { ok: true, orgId, tokenId, credential, organisation: await this.organisation(orgId) };
+    return {
+      ok: true,
+      orgId,
+      tokenId,
+      fingerprint,
+      credential,
+      organisation: await this.organisation(orgId),
+    };
   }
 
   /** The organisation's settings as this replica currently sees them. */

@@ -1,4 +1,5 @@
 import type { Connection, mongo } from 'mongoose';
+import { REQUEST_LOG_INDEXES } from './request-log.js';
 import type { OrganisationSettings } from './settings.js';
 
 /** `organisations` (docs/contracts.md): `_id` is the organisation id. */
@@ -26,6 +27,9 @@ export interface TokenDocument {
   kind?: TokenKind;
   /** Refused from this instant on; null/absent: until revoked. */
   validUntil?: Date | null;
+  /** A revoked bearer token kept for attribution (tokens/records.ts `revoke`): when, and whether it was replaced. */
+  revokedAt?: Date | null;
+  replaced?: boolean;
   /** Access tokens: the OAuth client, the secret that authenticated it (null for federation), and the grant. */
   clientId?: string;
   secretId?: string | null;
@@ -93,7 +97,8 @@ export function tenancyCollections(connection: Connection): TenancyCollections {
 export interface TenancyIndexDeclaration {
   collection: string;
   key: Record<string, 1 | -1>;
-  options?: { unique?: boolean; sparse?: boolean };
+  /** `expireAfterSeconds`: a TTL index on MongoDB (FerretDB v1 keeps the documents; a retention pass trims). */
+  options?: { unique?: boolean; sparse?: boolean; expireAfterSeconds?: number };
   /** Why the index exists (the query it serves), for docs/query-shapes.md. */
   serves?: string;
 }
@@ -123,13 +128,27 @@ export const TENANCY_INDEXES: readonly TenancyIndexDeclaration[] = [
   { collection: 'oauth_client_secrets', key: { orgId: 1, clientId: 1 }, serves: "a client's secrets" },
   // The relay reads the outbox oldest first across organisations, like the audit relay's scan.
   { collection: 'pending_broadcasts', key: { createdAt: 1 }, serves: 'the broadcast relay, oldest first' },
+  ...REQUEST_LOG_INDEXES,
 ];
 
-/** Creates `TENANCY_INDEXES`; idempotent. */
+/**
+ * Creates `TENANCY_INDEXES`; idempotent. A server without TTL indexes (FerretDB v1 answers NotImplemented) gets the
+ * same key without `expireAfterSeconds`: the worker's retention pass trims there (docs/worker.md "Retention").
+ */
 export async function ensureTenancyIndexes(connection: Connection): Promise<void> {
   for (const { collection, key, options } of TENANCY_INDEXES) {
-    await connection.collection(collection).createIndex(key, options ?? {});
+    try {
+      await connection.collection(collection).createIndex(key, options ?? {});
+    } catch (error) {
+      if (!(options && 'expireAfterSeconds' in options && isNotImplemented(error))) throw error;
+      const { expireAfterSeconds: _ttl, ...rest } = options;
+      await connection.collection(collection).createIndex(key, rest);
+    }
   }
+}
+
+function isNotImplemented(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 238;
 }
 
 export function isDuplicateKey(error: unknown): boolean {

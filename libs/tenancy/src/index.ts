@@ -116,3 +116,21 @@ export {
   type AuthenticateOptions,
   type TokenAuthenticatorOptions,
 } from './authenticator.js';
+export {
+  RequestLogWriter,
+  requestLogEntry,
+  REQUEST_LOG_INDEXES,
+  MAX_REQUEST_LOG_READ,
+  requestLogCollection,
+  readRequestLog,
+  summariseRequests,
+  parseStatusFilter,
+  type RequestLogDocument,
+  type RequestLogEntry,
+  type RequestBodySummary,
+  type RequestLogQuery,
+  type RequestLogWriterOptions,
+  type RequestSummary,
+  type RequestSummaryOptions,
+  type StatusFilter,
+} from './request-log.js';

@@ -42,6 +42,7 @@ const AUDIT_REASON: Record<AuthenticationRefusal, string> = {
   'recently-refused': 'unknown-token',
   'unknown-token': 'unknown-token',
   'expired-token': 'expired-token',
+  'revoked-token': 'revoked-token',
   'lookup-refused': 'address-limited',
 };
 
@@ -51,13 +52,39 @@ function unauthorized(reply: FastifyReply, detail: string, error?: 'invalid_toke
   return sendScimError(reply, new ScimError(401, detail));
 }
 
-const REFUSAL_DETAIL: Record<Exclude<AuthenticationRefusal, 'lookup-refused'>, string> = {
+const REFUSAL_DETAIL: Record<Exclude<AuthenticationRefusal, 'lookup-refused' | 'revoked-token'>, string> = {
   'malformed-token': 'The bearer token is not a scimbridge token (wrong length, prefix or checksum).',
   'recently-refused': 'The bearer token is not valid. It may have been regenerated or revoked.',
   'unknown-token': 'The bearer token is not valid. It may have been regenerated or revoked.',
   'expired-token':
     'The token has expired: get a new access token from the token endpoint (or, for a rotated bearer token, use the new one).',
 };
+
+/**
+ * A refused credential that was the organisation's, in the words of its request log: a bearer token revoked or
+ * rotated away (its overlap over) is `token-regenerated` or `token-revoked`, with when, so the admin knows to update
+ * the IdP; an access token past its lifetime is `access-token-expired`.
+ */
+function ownCredentialRefusal(credential: CredentialInfo | undefined): { reason: string; detail: string } {
+  if (credential?.revokedAt) {
+    const at = credential.revokedAt.toISOString();
+    return credential.replaced
+      ? {
+          reason: 'token-regenerated',
+          detail: `The bearer token was regenerated at ${at}; update your IdP with the new token.`,
+        }
+      : {
+          reason: 'token-revoked',
+          detail: `The bearer token was revoked at ${at}; the organisation has to issue a new one.`,
+        };
+  }
+  if (credential?.kind === 'bearer' && credential.validUntil)
+    return {
+      reason: 'token-regenerated',
+      detail: `The bearer token was regenerated; its overlap ended at ${credential.validUntil.toISOString()}. Update your IdP with the new token.`,
+    };
+  return { reason: 'access-token-expired', detail: REFUSAL_DETAIL['expired-token'] };
+}
 
 /** Seconds an IdP is asked to wait while its organisation is paused (spec.paused). */
 export const PAUSED_RETRY_AFTER_SECONDS = 60;
@@ -110,10 +137,23 @@ export function authHook(options: AuthHookOptions) {
     });
     if (!result.ok) {
       metrics.authFailures.inc({ reason: result.reason });
-      failures.note(result.orgId ?? null, AUDIT_REASON[result.reason], tokenFingerprint(hashToken(token)));
-      if (result.reason === 'expired-token') {
-        // Not a failed guess (the token was ours): no address penalty, and the IdP is told to get a new one.
-        await unauthorized(reply, REFUSAL_DETAIL[result.reason], 'invalid_token');
+      // Hashed once, by the authenticator; only a malformed token (never hashed there) is hashed here.
+      const fingerprint = result.fingerprint ?? tokenFingerprint(hashToken(token));
+      failures.note(result.orgId ?? null, AUDIT_REASON[result.reason], fingerprint);
+      if (result.reason === 'expired-token' || result.reason === 'revoked-token') {
+        // Not a failed guess (the token was ours): no address penalty, the refusal is the organisation's (its
+        // request log), and the IdP is told what happened to its token.
+        const refusal = ownCredentialRefusal(result.credential);
+        if (result.orgId) {
+          metrics.orgRefused(result.orgId, refusal.reason);
+          request.requestLog = {
+            orgId: result.orgId,
+            fingerprint,
+            reason: refusal.reason,
+            traceId: traceId(),
+          };
+        }
+        await unauthorized(reply, refusal.detail, 'invalid_token');
         return;
       }
       if (result.reason === 'unknown-token') {
@@ -138,26 +178,35 @@ export function authHook(options: AuthHookOptions) {
     }
     if (!result.organisation) {
       metrics.authFailures.inc({ reason: 'unknown-token' });
-      failures.note(result.orgId, 'unknown-token', tokenFingerprint(hashToken(token)));
+      failures.note(result.orgId, 'unknown-token', result.fingerprint);
       await unauthorized(reply, REFUSAL_DETAIL['unknown-token'], 'invalid_token');
       return;
     }
+    const attribution = { orgId: result.orgId, fingerprint: result.fingerprint, traceId: traceId() };
+    /** A refusal of this organisation's credential: its request log and the per-organisation metric. */
+    const refuse = (reason: string) => {
+      request.requestLog = { ...attribution, reason };
+      metrics.orgRefused(result.orgId, reason);
+    };
     const off = modeOff(result.organisation, result.credential);
     if (off) {
+      refuse('credential-mode-off');
       metrics.authFailures.inc({ reason: 'mode-off' });
-      failures.note(result.orgId, 'credential-mode-off', tokenFingerprint(hashToken(token)));
+      failures.note(result.orgId, 'credential-mode-off', result.fingerprint);
       await unauthorized(reply, off, 'invalid_token');
       return;
     }
     const denial = accessDenial(result.organisation);
     if (denial) {
+      refuse(denial);
       metrics.authFailures.inc({ reason: denial });
-      failures.note(result.orgId, denial, tokenFingerprint(hashToken(token)));
+      failures.note(result.orgId, denial, result.fingerprint);
       await sendScimError(reply, new ScimError(403, DENIAL_DETAIL[denial]));
       return;
     }
     if (result.organisation.settings.paused) {
       // 503 + Retry-After: IdPs retry later instead of failing the job (a 403 would mark the app as broken).
+      refuse('paused');
       metrics.refused.inc({ reason: 'paused' });
       reply.header('Retry-After', String(PAUSED_RETRY_AFTER_SECONDS));
       await sendScimError(
@@ -169,6 +218,7 @@ export function authHook(options: AuthHookOptions) {
     const { requestsPerSecond, burst } = result.organisation.settings.rateLimit;
     const decision = await rateLimiter.take(result.orgId, requestsPerSecond, burst);
     if (!decision.allowed) {
+      refuse('rate-limited');
       metrics.rateLimited.inc();
       reply.header('Retry-After', String(decision.retryAfterSeconds));
       await sendScimError(
@@ -180,6 +230,7 @@ export function authHook(options: AuthHookOptions) {
       );
       return;
     }
+    request.requestLog = attribution;
     request.log = request.log.child({ orgId: result.orgId, tokenId: result.tokenId });
     request.scim = {
       orgId: result.orgId,
@@ -187,7 +238,7 @@ export function authHook(options: AuthHookOptions) {
       organisation: result.organisation,
       baseUrl: options.publicBaseUrl ?? `${request.protocol}://${request.host}/scim/v2`,
       requestId: request.id,
-      traceId: traceId(),
+      traceId: attribution.traceId,
       limits: limitsFor(options.limits, result.organisation.settings.limits),
     };
   };

@@ -11,6 +11,8 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
 export function sendScimError(reply: FastifyReply, error: ScimError): FastifyReply {
+  // Kept for the request log (http/request-log.ts): status, scimType, the limit refused, the detail.
+  reply.request.scimError = error;
   return reply.code(error.status).type(SCIM_CONTENT_TYPE).send(toScimErrorBody(error));
 }
 

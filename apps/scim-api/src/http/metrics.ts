@@ -9,10 +9,70 @@ export interface ApiMetrics {
   tokenRequests: Counter<'grant' | 'outcome'>;
   refused: Counter<'reason'>;
   databaseTime: Histogram<'resource' | 'operation'>;
+  requestLogDropped: Counter<'cause'>;
+  requestLogWritten: Counter;
+  /** Per-organisation metrics (opt-in, METRICS_ORG_LABEL); no-ops when off. */
+  orgRefused(orgId: string, reason: string): void;
+  orgRequest(orgId: string, outcome: 'success' | 'failure'): void;
 }
 
-export function apiMetrics(registry: Registry): ApiMetrics {
+/** The `org` label value when the opt-in label is off for an organisation beyond the bound. */
+export const OTHER_ORGANISATIONS = 'other';
+
+/**
+ * The opt-in `org` label with bounded cardinality: the first `max` organisations this replica serves keep their
+ * id as label (stable for the process's life, so rates stay continuous), every later one is folded into
+ * `other`. Only organisations whose credential was recognised reach it, so unknown tokens cannot grow it.
+ */
+export class OrganisationLabels {
+  private readonly labelled = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  label(orgId: string): string {
+    if (this.labelled.has(orgId)) return orgId;
+    if (this.labelled.size >= this.max) return OTHER_ORGANISATIONS;
+    this.labelled.add(orgId);
+    return orgId;
+  }
+}
+
+export interface ApiMetricsOptions {
+  /** Adds the `org`-labelled series for at most this many organisations (docs/operations.md); off when absent. */
+  orgLabel?: { maxOrganisations: number };
+}
+
+export function apiMetrics(registry: Registry, options: ApiMetricsOptions = {}): ApiMetrics {
+  const orgLabels = options.orgLabel ? new OrganisationLabels(options.orgLabel.maxOrganisations) : null;
+  const orgRefused = orgLabels
+    ? new Counter({
+        name: 'scim_org_refused_requests_total',
+        help: 'SCIM requests of a recognised organisation refused before their work, by organisation (opt-in METRICS_ORG_LABEL; beyond METRICS_ORG_LABEL_MAX organisations `other`) and reason (token-regenerated, token-revoked, access-token-expired, credential-mode-off, scim-disabled, scim-not-in-plan, organisation-deleting, paused, rate-limited).',
+        labelNames: ['org', 'reason'],
+        registers: [registry],
+      })
+    : null;
+  const orgRequests = orgLabels
+    ? new Counter({
+        name: 'scim_org_requests_total',
+        help: 'SCIM requests of a recognised organisation by organisation (opt-in METRICS_ORG_LABEL, bounded like scim_org_refused_requests_total) and outcome (success: status < 400, failure).',
+        labelNames: ['org', 'outcome'],
+        registers: [registry],
+      })
+    : null;
   return {
+    orgRefused: (orgId, reason) => orgRefused?.inc({ org: orgLabels!.label(orgId), reason }),
+    orgRequest: (orgId, outcome) => orgRequests?.inc({ org: orgLabels!.label(orgId), outcome }),
+    requestLogDropped: new Counter({
+      name: 'scim_request_log_dropped_total',
+      help: 'Request log records not kept, by cause: limit (REQUEST_LOG_PER_ORG_PER_MINUTE), buffer (the in-memory cap), database (a failed write). Each organisation also gets a `dropped` record in its log.',
+      labelNames: ['cause'],
+      registers: [registry],
+    }),
+    requestLogWritten: new Counter({
+      name: 'scim_request_log_written_total',
+      help: 'Request log records written to MongoDB.',
+      registers: [registry],
+    }),
     operations: new Counter({
       name: 'scim_operations_total',
       help: 'SCIM operations by resource type, operation and outcome (success, client_error, server_error).',

@@ -106,6 +106,24 @@ export interface ScimTenantStatus {
   previousTokenValidUntil?: string;
   /** The managed OAuth client, while client credentials or federation is on. Never a secret. */
   oauth?: OAuthStatus;
+  /** The organisation's SCIM requests from its request log (reconcile/requests-status.ts). */
+  requests?: RequestsStatus;
+}
+
+/**
+ * `status.requests`: the last success, the last failure and why, the last hour's failures by reason; as of the
+ * last reconcile (every resync at least), written only when it changed.
+ */
+export interface RequestsStatus {
+  lastSuccessAt?: string;
+  lastFailure?: { at: string; status: number; reason?: string; message?: string; tokenFingerprint?: string };
+  lastHour: {
+    failures: number;
+    /** The count reached the summary's read bound. */
+    atLeast?: boolean;
+    dropped?: number;
+    byReason: { reason: string; count: number }[];
+  };
 }
 
 export interface OAuthStatus {

@@ -3,8 +3,10 @@ import {
   tokenEndpointUrl,
   type OAuthClientRecord,
   type OrganisationSettings,
+  type RequestSummary,
   type TokenRecord,
 } from '@scimbridge/tenancy';
+import { requestsStatus } from './requests-status.js';
 import {
   ANNOTATION_ROTATION,
   ANNOTATION_TENANT_UID,
@@ -366,6 +368,8 @@ export interface ReconcileOutcome {
     | { state: 'ready'; record: OAuthClientRecord; secretName?: string }
     | { state: 'blocked'; reason: string; message: string; record?: OAuthClientRecord };
   counts?: { users: number; groups: number };
+  /** The request log's summary (status.requests). */
+  requests?: RequestSummary;
 }
 
 export interface StatusContext {
@@ -469,6 +473,7 @@ export function computeStatus(
     status.users = outcome.counts.users;
     status.groups = outcome.counts.groups;
   }
+  if (outcome.requests) status.requests = requestsStatus(outcome.requests);
 
   if (!outcome.unavailable) set(readyFrom(tenant, conditions));
   status.conditions = conditions;

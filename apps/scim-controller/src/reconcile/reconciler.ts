@@ -126,6 +126,7 @@ export class Reconciler {
         requeueAfterMs = minDefined(requeueAfterMs, await this.applyToken(tenant, outcome));
         requeueAfterMs = minDefined(requeueAfterMs, await this.applyClient(tenant, outcome));
         outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
+        outcome.requests = await this.o.backend.requestSummary(tenant.spec.organisationId);
       }
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;

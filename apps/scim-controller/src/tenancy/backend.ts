@@ -7,6 +7,7 @@ import type {
   OrganisationSettings,
   PreviousSecrets,
   ReplaceOptions,
+  RequestSummary,
   TokenRecord,
 } from '@scimbridge/tenancy';
 
@@ -61,6 +62,8 @@ export interface TenantBackend {
   /** Whether `secret` is a live (unexpired) secret of the client: a lookup by hash, recording no use. */
   clientSecretLive(orgId: string, clientId: string, secret: string): Promise<boolean>;
   counts(orgId: string): Promise<{ users: number; groups: number }>;
+  /** The request log's summary of the last hour (bounded reads), for `status.requests`. */
+  requestSummary(orgId: string): Promise<RequestSummary>;
   /** sha256 hex of a token, as stored. */
   hashToken(token: string): string;
   /** Why a user-supplied token is not acceptable (e.g. too short to be secret), or undefined. */

@@ -26,8 +26,10 @@ import {
   organisationOwner,
   releaseOrganisationClaim,
   revokeTokens,
+  summariseRequests,
   tokenShapeProblem,
   type IssuedToken,
+  type RequestSummary,
   type OrganisationOwner,
   type OrganisationSettings,
   type TokenRecord,
@@ -168,6 +170,10 @@ export class TenancyBackend implements TenantBackend {
 
   counts(orgId: string): Promise<{ users: number; groups: number }> {
     return this.call(() => countUsersAndGroups(this.connection, orgId));
+  }
+
+  requestSummary(orgId: string): Promise<RequestSummary> {
+    return this.call(() => summariseRequests(this.connection, orgId));
   }
 
   hashToken(token: string): string {

@@ -1,21 +1,29 @@
-import type { Connection } from 'mongoose';
+import type { Connection, mongo } from 'mongoose';
 import {
   auditDeliveryCollections,
   ensureAuditDeliveryIndexes,
   type AuditDeliveryCollections,
 } from '@scimbridge/audit-delivery';
 import { storeCollections, type StoreCollections } from '@scimbridge/store';
-import { tenancyCollections, type TenancyCollections } from '@scimbridge/tenancy';
+import {
+  requestLogCollection,
+  tenancyCollections,
+  type RequestLogDocument,
+  type TenancyCollections,
+} from '@scimbridge/tenancy';
 
 /** The collections the worker touches, each from its owning package: store, tenancy and audit delivery. */
 export interface WorkerCollections extends StoreCollections, AuditDeliveryCollections {
   organisations: TenancyCollections['organisations'];
+  /** The api's request log: the worker only trims it (retention.ts). */
+  requestLogs: mongo.Collection<RequestLogDocument>;
 }
 
 export function workerCollections(connection: Connection): WorkerCollections {
   return {
     ...storeCollections(connection),
     organisations: tenancyCollections(connection).organisations,
+    requestLogs: requestLogCollection(connection),
     ...auditDeliveryCollections(connection),
   };
 }

@@ -26,6 +26,12 @@ export interface TokenRecord {
   /** Access tokens only: the client and how the token was obtained. */
   clientId: string | null;
   grant: AccessGrant | null;
+  /**
+   * A revoked bearer token kept (until the organisation's next rotation) so that a request still presenting it is
+   * attributed to its organisation: when, and whether a new token replaced it (regenerated) or none (revoked).
+   */
+  revokedAt: Date | null;
+  replaced: boolean;
 }
 
 /** How a new bearer token replaces the previous ones. */
@@ -67,6 +73,8 @@ function toRecord(doc: TokenDocument): TokenRecord {
     validUntil: doc.validUntil ?? null,
     clientId: doc.clientId ?? null,
     grant: doc.grant ?? null,
+    revokedAt: doc.revokedAt ?? null,
+    replaced: doc.replaced ?? false,
   };
 }
 
@@ -137,22 +145,35 @@ export async function adoptToken(
  * replicas re-publish it) and a retry of a half-done revocation still publishes. Works without Redis.
  */
 export async function revokeTokens(connection: Connection, redis: Redis, orgId: string): Promise<string[]> {
-  const existing = await bearerTokens(connection, orgId);
+  const existing = (await bearerTokens(connection, orgId)).filter((t) => t.revokedAt === null);
   if (existing.length === 0) return [];
   const ids = existing.map((t) => t.tokenId);
-  await revoke(connection, redis, orgId, ids);
+  await revoke(connection, redis, orgId, ids, { replaced: false });
   return ids;
 }
 
-/** Outbox record, delete, publish: the order that loses no revocation whatever fails in between. */
+/**
+ * Outbox record, delete (or mark), publish: the order that loses no revocation whatever fails in between. Bearer
+ * tokens are marked (`revokedAt`, `validUntil` now) instead of deleted, so the api can tell the IdP that its token
+ * was regenerated and attribute the refusal to the organisation (docs/api.md "Request log"); the next rotation
+ * deletes them, so an organisation keeps at most one generation of revoked tokens.
+ */
 export async function revoke(
   connection: Connection,
   redis: Redis,
   orgId: string,
   tokenIds: string[],
+  keep?: { replaced: boolean },
 ): Promise<void> {
   const pending = await recordTokenRevocation(connection, orgId, tokenIds);
-  await tenancyCollections(connection).tokens.deleteMany({ orgId, _id: { $in: tokenIds } });
+  const { tokens } = tenancyCollections(connection);
+  if (keep) {
+    const now = new Date();
+    await tokens.updateMany(
+      { orgId, _id: { $in: tokenIds } },
+      { $set: { revokedAt: now, validUntil: now, replaced: keep.replaced } },
+    );
+  } else await tokens.deleteMany({ orgId, _id: { $in: tokenIds } });
   await deliverBroadcast(connection, redis, pending);
 }
 
@@ -191,8 +212,12 @@ async function replaceTokens(
     try {
       await tokens.insertOne(doc);
     } catch (error) {
-      if (isDuplicateKey(error)) throw new TokenInUseError();
-      throw error;
+      if (!isDuplicateKey(error)) throw error;
+      // A revoked token kept for attribution (by another organisation) does not hold its plaintext hostage.
+      const holder = await tokens.findOne({ hash });
+      if (!holder?.revokedAt) throw new TokenInUseError();
+      await tokens.deleteOne({ orgId: holder.orgId, _id: holder._id });
+      await tokens.insertOne(doc);
     }
     record = toRecord(doc);
   }
@@ -216,6 +241,7 @@ async function replaceTokens(
       redis,
       orgId,
       others.map((t) => t.tokenId),
+      { replaced: true },
     );
   }
   return record;
