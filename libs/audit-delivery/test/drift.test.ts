@@ -10,6 +10,7 @@ import {
   type StoreProfile,
   type UserDocument,
 } from '@scimbridge/store';
+import { recordQueryShapes } from '@scimbridge/telemetry';
 import { ensureTenancyIndexes, tenancyCollections } from '@scimbridge/tenancy';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -18,9 +19,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   auditDeliveryCollections,
   auditDeliveryEnv,
-  driftReport,
+  driftReport as reportOf,
   ensureAuditDeliveryIndexes,
-  repairDrift,
+  repairDrift as repair,
   type AuditDeliveryCollections,
 } from '../src/index.js';
 
@@ -34,11 +35,28 @@ let mongo: Connection;
 let store: StoreCollections;
 let delivery: AuditDeliveryCollections;
 let profile: StoreProfile;
+/** Only what the report and the repair send is recorded for the query-shape audit, not the test's own seeding. */
+let recording = false;
+async function recorded<T>(work: () => Promise<T>): Promise<T> {
+  recording = true;
+  try {
+    return await work();
+  } finally {
+    recording = false;
+  }
+}
+const driftReport = (...args: Parameters<typeof reportOf>) => recorded(() => reportOf(...args));
+const repairDrift = (...args: Parameters<typeof repair>) => recorded(() => repair(...args));
 
 beforeAll(async () => {
   mongo = await mongoose
-    .createConnection(inject('mongodbUri'), { dbName, serverSelectionTimeoutMS: 5_000 })
+    .createConnection(inject('mongodbUri'), {
+      dbName,
+      serverSelectionTimeoutMS: 5_000,
+      monitorCommands: true,
+    })
     .asPromise();
+  recordQueryShapes(mongo.getClient(), { service: 'drift report (test)', include: () => recording });
   await ensureStoreIndexes(mongo);
   await ensureTenancyIndexes(mongo);
   delivery = auditDeliveryCollections(mongo);
@@ -253,6 +271,30 @@ describe('drift report', () => {
     // The MongoDB profile's look-ups ({orgId, _id: {$in}}) give the same answer.
     const asMongo = await driftReport(mongo, orgId, { profile: MONGODB_PROFILE, now: report.checkedAt });
     expect({ ...asMongo, examined: 0 }).toEqual({ ...report, examined: 0 });
+  });
+
+  it('pages every scan in index order without missing or repeating a document at batch edges', async () => {
+    const orgId = unique('paged');
+    const users = Array.from({ length: 10 }, (_, i) => user(orgId, `u${i}`, { active: i % 2 === 0 }));
+    await store.users.insertMany(users);
+    const groups = [group(orgId, 'a'), group(orgId, 'b')];
+    await store.groups.insertMany(groups as never[]);
+    // 5 rows per group, each pointing at a missing user; rows of a group sit on both sides of a batch edge.
+    await store.memberships.insertMany(
+      groups.flatMap((g) => Array.from({ length: 5 }, () => row(orgId, g._id, uuidv7()))),
+    );
+    // 10 undispatched events, 4 of them at the same instant (the keyset's tie on occurredAt).
+    const at = Date.now() - HOUR;
+    await store.auditEvents.insertMany(
+      Array.from({ length: 10 }, (_, i) => event(orgId, new Date(i < 4 ? at : at + i))),
+    );
+
+    const report = await driftReport(mongo, orgId, { profile, batchSize: 3 });
+    expect(report.partial).toBe(false);
+    expect(report.inactiveAccounts.inactive).toBe(5);
+    expect(report.danglingMemberships.count).toBe(10);
+    expect(new Set(report.danglingMemberships.sample).size).toBe(10);
+    expect(report.undeliveredEvents.undispatched).toBe(10);
   });
 
   it('stops at the budget and says the report is partial', async () => {
