@@ -1,11 +1,12 @@
-import { auditFanoutJob, traceCarrierForTraceId } from '@scimbridge/jobs';
+import { auditFanoutJob, QueueName, traceCarrierForTraceId } from '@scimbridge/jobs';
 import { MembershipRepository } from '@scimbridge/store';
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { deadLetterCollections } from './collections.js';
 import { redriveDeadLetters } from './dead-letters.js';
 import { driftFindings, type DriftOptions, type DriftReport } from './drift.js';
-import type { AuditDeliverySettings } from './settings.js';
+import { auditDeliveryEnv, type AuditDeliverySettings } from './settings.js';
 
 export interface DriftRepairOptions extends DriftOptions {
   /**
@@ -83,5 +84,27 @@ export async function repairDrift(
     membershipsRemoved,
     groupsTouched: findings.liveGroupsWithDanglingRows.length,
     redispatch,
+  };
+}
+
+/**
+ * The queues `repairDrift` re-dispatches onto, from a Redis URL and the environment's `QUEUE_PREFIX` (the api's and
+ * the worker's); `close` ends them and their connection.
+ */
+export function openDriftQueues(
+  redisUrl: string,
+  env: NodeJS.ProcessEnv | Record<string, string | undefined>,
+): { queues: NonNullable<DriftRepairOptions['queues']>; close: () => Promise<void> } {
+  const settings = auditDeliveryEnv.parse(env);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const audit = new Queue(QueueName.audit, { connection: redis, prefix: settings.QUEUE_PREFIX });
+  const delivery = new Queue(QueueName.auditDelivery, { connection: redis, prefix: settings.QUEUE_PREFIX });
+  return {
+    queues: { audit, delivery, settings },
+    close: async () => {
+      await audit.close();
+      await delivery.close();
+      await redis.quit();
+    },
   };
 }

@@ -22,4 +22,4 @@ export {
   type DriftOptions,
   type DriftReport,
 } from './drift.js';
-export { repairDrift, type DriftRepair, type DriftRepairOptions } from './drift-repair.js';
+export { openDriftQueues, repairDrift, type DriftRepair, type DriftRepairOptions } from './drift-repair.js';
