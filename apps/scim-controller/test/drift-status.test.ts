@@ -79,7 +79,10 @@ describe('status.drift', () => {
   it('appears after the first reconcile and is recomputed on its period', async () => {
     const { namespace, connection } = await start(1_000);
     const orgId = `org-${randomUUID().slice(0, 8)}`;
-    await createTenant(kube, tenantManifest(namespace, 'drifty', { organisationId: orgId, displayName: 'D' }));
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'drifty', { organisationId: orgId, displayName: 'D' }),
+    );
     await waitForReady(kube, namespace, 'drifty');
     const first = await waitForDrift(namespace, 'drifty', (t) => t.status?.drift !== undefined);
     expect(first.status?.drift).toMatchObject({
@@ -104,11 +107,7 @@ describe('status.drift', () => {
         addedAt: new Date(),
       })),
     );
-    const later = await waitForDrift(
-      namespace,
-      'drifty',
-      (t) => t.status?.drift?.danglingMemberships === 2,
-    );
+    const later = await waitForDrift(namespace, 'drifty', (t) => t.status?.drift?.danglingMemberships === 2);
     expect(Date.parse(later.status!.drift!.checkedAt)).toBeGreaterThan(
       Date.parse(first.status!.drift!.checkedAt),
     );
@@ -118,7 +117,10 @@ describe('status.drift', () => {
   it('is not recomputed by a reconcile that comes before its period', async () => {
     const { namespace } = await start(3_600_000);
     const orgId = `org-${randomUUID().slice(0, 8)}`;
-    await createTenant(kube, tenantManifest(namespace, 'steady', { organisationId: orgId, displayName: 'S' }));
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'steady', { organisationId: orgId, displayName: 'S' }),
+    );
     const first = await waitForDrift(namespace, 'steady', (t) => t.status?.drift !== undefined);
     await patchTenantSpec(kube, namespace, 'steady', { displayName: 'Steady' });
     const next = await waitForDrift(

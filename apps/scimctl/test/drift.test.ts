@@ -35,7 +35,7 @@ beforeAll(async () => {
     displayName: 'g',
     displayNameKey: 'g',
     deletedAt: null,
-  } as never);
+  });
   await store.memberships.insertMany([
     { _id: `${groupId}:${userId}`, orgId, groupId, memberId: userId, memberType: 'User', addedAt: now },
     {
@@ -70,10 +70,14 @@ describe('scimctl drift', () => {
     ok(human);
     const text = human.out.join('\n');
     expect(text).toMatch(new RegExp(`^drift of ${orgId} at \\S+: examined \\d+ of 100000 documents\\n`));
-    expect(text).toMatch(new RegExp(`inactive accounts +1 +report +${userId} \\(inactive 1, not SSO-only 0\\)`));
+    expect(text).toMatch(
+      new RegExp(`inactive accounts +1 +report +${userId} \\(inactive 1, not SSO-only 0\\)`),
+    );
     expect(text).toMatch(/unlinked accounts +0 +report +-/);
     expect(text).toMatch(new RegExp(`dangling memberships +1 +repair +${danglingRow}`));
-    expect(text).toMatch(new RegExp(`undelivered events +1 +repair +${eventId} \\(undispatched 1, dead letters 0\\)`));
+    expect(text).toMatch(
+      new RegExp(`undelivered events +1 +repair +${eventId} \\(undispatched 1, dead letters 0\\)`),
+    );
     expect(text).not.toContain('partial');
 
     const [json] = (await scimctl('--json', 'drift', orgId)).json();
@@ -88,7 +92,9 @@ describe('scimctl drift', () => {
   it('says when the budget cut the report short', async () => {
     const run = await scimctl('drift', orgId, '--budget', '2');
     ok(run);
-    expect(run.out[0]).toMatch(/examined [12] of 2 documents \(partial: examined [12]; counts are lower bounds/);
+    expect(run.out[0]).toMatch(
+      /examined [12] of 2 documents \(partial: examined [12]; counts are lower bounds/,
+    );
     expect((await scimctl('drift', orgId, '--budget', 'x')).code).not.toBe(0);
   });
 

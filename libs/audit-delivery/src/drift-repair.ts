@@ -24,8 +24,7 @@ export interface DriftRepair {
   groupsTouched: number;
   /** Undispatched events handed to the fan-out again (the relay's own path), and dead letters re-driven. */
   redispatch:
-    | { eventsEnqueued: number; deadLettersRedriven: number }
-    | { skipped: 'no queues (pass REDIS_URL)' };
+    { eventsEnqueued: number; deadLettersRedriven: number } | { skipped: 'no queues (pass REDIS_URL)' };
 }
 
 /**

@@ -278,7 +278,7 @@ describe('drift report', () => {
     const users = Array.from({ length: 10 }, (_, i) => user(orgId, `u${i}`, { active: i % 2 === 0 }));
     await store.users.insertMany(users);
     const groups = [group(orgId, 'a'), group(orgId, 'b')];
-    await store.groups.insertMany(groups as never[]);
+    await store.groups.insertMany(groups);
     // 5 rows per group, each pointing at a missing user; rows of a group sit on both sides of a batch edge.
     await store.memberships.insertMany(
       groups.flatMap((g) => Array.from({ length: 5 }, () => row(orgId, g._id, uuidv7()))),
@@ -300,7 +300,7 @@ describe('drift report', () => {
   it('stops at the budget and says the report is partial', async () => {
     const orgId = unique('big');
     const g = group(orgId, 'big');
-    await store.groups.insertOne(g as never);
+    await store.groups.insertOne(g);
     // 40 rows pointing at users that do not exist: all dangling.
     await store.memberships.insertMany(Array.from({ length: 40 }, () => row(orgId, g._id, uuidv7())));
 
@@ -368,7 +368,10 @@ describe('drift repair', () => {
     const liveBefore = before.groups![seeded.live._id] as { meta: { version: number } };
     const liveAfter = after.groups![seeded.live._id] as { meta: { version: number; lastModified: Date } };
     expect(liveAfter.meta.version).toBe(liveBefore.meta.version + 1);
-    expect({ ...after.groups, [seeded.live._id]: null }).toEqual({ ...before.groups, [seeded.live._id]: null });
+    expect({ ...after.groups, [seeded.live._id]: null }).toEqual({
+      ...before.groups,
+      [seeded.live._id]: null,
+    });
     // The re-driven dead letter is `redriving`; nothing else of it or any other document changed.
     const letterId = `${seeded.letteredEvent._id}:archive`;
     expect(after.audit_dead_letters![letterId]).toMatchObject({ status: 'redriving', redriveCount: 1 });

@@ -67,10 +67,7 @@ export class DriftStatusReporter implements DriftStatusSource {
     previous: DriftStatus | undefined,
     now = new Date(),
   ): Promise<{ drift: DriftStatus | undefined; requeueAfterMs: number }> {
-    const last = Math.max(
-      previous ? Date.parse(previous.checkedAt) || 0 : 0,
-      this.attempted.get(orgId) ?? 0,
-    );
+    const last = Math.max(previous ? Date.parse(previous.checkedAt) || 0 : 0, this.attempted.get(orgId) ?? 0);
     const due = last + this.o.intervalMs;
     if (last > 0 && due > now.getTime()) return { drift: previous, requeueAfterMs: due - now.getTime() };
     this.attempted.set(orgId, now.getTime());

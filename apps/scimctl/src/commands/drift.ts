@@ -24,7 +24,10 @@ export function registerDrift(parent: Command, { program, io, run }: CommandCont
       "an organisation's drift: inactive or unlinked accounts, dangling memberships, undelivered events (--repair fixes the safe ones)",
     )
     .argument('<orgId>')
-    .option('--repair', 'delete dangling memberships and re-dispatch undelivered events; accounts are reported only')
+    .option(
+      '--repair',
+      'delete dangling memberships and re-dispatch undelivered events; accounts are reported only',
+    )
     .option(
       '--budget <documents>',
       `documents the report may examine (default ${DRIFT_DEFAULTS.budget})`,
@@ -75,7 +78,9 @@ export function describeReport(report: DriftReport): string[] {
       .join(' ');
   return [
     `drift of ${report.orgId} at ${report.checkedAt.toISOString()}: examined ${report.examined} of ${report.budget} documents` +
-      (report.partial ? ` (partial: examined ${report.examined}; counts are lower bounds, raise --budget)` : ''),
+      (report.partial
+        ? ` (partial: examined ${report.examined}; counts are lower bounds, raise --budget)`
+        : ''),
     `${'KIND'.padEnd(22)} ${'COUNT'.padEnd(7)} ${'FIX'.padEnd(8)} SAMPLE`,
     line(
       'inactive accounts',
