@@ -6,6 +6,7 @@ import { keyFieldName } from '@scimbridge/scim-core';
 import {
   FERRETDB_PROFILE,
   storeCollections,
+  type AuditEventDocument,
   type MembershipDocument,
   type StoreCollections,
   type StoreProfile,
@@ -165,35 +166,87 @@ interface ScanContext {
   o: Required<Omit<DriftOptions, 'now'>> & { now?: Date };
 }
 
+/** One scan: its base filter (with `orgId`), the index order and how to resume after a document. */
+interface Scan<T> {
+  collection: mongo.Collection<never>;
+  filter: Record<string, unknown>;
+  sort: Record<string, 1>;
+  after: (last: T) => Record<string, unknown>;
+  projection: Record<string, 1>;
+  /** Documents one scanned document may cost (itself and its look-ups): a batch reads what the budget covers. */
+  cost: number;
+}
+
+/**
+ * The batches of a scan, each as large as the budget still covers. On MongoDB keyset pages in index order, each a
+ * bounded query served by the scan's index. On FerretDB v1, which serves no index but `_id`'s and sorts in memory,
+ * one unsorted cursor read a batch at a time: one pass over the collection instead of one sort of it per page.
+ */
+async function* batches<T>(ctx: ScanContext, scan: Scan<T>): AsyncGenerator<T[]> {
+  const { budget, o } = ctx;
+  if (o.profile.server === 'mongodb') {
+    let last: T | undefined;
+    for (;;) {
+      const n = budget.next(o.batchSize, scan.cost);
+      if (n === 0) return;
+      const docs = (await scan.collection
+        .find({ ...scan.filter, ...(last === undefined ? {} : scan.after(last)) } as never, {
+          projection: scan.projection,
+        })
+        .sort(scan.sort)
+        .limit(n)
+        .toArray()) as T[];
+      budget.take(docs.length);
+      yield docs;
+      if (docs.length < n) return;
+      last = docs.at(-1);
+    }
+  }
+  const cursor = scan.collection
+    .find(scan.filter as never, { projection: scan.projection })
+    .batchSize(o.batchSize);
+  try {
+    for (;;) {
+      const n = budget.next(o.batchSize, scan.cost);
+      if (n === 0) return;
+      const docs: T[] = [];
+      while (docs.length < n) {
+        const doc = await cursor.next();
+        if (doc === null) break;
+        docs.push(doc as T);
+      }
+      budget.take(docs.length);
+      yield docs;
+      if (docs.length < n) return;
+    }
+  } finally {
+    await cursor.close();
+  }
+}
+
 /** Accounts in `{orgId, userNameKey}` order (the unique index), one batch at a time. */
 async function scanAccounts(ctx: ScanContext) {
   const { orgId, store, budget, o } = ctx;
   const inactive = { count: 0, sample: [] as string[], inactive: 0, notSsoOnly: 0 };
   const unlinked = { count: 0, sample: [] as string[], pairs: [] as { accountId: string; userId: string }[] };
-  let after: string | undefined;
-  for (;;) {
+  const scan = batches<ScannedUser>(ctx, {
+    collection: store.users as unknown as mongo.Collection<never>,
+    filter: { orgId },
+    sort: { [USER_NAME_KEY]: 1 },
+    after: (last) => ({ [USER_NAME_KEY]: { $gt: last[USER_NAME_KEY] } }),
+    projection: {
+      _id: 1,
+      active: 1,
+      scim: 1,
+      'auth.ssoOnly': 1,
+      'auth.passwordHash': 1,
+      [EMAIL_KEY]: 1,
+      [USER_NAME_KEY]: 1,
+    },
     // An account costs itself plus at most one matching SCIM user per email look-up.
-    const n = budget.next(o.batchSize, 2);
-    if (n === 0) break;
-    const batch = (await store.users
-      .find(
-        { orgId, ...(after === undefined ? {} : { [USER_NAME_KEY]: { $gt: after } }) },
-        {
-          projection: {
-            _id: 1,
-            active: 1,
-            scim: 1,
-            'auth.ssoOnly': 1,
-            'auth.passwordHash': 1,
-            [EMAIL_KEY]: 1,
-            [USER_NAME_KEY]: 1,
-          },
-        },
-      )
-      .sort({ [USER_NAME_KEY]: 1 })
-      .limit(n)
-      .toArray()) as unknown as ScannedUser[];
-    budget.take(batch.length);
+    cost: 2,
+  });
+  for await (const batch of scan) {
     const emailsOfUnmanaged = new Map<string, string[]>();
     for (const user of batch) {
       const visible = user.scim?.managed === true && !user.scim.deletedAt;
@@ -243,10 +296,6 @@ async function scanAccounts(ctx: ScanContext) {
         }
       }
     }
-    if (batch.length < n) break;
-    const last = batch.at(-1)![USER_NAME_KEY];
-    if (typeof last !== 'string') break;
-    after = last;
   }
   return { inactive, unlinked };
 }
@@ -256,30 +305,18 @@ async function scanMemberships(ctx: ScanContext) {
   const { orgId, store, budget, o } = ctx;
   const dangling: Pick<MembershipDocument, '_id' | 'groupId' | 'memberId'>[] = [];
   const liveGroups = new Set<string>();
-  let after: { groupId: string; memberId: string } | undefined;
-  for (;;) {
+  const scan = batches<MembershipDocument>(ctx, {
+    collection: store.memberships as unknown as mongo.Collection<never>,
+    filter: { orgId },
+    sort: { groupId: 1, memberId: 1 },
+    after: (last) => ({
+      $or: [{ groupId: { $gt: last.groupId } }, { groupId: last.groupId, memberId: { $gt: last.memberId } }],
+    }),
+    projection: { _id: 1, groupId: 1, memberId: 1, memberType: 1 },
     // A row costs itself, its group and its member at most.
-    const n = budget.next(o.batchSize, 3);
-    if (n === 0) break;
-    const rows = await store.memberships
-      .find(
-        {
-          orgId,
-          ...(after
-            ? {
-                $or: [
-                  { groupId: { $gt: after.groupId } },
-                  { groupId: after.groupId, memberId: { $gt: after.memberId } },
-                ],
-              }
-            : {}),
-        },
-        { projection: { _id: 1, groupId: 1, memberId: 1, memberType: 1 } },
-      )
-      .sort({ groupId: 1, memberId: 1 })
-      .limit(n)
-      .toArray();
-    budget.take(rows.length);
+    cost: 3,
+  });
+  for await (const rows of scan) {
     const groupIds = new Set<string>(rows.map((r) => r.groupId));
     const userIds = new Set<string>();
     for (const r of rows) (r.memberType === 'Group' ? groupIds : userIds).add(r.memberId);
@@ -298,9 +335,6 @@ async function scanMemberships(ctx: ScanContext) {
         if (group === 'live') liveGroups.add(r.groupId);
       }
     }
-    if (rows.length < n) break;
-    const last = rows.at(-1)!;
-    after = { groupId: last.groupId, memberId: last.memberId };
   }
   return { dangling, liveGroups: [...liveGroups] };
 }
@@ -364,30 +398,21 @@ async function scanEvents(ctx: ScanContext, sinks: string[], now: Date) {
   const missingBySink: Record<string, number> = Object.fromEntries(sinks.map((s) => [s, 0]));
   const undispatched: { _id: string; traceId: string | null }[] = [];
   const sample: string[] = [];
-  let after: { occurredAt: Date; id: string } | undefined;
-  for (;;) {
-    const n = budget.next(o.batchSize, 1 + 2 * sinks.length);
-    if (n === 0) break;
-    const events = await store.auditEvents
-      .find(
-        {
-          orgId,
-          dispatchedAt: null,
-          ...(after
-            ? {
-                $or: [
-                  { occurredAt: { $gt: after.occurredAt, $lte: cutoff } },
-                  { occurredAt: after.occurredAt, _id: { $gt: after.id } },
-                ],
-              }
-            : { occurredAt: { $lte: cutoff } }),
-        },
-        { projection: { _id: 1, traceId: 1, occurredAt: 1 } },
-      )
-      .sort({ occurredAt: 1, _id: 1 })
-      .limit(n)
-      .toArray();
-    budget.take(events.length);
+  const scan = batches<AuditEventDocument>(ctx, {
+    collection: store.auditEvents as unknown as mongo.Collection<never>,
+    filter: { orgId, dispatchedAt: null, occurredAt: { $lte: cutoff } },
+    sort: { occurredAt: 1, _id: 1 },
+    after: (last) => ({
+      $or: [
+        { occurredAt: { $gt: last.occurredAt } },
+        { occurredAt: last.occurredAt, _id: { $gt: last._id } },
+      ],
+    }),
+    projection: { _id: 1, traceId: 1, occurredAt: 1 },
+    // An event costs itself and, per sink, its delivery record and its dead letter.
+    cost: 1 + 2 * sinks.length,
+  });
+  for await (const events of scan) {
     for (const event of events) {
       undispatched.push({ _id: event._id, traceId: event.traceId ?? null });
       if (sample.length < o.sampleSize) sample.push(event._id);
@@ -400,9 +425,6 @@ async function scanEvents(ctx: ScanContext, sinks: string[], now: Date) {
       ]);
       missingBySink[sink]! += keys.filter((k) => !settled.has(k)).length;
     }
-    if (events.length < n) break;
-    const last = events.at(-1)!;
-    after = { occurredAt: last.occurredAt, id: last._id };
   }
 
   // Dead letters waiting for an operator: counted on `{orgId, status, deadLetteredAt}`, the oldest as the sample.
