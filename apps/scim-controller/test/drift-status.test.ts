@@ -114,6 +114,35 @@ describe('status.drift', () => {
     expect(later.status?.drift?.partial).toBe(false);
   });
 
+  it('keeps the last counts with the error when a report fails, and waits a period before trying again', async () => {
+    const closed = await mongoose
+      .createConnection(inject('mongodbUri'), { dbName: 'drift_closed', serverSelectionTimeoutMS: 500 })
+      .asPromise();
+    const reporter = new DriftStatusReporter(closed, {
+      intervalMs: 60_000,
+      budget: 1_000,
+      profile: await detectStoreProfile(closed),
+      logger: pino({ level: 'silent' }),
+    });
+    await closed.close();
+    const now = new Date();
+    const previous = {
+      checkedAt: new Date(now.getTime() - 120_000).toISOString(),
+      partial: false,
+      examined: 12,
+      inactiveAccounts: 1,
+      unlinkedAccounts: 0,
+      danglingMemberships: 3,
+      undeliveredEvents: 0,
+    };
+    const failed = await reporter.status('org-x', previous, now);
+    expect(failed.requeueAfterMs).toBe(60_000);
+    expect(failed.drift).toMatchObject({ ...previous, error: expect.stringMatching(/\S/) as string });
+    // Ten seconds later the failed attempt is not repeated: the same value, due in the rest of the period.
+    const soon = await reporter.status('org-x', failed.drift, new Date(now.getTime() + 10_000));
+    expect(soon).toEqual({ drift: failed.drift, requeueAfterMs: 50_000 });
+  });
+
   it('is not recomputed by a reconcile that comes before its period', async () => {
     const { namespace } = await start(3_600_000);
     const orgId = `org-${randomUUID().slice(0, 8)}`;
