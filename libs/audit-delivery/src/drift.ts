@@ -213,7 +213,7 @@ async function* batches<T>(ctx: ScanContext, scan: Scan<T>): AsyncGenerator<T[]>
       while (docs.length < n) {
         const doc = await cursor.next();
         if (doc === null) break;
-        docs.push(doc as T);
+        docs.push(doc);
       }
       budget.take(docs.length);
       yield docs;
@@ -302,7 +302,7 @@ async function scanAccounts(ctx: ScanContext) {
 
 /** Membership rows in `{orgId, groupId, memberId}` order, each batch's groups and members looked up by id. */
 async function scanMemberships(ctx: ScanContext) {
-  const { orgId, store, budget, o } = ctx;
+  const { orgId, store } = ctx;
   const dangling: Pick<MembershipDocument, '_id' | 'groupId' | 'memberId'>[] = [];
   const liveGroups = new Set<string>();
   const scan = batches<MembershipDocument>(ctx, {
