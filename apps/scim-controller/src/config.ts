@@ -24,5 +24,9 @@ export const controllerConfigSchema = commonEnv
     POD_NAMESPACE: z.string().min(1).default('default'),
     POD_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
     LEASE_NAME: z.string().min(1).default('scim-controller-leader'),
+    /** How often each tenant's status.drift is recomputed (docs/controller.md); 0 turns it off. */
+    DRIFT_REPORT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(600),
+    /** Documents one drift report may examine: what a reconcile's drift work costs at most. */
+    DRIFT_REPORT_BUDGET: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   });
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

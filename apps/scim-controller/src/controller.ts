@@ -26,6 +26,7 @@ import { WorkQueue, type HandlerResult } from './queue/work-queue.js';
 import { findCondition } from './reconcile/conditions.js';
 import { Reconciler, RetryLaterError, secretDigest } from './reconcile/reconciler.js';
 import type { TenantBackend } from './tenancy/backend.js';
+import type { DriftStatusSource } from './drift/drift-status.js';
 import type { OwnershipPolicy } from './tenancy/ownership-policy.js';
 
 export interface ControllerOptions {
@@ -42,6 +43,8 @@ export interface ControllerOptions {
   scimBaseUrl?: string;
   /** Recheck interval for a missing default group or token Secret. */
   dependencyRequeueMs?: number;
+  /** Computes status.drift on its own slow period; absent: no drift in the status. */
+  drift?: DriftStatusSource;
   /** Every tenant is reconciled this often, repairing drift in MongoDB or Secrets (controller-runtime SyncPeriod). */
   resyncPeriodMs?: number;
   /** An informer silent for this long is rebuilt. */
@@ -83,6 +86,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     logger,
     ...(options.scimBaseUrl ? { scimBaseUrl: options.scimBaseUrl } : {}),
     dependencyRequeueMs: options.dependencyRequeueMs ?? 15_000,
+    ...(options.drift ? { drift: options.drift } : {}),
   });
 
   const labels = { controller: CONTROLLER_NAME };

@@ -12,8 +12,10 @@ import {
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
+import { detectStoreProfile } from '@scimbridge/store';
 import { controllerConfigSchema } from './config.js';
 import { startController } from './controller.js';
+import { DriftStatusReporter } from './drift/drift-status.js';
 import { OwnershipPolicy } from './tenancy/ownership-policy.js';
 import { TenancyBackend } from './tenancy/tenancy-backend.js';
 
@@ -40,9 +42,19 @@ runMain('scim-controller', async () => {
   const policy = new OwnershipPolicy(config.ORGANISATION_POLICY);
   if (policy.empty)
     logger.warn('ORGANISATION_POLICY is empty: every ScimTenant is refused with OrganisationNotAllowed');
+  const drift =
+    config.DRIFT_REPORT_INTERVAL_SECONDS > 0
+      ? new DriftStatusReporter(connection, {
+          intervalMs: config.DRIFT_REPORT_INTERVAL_SECONDS * 1_000,
+          budget: config.DRIFT_REPORT_BUDGET,
+          profile: await detectStoreProfile(connection),
+          logger,
+        })
+      : undefined;
   const controller = await startController({
     kubeConfig,
     backend,
+    ...(drift ? { drift } : {}),
     policy,
     logger,
     registry,

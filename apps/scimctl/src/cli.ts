@@ -5,6 +5,7 @@ import { registerAuditDeadLetters } from './commands/audit-dead-letters.js';
 import { registerAuditTail } from './commands/audit-tail.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClient } from './commands/client.js';
+import { registerDrift } from './commands/drift.js';
 import { registerFederation } from './commands/federation.js';
 import { registerLog } from './commands/log.js';
 import { registerPause } from './commands/pause.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIo): Command {
   registerPause(program, context);
   registerAccount(program, context);
   registerLog(program, context);
+  registerDrift(program, context);
   const audit = program.command('audit').description('the audit log');
   registerAuditTail(audit, context);
   registerAuditDeadLetters(audit, context);

@@ -13,3 +13,13 @@ export { auditDeliveryEnv, type AuditDeliverySettings } from './settings.js';
 export { webhookBackoff } from './delivery-options.js';
 export { listDeadLetters, redriveDeadLetters, type DeadLetterFilter } from './dead-letters.js';
 export { runAuditDeadLettersCommand, AUDIT_DEAD_LETTERS_USAGE } from './dead-letters-command.js';
+export {
+  driftReport,
+  driftFindings,
+  DRIFT_DEFAULTS,
+  type DriftFindings,
+  type DriftKind,
+  type DriftOptions,
+  type DriftReport,
+} from './drift.js';
+export { openDriftQueues, repairDrift, type DriftRepair, type DriftRepairOptions } from './drift-repair.js';

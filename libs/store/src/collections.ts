@@ -95,6 +95,13 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
     key: { orgId: 1, occurredAt: 1 },
     serves: "an organisation's events by date",
   },
+  // The drift report's scan of one organisation's undispatched events, oldest first (docs/operations.md "Drift"):
+  // the relay's index above has no orgId, so it cannot serve a targeted query.
+  {
+    collection: 'audit_events',
+    key: { orgId: 1, dispatchedAt: 1, occurredAt: 1, _id: 1 },
+    serves: "an organisation's undispatched events, oldest first (drift report)",
+  },
   // Retention trims the ledger of applied side effects by date, like the events it refers to.
   { collection: 'applied_effects', key: { at: 1 }, serves: 'retention by date' },
 ];

@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import type { OrganisationSettingsInput } from '@scimbridge/tenancy';
+import type { DriftStatus } from '../drift/drift-status.js';
 
 /** The ScimTenant API (k8s/crd/scimtenants.scimbridge.io.yaml is its schema; this mirrors it after defaulting). */
 export const GROUP = 'scimbridge.io';
@@ -108,6 +109,8 @@ export interface ScimTenantStatus {
   oauth?: OAuthStatus;
   /** The organisation's SCIM requests from its request log (reconcile/requests-status.ts). */
   requests?: RequestsStatus;
+  /** The organisation's drift report, counts only, on its own period (drift/drift-status.ts). */
+  drift?: DriftStatus;
 }
 
 /**

@@ -44,6 +44,7 @@ import { isConflict, isNotFound } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { HandlerResult } from '../queue/work-queue.js';
 import { BackendUnavailableError, type TenantBackend } from '../tenancy/backend.js';
+import type { DriftStatusSource } from '../drift/drift-status.js';
 import type { OwnershipPolicy } from '../tenancy/ownership-policy.js';
 import { findCondition } from './conditions.js';
 import {
@@ -76,6 +77,8 @@ export interface ReconcilerOptions {
   scimBaseUrl?: string;
   /** Recheck interval for things no watch can signal, e.g. a default group created through SCIM. */
   dependencyRequeueMs: number;
+  /** status.drift, recomputed on its own slow period (drift/drift-status.ts). */
+  drift?: DriftStatusSource;
 }
 
 /** A reconcile that wrote its status and now wants the queue's backoff (e.g. MongoDB unreachable). */
@@ -113,6 +116,7 @@ export class Reconciler {
 
     const outcome: ReconcileOutcome = {};
     let requeueAfterMs: number | undefined;
+    let drift: Awaited<ReturnType<DriftStatusSource['status']>> | undefined;
     try {
       const refusal = await this.claimOrganisation(tenant);
       if (refusal) {
@@ -127,16 +131,19 @@ export class Reconciler {
         requeueAfterMs = minDefined(requeueAfterMs, await this.applyClient(tenant, outcome));
         outcome.counts = await this.o.backend.counts(tenant.spec.organisationId);
         outcome.requests = await this.o.backend.requestSummary(tenant.spec.organisationId);
+        drift = await this.o.drift?.status(tenant.spec.organisationId, tenant.status?.drift);
+        requeueAfterMs = minDefined(requeueAfterMs, drift?.requeueAfterMs);
       }
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;
       outcome.unavailable = { dependency: error.dependency, message: error.message };
     }
 
-    await this.writeStatus(
-      tenant,
-      computeStatus(tenant, outcome, { now: new Date(), ...this.scimBaseUrl() }),
-    );
+    const status = computeStatus(tenant, outcome, { now: new Date(), ...this.scimBaseUrl() });
+    // Not recomputed this time (refused, MongoDB down): the last report stays until the next one.
+    const driftStatus = this.o.drift ? (drift?.drift ?? tenant.status?.drift) : undefined;
+    if (driftStatus) status.drift = driftStatus;
+    await this.writeStatus(tenant, status);
     if (outcome.unavailable) throw new RetryLaterError(outcome.unavailable.message);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
