@@ -180,6 +180,7 @@ export const ALLOWED: readonly Allowed[] = [
     reason:
       "the worker's `scim_audit_dead_letters` gauge (scim-worker metrics.ts) counts dead letters by sink on every scrape, across organisations: a range of `{status: 1, sink: 1}`, covered by it (no document is read), over the dead letters waiting for an operator",
   },
+  {
     ...relay(
       'request_logs',
       { expiresAt: '$lt' },

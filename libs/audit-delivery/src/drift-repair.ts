@@ -1,5 +1,5 @@
 import { auditFanoutJob, QueueName, traceCarrierForTraceId } from '@scimbridge/jobs';
-import { MembershipRepository } from '@scimbridge/store';
+import { FERRETDB_PROFILE, MembershipRepository } from '@scimbridge/store';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
@@ -72,10 +72,13 @@ export async function repairDrift(
     const redriven =
       letters === 0
         ? []
-        : await redriveDeadLetters(deadLetterCollections(connection), delivery, settings, {
-            orgId,
-            limit: Math.min(letters, 100_000),
-          });
+        : await redriveDeadLetters(
+            deadLetterCollections(connection),
+            delivery,
+            settings,
+            { orgId, limit: Math.min(letters, 100_000) },
+            options.profile ?? FERRETDB_PROFILE,
+          );
     redispatch = { eventsEnqueued, deadLettersRedriven: redriven.length };
   }
   return {

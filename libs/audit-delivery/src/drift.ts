@@ -25,7 +25,7 @@ export interface DriftOptions {
   batchSize?: number;
   /** Undispatched events younger than this are in flight, not drift; default 5 minutes. */
   minEventAgeMs?: number;
-  /** The store profile (`detectStoreProfile`): look-ups by id use `{orgId, _id: {$in}}` on MongoDB, `{_id}` elsewhere. */
+  /** The store profile (`detectStoreProfile`): with secondary indexes (MongoDB) scans are index-ordered pages and look-ups by id one `{orgId, _id: {$in}}`; without (FerretDB) one cursor and `{_id}` each. */
   profile?: StoreProfile;
   now?: Date;
 }
@@ -184,7 +184,7 @@ interface Scan<T> {
  */
 async function* batches<T>(ctx: ScanContext, scan: Scan<T>): AsyncGenerator<T[]> {
   const { budget, o } = ctx;
-  if (o.profile.server === 'mongodb') {
+  if (o.profile.secondaryIndexes) {
     let last: T | undefined;
     for (;;) {
       const n = budget.next(o.batchSize, scan.cost);
@@ -361,7 +361,7 @@ async function byIds<T extends { _id: string; orgId: string }>(
   const found = new Map<string, mongo.WithId<T>>();
   if (ids.length === 0) return found;
   const withOrg = { ...projection, orgId: 1 };
-  if (ctx.o.profile.server === 'mongodb') {
+  if (ctx.o.profile.secondaryIndexes) {
     const docs = await collection
       .find({ orgId: ctx.orgId, _id: { $in: ids } } as mongo.Filter<T>, { projection: withOrg })
       .limit(ids.length)
