@@ -71,7 +71,7 @@ describe('Group semantics', () => {
     const audit = await h.connection
       .collection('audit_events')
       .findOne({ orgId: a.orgId, resourceId: group.id, 'details.ignoredMembers': { $exists: true } });
-    expect(audit?.details).toEqual({ ignoredMembers: ['fake-member-id', foreign.id] });
+    expect(audit?.details).toEqual({ ignoredMembers: ['fake-member-id', foreign.id], operation: 'patch' });
   });
 
   it('deleting a group removes it and its memberships, not the users', async () => {
