@@ -5,6 +5,7 @@ import { registerAuditDeadLetters } from './commands/audit-dead-letters.js';
 import { registerAuditTail } from './commands/audit-tail.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClient } from './commands/client.js';
+import { registerEvents } from './commands/events.js';
 import { registerFederation } from './commands/federation.js';
 import { registerPause } from './commands/pause.js';
 import { registerShow } from './commands/show.js';
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIo): Command {
   const audit = program.command('audit').description('the audit log');
   registerAuditTail(audit, context);
   registerAuditDeadLetters(audit, context);
+  registerEvents(program, context);
   return program;
 }
 
