@@ -11,11 +11,14 @@ import { Redis } from 'ioredis';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deadLetterCollections, redriveDeadLetters } from '@scimbridge/audit-delivery';
 import { SCIM_EVENT } from '../src/audit/security-event.js';
+import { defaultWorkerSettings } from '../src/index.js';
 import type { WorkerCollections } from '../src/store/collections.js';
 import {
   connectMongo,
   exited,
+  fastSettings,
   spawnService,
   startTestWorker,
   uniqueName,
@@ -126,9 +129,10 @@ class SetReceiver {
       record.problem = `verification: ${(error as Error).message}`;
       return answer(400, { err: 'invalid_key', description: 'signature' });
     }
-    const attempt = (this.attempts.get(record.jti!) ?? 0) + 1;
-    this.attempts.set(record.jti!, attempt);
-    return answer(attempt <= FAILURES_BEFORE_ACK ? 503 : 202);
+    const key = `${path} ${record.jti}`;
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    return answer(path === '/siem' && attempt <= FAILURES_BEFORE_ACK ? 503 : 202);
   }
 }
 
@@ -158,6 +162,7 @@ function rfc9967Problem(payload: JWTPayload): string | null {
 }
 
 const receiver = new SetReceiver();
+let streams: { name: string; url: string; audience: string; authorization: string | null }[];
 
 beforeAll(async () => {
   mongo = await connectMongo(inject('mongodbUri'), dbName);
@@ -165,23 +170,19 @@ beforeAll(async () => {
   redis = await startRedis('redis-worker-set');
   redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   await receiver.start();
+  streams = [
+    {
+      name: 'siem',
+      url: receiver.url('/siem'),
+      audience: 'siem-receiver',
+      authorization: 'Bearer receiver-secret',
+    },
+    { name: 'strict', url: receiver.url('/strict'), audience: 'not-what-it-expects', authorization: null },
+  ];
   await applyOrganisation(
     mongo,
     orgId,
-    {
-      displayName: 'SET',
-      audit: {
-        eventStreams: [
-          {
-            name: 'siem',
-            url: receiver.url('/siem'),
-            audience: 'siem-receiver',
-            authorization: 'Bearer receiver-secret',
-          },
-          { name: 'strict', url: receiver.url('/strict'), audience: 'not-what-it-expects' },
-        ],
-      },
-    },
+    { displayName: 'SET', audit: { eventStreams: streams } },
     redisClient,
   );
   token = (await issueToken(mongo, redisClient, orgId)).token;
@@ -399,6 +400,34 @@ describe('RFC 9967 SCIM events by RFC 8935 push', () => {
         lastStatusCode: 400,
       });
     }
+  });
+
+  it('re-driving those dead letters once the audience is fixed delivers the same SETs (same jti), once each', async () => {
+    const events = await provisioningEvents();
+    await applyOrganisation(mongo, orgId, {
+      displayName: 'SET',
+      audit: { eventStreams: [...streams.slice(0, 1), { ...streams[1]!, audience: 'strict-receiver' }] },
+    });
+    const letters = await redriveDeadLetters(
+      deadLetterCollections(mongo),
+      worker.queues.delivery,
+      { ...defaultWorkerSettings, ...fastSettings, QUEUE_PREFIX: 'scimbridge' },
+      { orgId, sink: 'events:strict' },
+    );
+    expect(letters).toHaveLength(events.length);
+    await waitFor(
+      'every re-driven SET acknowledged',
+      async () =>
+        (await collections.auditDeadLetters.countDocuments({
+          orgId,
+          sink: 'events:strict',
+          status: 'redelivered',
+        })) === events.length,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const accepted = receiver.accepted('/strict');
+    expect(accepted.size).toBe(events.length);
+    for (const event of events) expect(accepted.get(event._id), event.action).toBe(1);
   });
 
   it('after a key rotation new SETs carry the new kid and the old key stays published for verification', async () => {
