@@ -345,7 +345,7 @@ describe('RFC 9967 SCIM events by RFC 8935 push', () => {
 
     // The event types, per change.
     const typesOf = (id: string) =>
-      Object.keys(receiver.received.find((r) => r.jti === id)!.payload!.events!);
+      Object.keys(receiver.received.find((r) => r.jti === id && r.path === '/siem')!.payload!.events!);
     const byAction = (action: string, resourceId: string) =>
       events.find((e) => e.action === action && e.resourceId === resourceId)!._id;
     expect(typesOf(byAction('user.created', alice))).toEqual([SCIM_EVENT.createNotice]);
@@ -356,7 +356,9 @@ describe('RFC 9967 SCIM events by RFC 8935 push', () => {
     );
     expect(typesOf(byAction('group.created', group))).toEqual([SCIM_EVENT.createNotice]);
     expect(typesOf(byAction('user.deleted', bob))).toEqual([SCIM_EVENT.delete]);
-    const patchNotice = receiver.received.find((r) => r.jti === byAction('user.updated', alice))!.payload!;
+    const patchNotice = receiver.received.find(
+      (r) => r.jti === byAction('user.updated', alice) && r.path === '/siem',
+    )!.payload!;
     expect(patchNotice).toMatchObject({
       iss: issuer,
       aud: 'siem-receiver',
@@ -369,7 +371,9 @@ describe('RFC 9967 SCIM events by RFC 8935 push', () => {
   it('a membership PATCH carries the members added and removed, as the PatchOp that makes the change', async () => {
     const events = await provisioningEvents();
     const change = events.find((e) => e.action === 'group.members.changed' && e.resourceId === group)!;
-    const set = receiver.received.find((r) => r.jti === change._id && r.status === 202)!.payload!;
+    const set = receiver.received.find(
+      (r) => r.jti === change._id && r.path === '/siem' && r.status === 202,
+    )!.payload!;
     expect(set.sub_id).toEqual({ format: 'scim', uri: `/Groups/${group}` });
     expect(set.events).toEqual({
       [SCIM_EVENT.patchFull]: {

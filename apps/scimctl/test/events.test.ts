@@ -5,6 +5,9 @@ import {
   loadEventSigningKeys,
   publishedKeys,
 } from '@scimbridge/tenancy';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useScimctl } from './harness.js';
 
@@ -143,6 +146,39 @@ describe('scimctl events', () => {
     const after = (await getOrganisation(cli.connection, 'streams'))!.settings.audit.eventStreams;
     expect(after).toHaveLength(10);
     expect(after.find((s) => s.name === 's0')!.url).toBe('https://r0.example.com/set');
+  });
+
+  it('apply -f takes event streams inline, and refuses an authorizationSecretRef (no Secrets without Kubernetes)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scimctl-events-'));
+    const inline = join(dir, 'inline.yaml');
+    await writeFile(
+      inline,
+      [
+        'organisationId: applied-streams',
+        'displayName: Applied',
+        'audit:',
+        '  eventStreams:',
+        '    - { name: siem, url: "https://siem.example.com/set", audience: siem, authorization: "Bearer x" }',
+      ].join('\n'),
+    );
+    ok(await scimctl('apply', '-f', inline));
+    expect((await getOrganisation(cli.connection, 'applied-streams'))!.settings.audit.eventStreams).toEqual([
+      { name: 'siem', url: 'https://siem.example.com/set', audience: 'siem', authorization: 'Bearer x' },
+    ]);
+    const byRef = join(dir, 'ref.yaml');
+    await writeFile(
+      byRef,
+      [
+        'organisationId: applied-streams',
+        'displayName: Applied',
+        'audit:',
+        '  eventStreams:',
+        '    - { name: siem, url: "https://siem.example.com/set", audience: siem, authorizationSecretRef: { name: s } }',
+      ].join('\n'),
+    );
+    const refused = await scimctl('apply', '-f', byRef);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err.join('\n')).toContain('audit.eventStreams[0].authorizationSecretRef needs Kubernetes');
   });
 
   it('lists the signing keys without private parts and rotates: the new key is published before it signs, the old one kept', async () => {

@@ -33,20 +33,20 @@ export class AuditSinkDirectory {
       { projection: { 'settings.audit.webhooks': 1, 'settings.audit.eventStreams': 1 } },
     );
     const audit = organisation?.settings?.audit;
-    const sinks: AuditSink[] = [
-      ...uniqueByName(audit?.webhooks ?? [], (w) => Boolean(w.url)).map((webhook): AuditSink => ({
-        kind: 'webhook',
-        name: webhook.name,
-        webhook,
-      })),
-      ...uniqueByName(audit?.eventStreams ?? [], (s) => Boolean(s.url && s.audience)).map(
-        (stream): AuditSink => ({
+    // Unique across both kinds: a webhook named `events:x` (possible through scimctl) must not share the
+    // delivery records of the event stream `x`; the first one listed keeps the name.
+    const sinks = uniqueByName<AuditSink>([
+      ...(audit?.webhooks ?? [])
+        .filter((webhook) => Boolean(webhook?.url))
+        .map((webhook): AuditSink => ({ kind: 'webhook', name: webhook.name, webhook })),
+      ...(audit?.eventStreams ?? [])
+        .filter((stream) => Boolean(stream?.name && stream.url && stream.audience))
+        .map((stream): AuditSink => ({
           kind: 'events',
           name: `${EVENT_STREAM_SINK_PREFIX}${stream.name}`,
           stream,
-        }),
-      ),
-    ];
+        })),
+    ]);
     this.cache.set(orgId, { at: Date.now(), sinks });
     return sinks;
   }
@@ -57,10 +57,10 @@ export class AuditSinkDirectory {
 }
 
 // Sink names key delivery records; a duplicated name would make two sinks share one record.
-function uniqueByName<T extends { name: string }>(sinks: T[], complete: (sink: T) => boolean): T[] {
+function uniqueByName<T extends { name: string }>(sinks: T[]): T[] {
   const seen = new Set<string>();
   return sinks.filter((sink) => {
-    if (!sink?.name || !complete(sink) || seen.has(sink.name)) return false;
+    if (!sink.name || seen.has(sink.name)) return false;
     seen.add(sink.name);
     return true;
   });
