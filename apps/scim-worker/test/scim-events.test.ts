@@ -276,6 +276,38 @@ describe('RFC 9967 SCIM events by RFC 8935 push', () => {
     expect(jwks.keys[0]).not.toHaveProperty('d');
   });
 
+  it('serves the JWKS from memory: 300 requests read the key set at most once per cache period (500 ms here)', async () => {
+    const finds = async () => {
+      const metrics = await (await fetch(`${issuer}/metrics`)).text();
+      const line = metrics
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('db_client_operation_duration_seconds_count{') &&
+            l.includes('db_operation_name="find"') &&
+            l.includes('db_collection_name="event_signing_keys"'),
+        );
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    const before = await finds();
+    // The earlier JWKS request read it (or created it, then read it): the metric is there to count.
+    expect(before).toBeGreaterThanOrEqual(1);
+    const started = performance.now();
+    let ok = 0;
+    for (let batch = 0; batch < 6; batch += 1) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => fetch(`${issuer}/.well-known/scim-events/jwks.json`)),
+      );
+      ok += answers.filter((a) => a.status === 200).length;
+      await Promise.all(answers.map((a) => a.arrayBuffer()));
+    }
+    const elapsedMs = performance.now() - started;
+    const reads = (await finds()) - before;
+    expect(ok).toBe(300);
+    expect(reads).toBeLessThanOrEqual(Math.ceil(elapsedMs / 500) + 1);
+    console.info(`JWKS: 300 requests in ${Math.round(elapsedMs)} ms, ${reads} key set read(s), ${before} before`);
+  });
+
   it('every provisioning change reaches the receiver exactly once after its acknowledgement, retried until then', async () => {
     alice = await createUser(`alice-${Date.now()}@example.com`);
     bob = await createUser(`bob-${Date.now()}@example.com`);
