@@ -176,6 +176,19 @@ describe('RFC 8935 push answers (a real receiver on loopback)', () => {
         egress: strict,
       }),
     ).toMatchObject({ ok: false, retryable: false, reason: 'egress_scheme' });
+    const noLoopback = new EgressPolicy({
+      AUDIT_WEBHOOK_ALLOW_HTTP: true,
+      AUDIT_WEBHOOK_ALLOWED_CIDRS: [],
+      AUDIT_WEBHOOK_DENIED_CIDRS: [],
+    });
+    expect(
+      await pushSecurityEvent({
+        stream: { name: 's', url, audience: 'a', authorization: null },
+        token: 't',
+        timeoutMs: 2_000,
+        egress: noLoopback,
+      }),
+    ).toMatchObject({ ok: false, retryable: false, reason: 'egress_address' });
     expect(seen.length).toBe(before);
   });
 });
