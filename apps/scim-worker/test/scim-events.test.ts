@@ -305,7 +305,9 @@ describe('RFC 9967 SCIM events by RFC 8935 push', () => {
     const reads = (await finds()) - before;
     expect(ok).toBe(300);
     expect(reads).toBeLessThanOrEqual(Math.ceil(elapsedMs / 500) + 1);
-    console.info(`JWKS: 300 requests in ${Math.round(elapsedMs)} ms, ${reads} key set read(s), ${before} before`);
+    console.info(
+      `JWKS: 300 requests in ${Math.round(elapsedMs)} ms, ${reads} key set read(s), ${before} before`,
+    );
   });
 
   it('every provisioning change reaches the receiver exactly once after its acknowledgement, retried until then', async () => {
