@@ -57,6 +57,9 @@ afterAll(async () => {
 /** The webhook of the spec: by Secret reference for the controller, inline for scimctl (it has no Secrets). */
 const webhook = { name: 'siem', url: 'https://siem.example.com/hook' };
 const webhookKey = 'hmac-key-of-siem';
+/** An RFC 9967 event stream: its Authorization value by Secret reference for the controller, inline for scimctl. */
+const stream = { name: 'set', url: 'https://siem.example.com/set', audience: 'https://siem.example.com' };
+const streamAuthorization = 'Bearer receiver-token';
 
 const cases: {
   name: string;
@@ -154,20 +157,53 @@ describe('one ScimTenant spec through the controller and through scimctl apply',
             stringData: { secret: webhookKey },
           },
         });
+      if (hook)
+        await kube.core.createNamespacedSecret({
+          namespace,
+          body: {
+            metadata: { name: `${name}-set-auth`, labels: { 'scimbridge.io/use': 'event-stream-auth' } },
+            stringData: { authorization: streamAuthorization },
+          },
+        });
       const fromController = await viaController(
         name,
         {
           organisationId,
           ...spec,
-          ...(hook ? { audit: { webhooks: [{ ...webhook, secretRef: { name: `${name}-siem-key` } }] } } : {}),
+          ...(hook
+            ? {
+                audit: {
+                  webhooks: [{ ...webhook, secretRef: { name: `${name}-siem-key` } }],
+                  eventStreams: [
+                    { ...stream, authorizationSecretRef: { name: `${name}-set-auth` } },
+                    { ...stream, name: 'plain' },
+                  ],
+                },
+              }
+            : {}),
         },
         ready,
       );
       const fromScimctl = await viaScimctl(name, {
         organisationId,
         ...spec,
-        ...(hook ? { audit: { webhooks: [{ ...webhook, secret: webhookKey }] } } : {}),
+        ...(hook
+          ? {
+              audit: {
+                webhooks: [{ ...webhook, secret: webhookKey }],
+                eventStreams: [
+                  { ...stream, authorization: streamAuthorization },
+                  { ...stream, name: 'plain' },
+                ],
+              },
+            }
+          : {}),
       });
+      if (hook)
+        expect(fromController?.settings.audit.eventStreams).toEqual([
+          { ...stream, authorization: streamAuthorization },
+          { ...stream, name: 'plain', authorization: null },
+        ]);
 
       expect(fromController?.settings).toBeDefined();
       expect(fromController?.settings).toEqual(fromScimctl?.settings);

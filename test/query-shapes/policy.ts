@@ -54,6 +54,9 @@ export const COLLECTION_POLICIES: Readonly<Record<string, CollectionPolicy>> = {
   // One document per organisation, its `_id` the organisation id: small, unsharded, every query by `_id`.
   organisations: { orgField: '_id' },
   organisation_claims: { orgField: '_id' },
+  // One document for the whole service (the SCIM event signing key set), read and written by `_id`; a rotation
+  // is conditioned on the version it read.
+  event_signing_keys: { orgField: '_id', residual: ['version'] },
 };
 
 /** A recorded shape the audit accepts although `checkShape` refuses it. */

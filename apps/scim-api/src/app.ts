@@ -35,6 +35,7 @@ import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
 import { buildLifecycles, builtInKinds, type ResourceKind } from './resources/registry.js';
 import { bulkRoute } from './routes/bulk.js';
 import { discoveryRoutes } from './routes/discovery.js';
+import { jwksRoute } from './routes/jwks.js';
 import { tokenEndpoint } from './routes/oauth-token.js';
 import { resourceRoutes } from './routes/resources.js';
 import { rootSearchRoute } from './routes/search.js';
@@ -66,6 +67,8 @@ export interface AppDependencies {
   addressLimit?: AddressLimitOptions;
   /** How often this replica re-publishes revocations whose broadcast failed elsewhere (default 1 s). */
   broadcastRelayMs?: number;
+  /** How long the api caches the SCIM event signing keys it publishes (default 30 s). */
+  eventKeysCacheMs?: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address (the ingress). */
   trustProxy?: boolean | string;
   /**
@@ -186,6 +189,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       metrics,
     }),
   );
+
+  // Public keys of the SCIM events the worker signs (RFC 9967 SETs); unauthenticated.
+  await app.register(async (wellKnown) => jwksRoute(wellKnown, deps.connection, deps.eventKeysCacheMs));
 
   await app.register(
     async (scim) => {

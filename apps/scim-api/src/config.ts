@@ -17,6 +17,11 @@ export const apiConfigSchema = commonEnv
     DOCUMENTATION_URL: z.url().optional(),
     /** Bound on one JWKS fetch of workload identity federation (a slow key server costs only its organisation). */
     JWKS_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().max(30_000).default(2_000),
+    /**
+     * How long the SCIM event signing keys served at /.well-known/scim-events/jwks.json are cached in memory; a
+     * rotated-in key is published longer than this before it signs (docs/operations.md "SCIM events").
+     */
+    SCIM_EVENTS_KEY_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
     // The cost model (docs/api.md "Limits"); defaults from DEFAULT_LIMITS.
     SCIM_MAX_PAYLOAD_BYTES: limit(DEFAULT_LIMITS.maxPayloadSize),
     SCIM_BULK_MAX_OPERATIONS: limit(DEFAULT_LIMITS.bulkMaxOperations),

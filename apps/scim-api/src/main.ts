@@ -51,6 +51,7 @@ runMain('scim-api', async () => {
     ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     ...(config.DOCUMENTATION_URL ? { documentationUrl: config.DOCUMENTATION_URL } : {}),
     federation: { fetchTimeoutMs: config.JWKS_FETCH_TIMEOUT_MS },
+    eventKeysCacheMs: config.SCIM_EVENTS_KEY_CACHE_MS,
     ...(config.TRUST_PROXY === undefined ? {} : { trustProxy: config.TRUST_PROXY }),
     addressLimit: { failures: config.AUTH_FAILURES_PER_ADDRESS, windowSeconds: 60 },
     readiness: apiReadiness(connection, redis),

@@ -71,7 +71,53 @@ describe('Group semantics', () => {
     const audit = await h.connection
       .collection('audit_events')
       .findOne({ orgId: a.orgId, resourceId: group.id, 'details.ignoredMembers': { $exists: true } });
-    expect(audit?.details).toEqual({ ignoredMembers: ['fake-member-id', foreign.id] });
+    expect(audit?.details).toEqual({ ignoredMembers: ['fake-member-id', foreign.id], operation: 'patch' });
+  });
+
+  it('member events name the ids added and removed: a PATCH delta, and a PUT replacement against the current members', async () => {
+    const { token, orgId } = await h.organisation();
+    const c = client(h.app, token);
+    const ids: string[] = [];
+    for (const name of ['a', 'b', 'd'])
+      ids.push((await c.post('/Users', newUser(`${name}@delta.example.com`))).json().id);
+    const [ua, ub, ud] = ids as [string, string, string];
+    const group = (
+      await c.post('/Groups', {
+        schemas: [GROUP],
+        displayName: 'Delta',
+        members: [{ value: ua }, { value: ub }],
+      })
+    ).json();
+    expect(
+      (
+        await c.put(`/Groups/${group.id}`, {
+          schemas: [GROUP],
+          displayName: 'Delta',
+          members: [{ value: ub }, { value: ud }],
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await c.patch(
+          `/Groups/${group.id}`,
+          patchOp(
+            { op: 'add', path: 'members', value: [{ value: ua }] },
+            { op: 'remove', path: `members[value eq "${ub}"]` },
+          ),
+        )
+      ).statusCode,
+    ).toBe(200);
+    const events = await h.connection
+      .collection('audit_events')
+      .find({ orgId, resourceId: group.id })
+      .sort({ _id: 1 })
+      .toArray();
+    expect(events.map((e) => [e.action, e.details])).toEqual([
+      ['group.created', { membersAdded: [ua, ub], membersRemoved: [] }],
+      ['group.members.changed', { membersAdded: [ud], membersRemoved: [ua], operation: 'put' }],
+      ['group.members.changed', { membersAdded: [ua], membersRemoved: [ub], operation: 'patch' }],
+    ]);
   });
 
   it('deleting a group removes it and its memberships, not the users', async () => {

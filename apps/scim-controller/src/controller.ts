@@ -186,7 +186,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const listTenants = (namespace?: string): ScimTenant[] =>
     tenantInformers.flatMap((informer) => informer.list(namespace));
 
-  /** A Secret event concerns the tenants that generated it, or that reference it (token or webhook secret). */
+  /** A Secret event concerns the tenants that generated it, or that reference it (token, webhook or event stream). */
   const tenantsOfSecret = (secret: V1Secret): string[] => {
     const namespace = secret.metadata?.namespace ?? '';
     const name = secret.metadata?.name ?? '';
@@ -197,6 +197,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       const refs = [
         t.spec.token?.existingSecretRef?.name,
         ...(t.spec.audit?.webhooks ?? []).map((w) => w.secretRef.name),
+        ...(t.spec.audit?.eventStreams ?? []).map((s) => s.authorizationSecretRef?.name),
       ];
       if (refs.includes(name)) keys.add(keyOf(t));
     }

@@ -66,7 +66,7 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
         },
       },
       token: { rotation: 0, revoked: false, deletionPolicy: 'Retain', previousTokenValidForSeconds: 0 },
-      audit: { webhooks: [] },
+      audit: { webhooks: [], eventStreams: [] },
     });
   });
 
@@ -96,6 +96,24 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
         authentication: { federation: { issuer: 'https://idp.example', subject: 's', audience: 'a' } },
       }),
     ).toContain('spec.authentication.federation.jwksUrl: Required value');
+    expect(
+      await rejection({
+        ...minimal,
+        audit: { eventStreams: [{ name: 'siem', url: 'https://siem.example.com/set' }] },
+      }),
+    ).toContain('spec.audit.eventStreams[0].audience: Required value');
+    expect(
+      await rejection({
+        ...minimal,
+        audit: {
+          eventStreams: Array.from({ length: 11 }, (_, i) => ({
+            name: `s${i}`,
+            url: 'https://siem.example.com/set',
+            audience: 'a',
+          })),
+        },
+      }),
+    ).toContain('spec.audit.eventStreams: Too many');
     expect(await rejection({ ...minimal, token: { previousTokenValidForSeconds: -1 } })).toContain(
       'spec.token.previousTokenValidForSeconds: Invalid value: -1',
     );
@@ -117,6 +135,12 @@ describe('ScimTenant CRD (validated by the real apiserver)', () => {
         audit: { webhooks: [{ name: 'siem', url: 'not a url', secretRef: { name: 's' } }] },
       }),
     ).toContain('audit webhook url must be an absolute http(s) URL');
+    expect(
+      await rejection({
+        ...minimal,
+        audit: { eventStreams: [{ name: 'siem', url: 'siem.example.com/set', audience: 'a' }] },
+      }),
+    ).toContain('audit event stream url must be an absolute http(s) URL');
     expect(
       await rejection({
         ...minimal,

@@ -212,7 +212,7 @@ describe('desiredSettings (pure)', () => {
         clientCredentials: { enabled: false, accessTokenLifetimeSeconds: 3600 },
         federation: null,
       },
-      audit: { webhooks: [] },
+      audit: { webhooks: [], eventStreams: [] },
     });
     expect(desiredSettings(tenant(), new Map())).toEqual(defaultOrganisationSettings('Org'));
     expect(desiredSettings(tenant({ rateLimit: { requestsPerSecond: 20 } }), new Map()).rateLimit).toEqual({
@@ -231,6 +231,23 @@ describe('desiredSettings (pure)', () => {
       defaultGroup: 'Staff',
       audit: { webhooks: [{ name: 'siem', url: 'https://siem.example.com', secret: 'hmac' }] },
     });
+    const streams = tenant({
+      audit: {
+        eventStreams: [
+          {
+            name: 'siem',
+            url: 'https://siem.example.com/set',
+            audience: 'aud',
+            authorizationSecretRef: { name: 'a' },
+          },
+          { name: 'plain', url: 'https://plain.example.com/set', audience: 'plain' },
+        ],
+      },
+    });
+    expect(desiredSettings(streams, new Map(), new Map([['siem', 'Bearer x']])).audit.eventStreams).toEqual([
+      { name: 'siem', url: 'https://siem.example.com/set', audience: 'aud', authorization: 'Bearer x' },
+      { name: 'plain', url: 'https://plain.example.com/set', audience: 'plain', authorization: null },
+    ]);
   });
 
   it('keeps the client Secret fields and token fields out of the settings', () => {

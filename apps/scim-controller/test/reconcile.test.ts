@@ -239,6 +239,75 @@ describe('reconciling a ScimTenant', () => {
     await waitForReady(kube, namespace, 'byo', 'False', 'SecretNotOptedIn');
   });
 
+  it('maps spec.audit.eventStreams into the settings, the Authorization value only from an opted-in Secret', async () => {
+    const { connection } = await start();
+    const orgId = org();
+    await kube.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'siem-auth' }, stringData: { authorization: 'Bearer first-value' } },
+    });
+    await createTenant(
+      kube,
+      tenantManifest(namespace, 'events', {
+        organisationId: orgId,
+        displayName: 'Events',
+        audit: {
+          eventStreams: [
+            {
+              name: 'siem',
+              url: 'https://siem.example.com/set',
+              audience: 'https://siem.example.com',
+              authorizationSecretRef: { name: 'siem-auth' },
+            },
+            { name: 'plain', url: 'https://plain.example.com/set', audience: 'plain' },
+          ],
+        },
+      }),
+    );
+    const refused = await waitForReady(kube, namespace, 'events', 'False', 'SecretNotOptedIn');
+    expect(condition(refused, 'Ready')?.message).toContain('audit event stream siem');
+    expect(await connection.collection('organisations').findOne({ _id: orgId as never })).toBeNull();
+
+    await kube.core.replaceNamespacedSecret({
+      namespace,
+      name: 'siem-auth',
+      body: {
+        metadata: { name: 'siem-auth', labels: { 'scimbridge.io/use': 'event-stream-auth' } },
+        stringData: { authorization: 'Bearer first-value' },
+      },
+    });
+    await waitForReady(kube, namespace, 'events');
+    const streams = async () =>
+      (
+        (await connection.collection('organisations').findOne({ _id: orgId as never })) as {
+          settings: { audit: { eventStreams: unknown[] } };
+        } | null
+      )?.settings.audit.eventStreams;
+    expect(await streams()).toEqual([
+      {
+        name: 'siem',
+        url: 'https://siem.example.com/set',
+        audience: 'https://siem.example.com',
+        authorization: 'Bearer first-value',
+      },
+      { name: 'plain', url: 'https://plain.example.com/set', audience: 'plain', authorization: null },
+    ]);
+
+    await kube.core.replaceNamespacedSecret({
+      namespace,
+      name: 'siem-auth',
+      body: {
+        metadata: { name: 'siem-auth', labels: { 'scimbridge.io/use': 'event-stream-auth' } },
+        stringData: { authorization: 'Bearer second-value' },
+      },
+    });
+    await waitFor(
+      'the changed Secret to reach the settings',
+      async () => JSON.stringify(await streams()).includes('Bearer second-value'),
+      { timeoutMs: 15_000 },
+    );
+  });
+
   it('reports DefaultGroupNotFound until the group exists, then becomes Ready', async () => {
     const { connection } = await start();
     const orgId = org();

@@ -31,6 +31,13 @@ export const workerEnv = auditDeliveryEnv.extend({
   AUDIT_WEBHOOK_ALLOWED_CIDRS: cidrs(),
   /** Refused besides the built-in ranges: the cluster's pod and service CIDRs where they are public space. */
   AUDIT_WEBHOOK_DENIED_CIDRS: cidrs(),
+  /**
+   * `iss` of the RFC 9967 SETs pushed to event streams (docs/worker.md "SCIM events"): set it to the api's public
+   * base URL, where receivers find the JWKS (`/.well-known/scim-events/jwks.json`).
+   */
+  SCIM_EVENTS_ISSUER: z.string().min(1).max(1_024).default('urn:scimbridge:scim-events'),
+  /** How long the event signing key set is cached; a rotated-in key is published longer than this before it signs. */
+  SCIM_EVENTS_KEY_CACHE_MS: millis(30_000, 0),
   RELAY_INTERVAL_MS: millis(5_000, 100),
   /** The relay leaves younger undispatched events to the api's own enqueue. */
   RELAY_MIN_AGE_MS: millis(5_000, 0),

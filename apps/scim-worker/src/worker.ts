@@ -14,13 +14,14 @@ import {
 } from '@scimbridge/jobs';
 import type { Logger } from '@scimbridge/logger';
 import { detectStoreProfile, EffectLedger, Outbox, type StoreProfile } from '@scimbridge/store';
+import { EventSigningKeys, eventSigningKeyCollection } from '@scimbridge/tenancy';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Registry } from 'prom-client';
 import { DispatchMarks } from './audit/dispatch.js';
 import { AuditLogStream } from './audit/log-stream.js';
-import { WebhookSinkDirectory } from './audit/sinks.js';
+import { AuditSinkDirectory } from './audit/sinks.js';
 import type { WorkerSettings } from './config.js';
 import { SinkSlots } from './fairness.js';
 import { registerWorkerMetrics, type WorkerMetrics } from './metrics.js';
@@ -85,7 +86,11 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     storeProfile,
     dispatchMarks: new DispatchMarks(collections.auditEvents, storeProfile),
     effects: new EffectLedger(options.mongo, storeProfile),
-    sinks: new WebhookSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
+    sinks: new AuditSinkDirectory(collections.organisations, settings.SETTINGS_CACHE_MS),
+    eventSigner: new EventSigningKeys(
+      eventSigningKeyCollection(options.mongo),
+      settings.SCIM_EVENTS_KEY_CACHE_MS,
+    ),
     auditStream: new AuditLogStream(options.auditDestination),
     auditQueue: queues.audit,
     provisioningQueue: queues.provisioning,

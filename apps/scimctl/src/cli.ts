@@ -6,6 +6,7 @@ import { registerAuditTail } from './commands/audit-tail.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClient } from './commands/client.js';
 import { registerDrift } from './commands/drift.js';
+import { registerEvents } from './commands/events.js';
 import { registerFederation } from './commands/federation.js';
 import { registerLog } from './commands/log.js';
 import { registerPause } from './commands/pause.js';
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo): Command {
   const audit = program.command('audit').description('the audit log');
   registerAuditTail(audit, context);
   registerAuditDeadLetters(audit, context);
+  registerEvents(program, context);
   return program;
 }
 

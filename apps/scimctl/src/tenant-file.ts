@@ -19,7 +19,8 @@ const CONTROLLER_CLIENT_FIELDS = ['secretName', 'rotation', 'previousSecretValid
 
 /**
  * Reads a ScimTenant manifest (YAML or JSON; the first `kind: ScimTenant` document) or a bare spec.
- * Webhook secrets must be inline (`secret`): without Kubernetes there is no Secret to reference.
+ * Webhook secrets must be inline (`secret`), and event streams' Authorization values (`authorization`): without
+ * Kubernetes there is no Secret to reference.
  */
 export async function readTenantFile(path: string): Promise<TenantFile> {
   const text = await readFile(path, 'utf8');
@@ -42,6 +43,13 @@ export async function readTenantFile(path: string): Promise<TenantFile> {
     if (isObject(hook) && hook.secret === undefined && hook.secretRef !== undefined)
       throw new Error(
         `${path}: audit.webhooks[${index}].secretRef needs Kubernetes; give the HMAC secret inline as "secret"`,
+      );
+  }
+  const streams = Array.isArray(audit?.eventStreams) ? (audit.eventStreams as unknown[]) : [];
+  for (const [index, stream] of streams.entries()) {
+    if (isObject(stream) && stream.authorization === undefined && stream.authorizationSecretRef !== undefined)
+      throw new Error(
+        `${path}: audit.eventStreams[${index}].authorizationSecretRef needs Kubernetes; give the header value inline as "authorization"`,
       );
   }
   const { organisationId: _id, token: _token, ...settings } = spec;

@@ -123,6 +123,11 @@ spec:
               value: {{ join "," $root.Values.worker.egress.allowedCIDRs | quote }}
             - name: AUDIT_WEBHOOK_DENIED_CIDRS
               value: {{ join "," $root.Values.worker.egress.deniedCIDRs | quote }}
+            {{- $issuer := $root.Values.worker.scimEvents.issuer | default (trimSuffix "/scim/v2" (trimSuffix "/" $baseUrl)) }}
+            {{- with $issuer }}
+            - name: SCIM_EVENTS_ISSUER
+              value: {{ . | quote }}
+            {{- end }}
             {{- end }}
             {{- if eq .component "controller" }}
             {{- if not $root.Values.controller.watchAllNamespaces }}

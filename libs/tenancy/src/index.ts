@@ -3,6 +3,7 @@
 
 export {
   organisationSettingsSchema,
+  MAX_EVENT_STREAMS,
   organisationIdSchema,
   parseOrganisationSettings,
   defaultOrganisationSettings,
@@ -134,3 +135,18 @@ export {
   type RequestSummaryOptions,
   type StatusFilter,
 } from './request-log.js';
+export {
+  EVENT_SIGNING_KEYS_COLLECTION,
+  EVENT_SIGNING_KEY_SET_ID,
+  EVENT_SIGNING_ALG,
+  EventSigningKeys,
+  eventSigningKeyCollection,
+  loadEventSigningKeys,
+  rotateEventSigningKey,
+  activeSigningKey,
+  publishedKeys,
+  type EventSigningKey,
+  type EventSigningKeySetDocument,
+  type EventSigningKeyCollection,
+  type RotationOptions,
+} from './event-signing.js';

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Event streams (RFC 9967 SET receivers) per organisation, like the CRD's `maxItems`. */
+export const MAX_EVENT_STREAMS = 10;
+
 /** Organisation ids end up in job ids and Redis keys: letters, digits, `_` and `-` only. */
 export const organisationIdSchema = z
   .string()
@@ -98,6 +101,25 @@ export const organisationSettingsSchema = z.object({
       webhooks: z
         .array(z.object({ name: z.string().min(1), url: z.url(), secret: z.string().min(1) }))
         .default([]),
+      /**
+       * RFC 9967 SCIM events, each pushed as a signed SET (RFC 8417) to `url` by RFC 8935 (docs/worker.md "SCIM
+       * events"). `audience` is the SET's `aud`; `authorization`, when set, the `Authorization` header value the
+       * receiver asks for (e.g. `Bearer …`), from a Secret.
+       */
+      eventStreams: z
+        .array(
+          z.object({
+            name: z.string().min(1).max(63),
+            url: z.url(),
+            audience: z.string().min(1).max(1_024),
+            authorization: z.string().min(1).max(4_096).nullable().default(null),
+          }),
+        )
+        .max(MAX_EVENT_STREAMS)
+        .default([])
+        .refine((streams) => new Set(streams.map((s) => s.name)).size === streams.length, {
+          message: 'event stream names must be unique',
+        }),
     })
     .prefault({}),
 });

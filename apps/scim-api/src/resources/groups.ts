@@ -60,6 +60,31 @@ interface MemberPlan {
   effects: OutboxEffect[];
   changed: boolean;
   ignored: string[];
+  /** The ids that join and leave the group (a replacement's delta against the current members). */
+  added: string[];
+  removed: string[];
+}
+
+/**
+ * Member ids an event names at most per direction (`membersAdded`, `membersRemoved`); a larger delta (a PUT that
+ * replaces a big group's members) sets `membersTruncated` and names none, so the event stays small. RFC 9967
+ * receivers get the delta as a PatchOp from these (docs/worker.md "SCIM events").
+ */
+export const MAX_MEMBER_IDS_IN_EVENT = 1_000;
+
+/** The event details of a member plan: who was refused, and the delta when it fits. */
+function memberDetails(planned: MemberPlan): { details?: Record<string, unknown> } {
+  const details: Record<string, unknown> = {};
+  if (planned.ignored.length) details.ignoredMembers = planned.ignored;
+  if (planned.changed) {
+    if (planned.added.length > MAX_MEMBER_IDS_IN_EVENT || planned.removed.length > MAX_MEMBER_IDS_IN_EVENT)
+      details.membersTruncated = true;
+    else {
+      details.membersAdded = planned.added;
+      details.membersRemoved = planned.removed;
+    }
+  }
+  return Object.keys(details).length ? { details } : {};
 }
 
 /**
@@ -173,7 +198,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
       {
         action: 'group.created',
         changedAttributes: changed.concat(members?.replaceAll?.length ? ['members'] : []),
-        ...(planned.ignored.length ? { details: { ignoredMembers: planned.ignored } } : {}),
+        ...memberDetails(planned),
       },
       planned.effects,
     );
@@ -192,7 +217,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
     delta: MembershipDelta | undefined,
     isNew = false,
   ): Promise<MemberPlan> {
-    if (!delta) return { effects: [], changed: false, ignored: [] };
+    if (!delta) return { effects: [], changed: false, ignored: [], added: [], removed: [] };
     const { collections, memberships } = this.deps;
     if (delta.replaceAll) {
       const { members, ignored } = await resolveMembers(
@@ -202,11 +227,16 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
       );
       const current = isNew ? [] : await memberships.memberIds(ctx.orgId, groupId);
       const wanted = new Set(members.map((m) => m.id));
-      const changed = current.length !== wanted.size || current.some((id) => !wanted.has(id));
+      const present = new Set(current);
+      const added = [...wanted].filter((id) => !present.has(id));
+      const removed = current.filter((id) => !wanted.has(id));
+      const changed = added.length > 0 || removed.length > 0;
       return {
         effects: changed ? [{ kind: 'members.replace', groupId, members }] : [],
         changed,
         ignored,
+        added,
+        removed,
       };
     }
     const { members, ignored } = await resolveMembers(
@@ -223,7 +253,13 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
     const effects: OutboxEffect[] = [];
     if (adds.length) effects.push({ kind: 'members.add', groupId, members: adds });
     if (removes.length) effects.push({ kind: 'members.remove', groupId, memberIds: removes });
-    return { effects, changed: effects.length > 0, ignored };
+    return {
+      effects,
+      changed: effects.length > 0,
+      ignored,
+      added: adds.map((m) => m.id),
+      removed: removes,
+    };
   }
 
   /** A member filter that is not a list of ids is evaluated against the members: bounded before it is read. */
@@ -254,7 +290,7 @@ export class GroupPolicy extends BasePolicy<GroupDocument> implements ResourcePo
   ): Promise<PlannedWrite<GroupDocument> | null> {
     const attributesChanged = changed.filter((c) => c !== 'members');
     const planned = await this.memberPlan(ctx, existing._id, members);
-    const details = planned.ignored.length ? { details: { ignoredMembers: planned.ignored } } : {};
+    const details = memberDetails(planned);
     if (attributesChanged.length === 0) {
       if (!planned.changed && planned.ignored.length === 0) return null;
       return {

@@ -332,7 +332,7 @@ export class Lifecycle<D extends ResourceDocument> {
     projection: Projection,
     conditions: Preconditions = {},
   ): Promise<ScimOutcome> {
-    return this.write(ctx, id, conditions, projection, async (current) => {
+    return this.write(ctx, id, conditions, projection, 'put', async (current) => {
       const { resource, members } = validateReplace(this.type, body, current);
       this.checkSizes(ctx, { resource, members });
       return { resource, changed: changedTopLevel(current, resource), ...(members ? { members } : {}) };
@@ -348,7 +348,7 @@ export class Lifecycle<D extends ResourceDocument> {
   ): Promise<ScimOutcome> {
     const limits = ctx.limits.patch;
     const request = parsePatchRequest(body, limits);
-    return this.write(ctx, id, conditions, projection, async (current) => {
+    return this.write(ctx, id, conditions, projection, 'patch', async (current) => {
       const extra = this.policy.patchInput ? await this.policy.patchInput(ctx, id, request) : {};
       const result = applyPatch(this.type, current, request, { limits, ...extra });
       return {
@@ -368,6 +368,8 @@ export class Lifecycle<D extends ResourceDocument> {
     id: string,
     conditions: Preconditions,
     projection: Projection,
+    /** Named in the event (`details.operation`): RFC 9967 receivers tell a PUT from a PATCH by it. */
+    operation: 'put' | 'patch',
     compute: (current: ScimResource) => Promise<Computed>,
   ): Promise<ScimOutcome> {
     // The lock covers the read-decide-write, not the response: rendering (a group's members) happens after it,
@@ -389,7 +391,8 @@ export class Lifecycle<D extends ResourceDocument> {
           if (attempt >= MAX_ATTEMPTS) throw this.raced();
           continue;
         }
-        const done = await this.commit(ctx, existing, plan, conditions, computed.resource);
+        const event = { ...plan.event, details: { ...plan.event.details, operation } };
+        const done = await this.commit(ctx, existing, { ...plan, event }, conditions, computed.resource);
         if (done) return done;
         if (conditions.ifMatch || attempt >= MAX_ATTEMPTS) throw this.raced();
       }

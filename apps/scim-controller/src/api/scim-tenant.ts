@@ -30,12 +30,14 @@ export const CLIENT_MANAGER = 'scim-controller';
 export { TOKEN_ENDPOINT_PATH } from '@scimbridge/tenancy';
 /**
  * The opt-in: a Secret is read for a ScimTenant only if it carries this label, and its value says for what
- * (`token` for spec.token.existingSecretRef, `webhook-key` for an audit webhook's secretRef). The generated
+ * (`token` for spec.token.existingSecretRef, `webhook-key` for an audit webhook's secretRef, `event-stream-auth` for
+ * an event stream's authorizationSecretRef). The generated
  * token Secrets carry `generated-token`, so they cannot be named by another tenant's reference. The Secret
  * informer watches only Secrets with this label.
  */
 export const LABEL_USE = 'scimbridge.io/use';
-export type SecretUse = 'token' | 'webhook-key' | 'generated-token' | 'generated-client';
+export type SecretUse =
+  'token' | 'webhook-key' | 'event-stream-auth' | 'generated-token' | 'generated-client';
 /** On a generated Secret without an ownerReference (deletionPolicy Retain): the uid of the tenant that wrote it. */
 export const ANNOTATION_TENANT_UID = 'scimbridge.io/tenant-uid';
 
@@ -78,7 +80,18 @@ export interface ScimTenantSpec extends Omit<OrganisationSettingsInput, 'audit' 
     previousTokenValidForSeconds?: number;
   };
   authentication?: AuthenticationSpec;
-  audit?: { webhooks?: { name: string; url: string; secretRef: SecretKeyRef }[] };
+  audit?: {
+    webhooks?: { name: string; url: string; secretRef: SecretKeyRef }[];
+    /** RFC 9967 SET receivers (RFC 8935 push); the Authorization header value, if any, from a Secret. */
+    eventStreams?: EventStreamSpec[];
+  };
+}
+
+export interface EventStreamSpec {
+  name: string;
+  url: string;
+  audience: string;
+  authorizationSecretRef?: SecretKeyRef;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

@@ -41,12 +41,15 @@ export const tokenSecretKey = (tenant: ScimTenant): string =>
   tenant.spec.token?.existingSecretRef?.key ?? 'token';
 
 /**
- * The organisation settings a tenant's spec asks for; webhook secrets resolved by the caller. Defaults are
+ * The organisation settings a tenant's spec asks for; webhook secrets and event stream authorizations resolved by
+ * the caller. Defaults are
  * tenancy's (the schema `scimctl apply` parses with too), so one spec gives the same settings either way.
  */
 export function desiredSettings(
   tenant: ScimTenant,
   webhookSecrets: ReadonlyMap<string, string>,
+  /** Event stream name → its Authorization header value, from the stream's authorizationSecretRef. */
+  eventStreamAuthorizations: ReadonlyMap<string, string> = new Map(),
 ): OrganisationSettings {
   const {
     organisationId: _id,
@@ -76,6 +79,12 @@ export function desiredSettings(
         name: w.name,
         url: w.url,
         secret: webhookSecrets.get(w.name) ?? '',
+      })),
+      eventStreams: (audit?.eventStreams ?? []).map((stream) => ({
+        name: stream.name,
+        url: stream.url,
+        audience: stream.audience,
+        authorization: eventStreamAuthorizations.get(stream.name) ?? null,
       })),
     },
   });

@@ -223,7 +223,31 @@ export class Reconciler {
       }
       webhookSecrets.set(webhook.name, secret.token);
     }
-    const settings = desiredSettings(tenant, webhookSecrets);
+    const authorizations = new Map<string, string>();
+    for (const stream of tenant.spec.audit?.eventStreams ?? []) {
+      const ref = stream.authorizationSecretRef;
+      if (!ref) continue;
+      const key = ref.key ?? 'authorization';
+      const secret = await this.snapshot(tenant.metadata.namespace, ref.name, key, 'event-stream-auth');
+      if (!optedIn(secret, 'event-stream-auth')) {
+        outcome.settings = {
+          applied: false,
+          reason: 'SecretNotOptedIn',
+          message: `audit event stream ${stream.name}: ${notOptedInMessage('authorizationSecretRef', ref.name, 'event-stream-auth')}`,
+        };
+        return this.o.dependencyRequeueMs;
+      }
+      if (secret.token === undefined) {
+        outcome.settings = {
+          applied: false,
+          reason: 'EventStreamSecretKeyMissing',
+          message: `audit event stream ${stream.name}: Secret ${ref.name} has no key ${key} (set authorizationSecretRef.key)`,
+        };
+        return this.o.dependencyRequeueMs;
+      }
+      authorizations.set(stream.name, secret.token);
+    }
+    const settings = desiredSettings(tenant, webhookSecrets, authorizations);
     const orgId = tenant.spec.organisationId;
     await this.o.backend.applySettings(orgId, settings);
     if (settings.defaultGroup && !(await this.o.backend.groupExists(orgId, settings.defaultGroup))) {

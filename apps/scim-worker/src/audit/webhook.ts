@@ -41,19 +41,38 @@ const RETRYABLE_STATUS = new Set([408, 425, 429]);
 export async function postWebhook(request: WebhookRequest): Promise<WebhookResult> {
   const url = new URL(request.sink.url);
   const refusal = request.egress.checkUrl(url);
-  if (refusal) return refused(refusal);
+  if (refusal) return refusedResult(refusal);
   const timestamp = Math.floor(Date.now() / 1000);
-  let response: { status: number; retryAfter: string | null };
+  const sent = await sendOrFailure(url, request.body, request, {
+    'content-type': 'application/json',
+    'user-agent': 'scimbridge-audit-webhook/1',
+    [SIGNATURE_HEADER]: signWebhookBody(request.sink.secret, request.body, timestamp),
+    'x-scimbridge-event-id': request.eventId,
+    'x-scimbridge-delivery-attempt': String(request.attempt),
+  });
+  if ('ok' in sent) return sent;
+  return classifyStatus(sent);
+}
+
+export interface Answer {
+  status: number;
+  retryAfter: string | null;
+  /** The first bytes of the body, when the caller asked for them (`keepBody`). */
+  body: string;
+}
+
+/** One POST, or the failure (refused, timeout, network) as a result; the receiver's answer otherwise. */
+export async function sendOrFailure(
+  url: URL,
+  body: string,
+  request: Pick<WebhookRequest, 'timeoutMs' | 'egress'>,
+  headers: Record<string, string>,
+  keepBody = 0,
+): Promise<Answer | Extract<WebhookResult, { ok: false }>> {
   try {
-    response = await send(url, request, {
-      'content-type': 'application/json',
-      'user-agent': 'scimbridge-audit-webhook/1',
-      [SIGNATURE_HEADER]: signWebhookBody(request.sink.secret, request.body, timestamp),
-      'x-scimbridge-event-id': request.eventId,
-      'x-scimbridge-delivery-attempt': String(request.attempt),
-    });
+    return await send(url, body, request, headers, keepBody);
   } catch (error) {
-    if (error instanceof EgressRefusedError) return refused(error.reason);
+    if (error instanceof EgressRefusedError) return refusedResult(error.reason);
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return {
       ok: false,
@@ -65,6 +84,10 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
         : 'the connection to the receiver failed',
     };
   }
+}
+
+/** 2xx delivered; 5xx, 408, 425 and 429 worth another attempt; any other status final. */
+export function classifyStatus(response: Answer): WebhookResult {
   if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
   const retryAfterMs = parseRetryAfter(response.retryAfter);
   return {
@@ -80,42 +103,51 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
 /**
  * One POST through node:http(s) with the egress policy's `lookup`, so the address checked is the address
  * dialled. Redirects are not followed: one could point the signed body anywhere, and receivers configure their
- * final URL.
+ * final URL. The body is drained; at most `keepBody` bytes of it are kept.
  */
 function send(
   url: URL,
-  request: WebhookRequest,
+  body: string,
+  request: Pick<WebhookRequest, 'timeoutMs' | 'egress'>,
   headers: Record<string, string>,
-): Promise<{ status: number; retryAfter: string | null }> {
+  keepBody: number,
+): Promise<Answer> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const outgoing = transport.request(
       url,
       {
         method: 'POST',
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(request.body)) },
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         lookup: request.egress.lookup(),
         signal: AbortSignal.timeout(request.timeoutMs),
       },
       (incoming) => {
         const retryAfter = incoming.headers['retry-after'];
-        // Drain the body so the connection can be reused; the receiver's words are never kept.
-        incoming.resume();
+        const kept: Buffer[] = [];
+        let size = 0;
+        // Drain the body so the connection can be reused; only a bounded prefix is ever held.
+        incoming.on('data', (chunk: Buffer) => {
+          if (size >= keepBody) return;
+          kept.push(chunk.subarray(0, keepBody - size));
+          size += Math.min(chunk.length, keepBody - size);
+        });
         incoming.on('end', () =>
           resolve({
             status: incoming.statusCode ?? 0,
             retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+            body: Buffer.concat(kept).toString('utf8'),
           }),
         );
         incoming.on('error', reject);
       },
     );
     outgoing.on('error', reject);
-    outgoing.end(request.body);
+    outgoing.end(body);
   });
 }
 
-function refused(reason: EgressRefusal): WebhookResult {
+export function refusedResult(reason: EgressRefusal): Extract<WebhookResult, { ok: false }> {
   return {
     ok: false,
     // The operator's policy, not the receiver: another attempt would be refused the same way.

@@ -3,7 +3,10 @@ import { DelayedError, type Job } from 'bullmq';
 import { publishedAuditEvent } from '../audit/event-body.js';
 import { markDispatchedIfSettled } from '../audit/dispatch.js';
 import { egressPolicy } from '../audit/egress.js';
-import { postWebhook } from '../audit/webhook.js';
+import { pushSecurityEvent } from '../audit/push.js';
+import { securityEventClaims } from '../audit/security-event.js';
+import type { AuditSink } from '../audit/sinks.js';
+import { postWebhook, type WebhookResult } from '../audit/webhook.js';
 import { documentById, findInOrganisation, isDuplicateKey } from '../store/collections.js';
 import { deliveryKey } from '../store/documents.js';
 import type { ProcessorContext } from './context.js';
@@ -14,7 +17,7 @@ const DEFER_MS = 200;
 const MAX_DEFER_MS = 5_000;
 
 /**
- * Delivers one event to one webhook sink. A delivery record (`${eventId}:${sink}`, unique) is written after the
+ * Delivers one event to one sink: a signed webhook, or an RFC 8935 push of the event's SET (event streams). A delivery record (`${eventId}:${sink}`, unique) is written after the
  * receiver's 2xx, so a re-run skips a sink that already has the event; only a crash between the 2xx and that
  * insert repeats a delivery (at-least-once; receivers de-duplicate on the event id). The last attempt, or a
  * response that retrying cannot fix, writes a dead letter instead of failing the job.
@@ -22,7 +25,14 @@ const MAX_DEFER_MS = 5_000;
 export async function deliverAuditEvent(
   context: Pick<
     ProcessorContext,
-    'collections' | 'storeProfile' | 'sinks' | 'slots' | 'settings' | 'logger' | 'dispatchMarks'
+    | 'collections'
+    | 'storeProfile'
+    | 'sinks'
+    | 'slots'
+    | 'settings'
+    | 'logger'
+    | 'dispatchMarks'
+    | 'eventSigner'
   >,
   job: Job<unknown>,
   token: string | undefined,
@@ -61,18 +71,16 @@ export async function deliverAuditEvent(
     await job.moveToDelayed(Date.now() + deferral(job), token);
     throw new DelayedError();
   }
-  let result: Awaited<ReturnType<typeof postWebhook>>;
+  let result: WebhookResult | null;
   try {
-    result = await postWebhook({
-      sink,
-      eventId: payload.eventId,
-      body: JSON.stringify(publishedAuditEvent(event)),
-      attempt,
-      timeoutMs: context.settings.AUDIT_WEBHOOK_TIMEOUT_MS,
-      egress: egressPolicy(context.settings),
-    });
+    result = await send(context, sink, event, attempt);
   } finally {
     release();
+  }
+  if (result === null) {
+    // No RFC 9967 form (the fan-out leaves such events out of event streams; a re-drive may still ask).
+    await recordDelivery(context, payload, 'skipped', attempt, redrive);
+    return { outcome: 'skipped', reason: 'no-security-event' };
   }
   if (result.ok) {
     await recordDelivery(context, payload, 'delivered', attempt, redrive);
@@ -88,6 +96,34 @@ export async function deliverAuditEvent(
     return { outcome: 'dead-lettered', reason: result.reason };
   }
   throw new RetryableJobError(result.reason, `${payload.sink}: ${result.message}`, result.retryAfterMs);
+}
+
+/** One attempt at one sink; null when the event has no form for it. */
+async function send(
+  context: Pick<ProcessorContext, 'settings' | 'eventSigner'>,
+  sink: AuditSink,
+  event: Parameters<typeof publishedAuditEvent>[0],
+  attempt: number,
+): Promise<WebhookResult | null> {
+  const common = {
+    timeoutMs: context.settings.AUDIT_WEBHOOK_TIMEOUT_MS,
+    egress: egressPolicy(context.settings),
+  };
+  if (sink.kind === 'webhook') {
+    return postWebhook({
+      sink: sink.webhook,
+      eventId: event._id,
+      body: JSON.stringify(publishedAuditEvent(event)),
+      attempt,
+      ...common,
+    });
+  }
+  const claims = securityEventClaims(event, {
+    issuer: context.settings.SCIM_EVENTS_ISSUER,
+    audience: sink.stream.audience,
+  });
+  if (!claims) return null;
+  return pushSecurityEvent({ stream: sink.stream, token: await context.eventSigner.sign(claims), ...common });
 }
 
 async function recordDelivery(

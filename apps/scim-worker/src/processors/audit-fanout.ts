@@ -7,12 +7,13 @@ import {
 } from '@scimbridge/jobs';
 import type { AuditEventDocument } from '../store/documents.js';
 import { publishedAuditEvent } from '../audit/event-body.js';
+import { scimEventsOf } from '../audit/security-event.js';
 import { findInOrganisation } from '../store/collections.js';
 import type { ProcessorContext } from './context.js';
 import type { JobOutcome } from './outcome.js';
 
 /**
- * Reads the stored event and hands it to every sink: one delivery job per webhook (each with its own retries,
+ * Reads the stored event and hands it to every sink: one delivery job per webhook or event stream (each with its own retries,
  * so one failing receiver does not delay the others) and one line on the JSON-lines stream. An event without
  * webhooks is dispatched here; otherwise the last delivery to settle marks it.
  */
@@ -41,7 +42,9 @@ export async function fanOutAuditEvent(
 
   await enqueueProvisioningOf(context, event, payload.trace);
   const sinks = await context.sinks.sinksOf(payload.orgId);
-  const names = sinks.map((sink) => sink.name);
+  // An event with no RFC 9967 form (an authentication failure, `user.linked`) goes to webhooks only.
+  const hasSet = scimEventsOf(event) !== null;
+  const names = sinks.filter((sink) => sink.kind === 'webhook' || hasSet).map((sink) => sink.name);
   if (names.length > 0) {
     await context.deliveryQueue.addBulk(
       names.map((sink) =>

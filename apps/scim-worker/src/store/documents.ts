@@ -11,6 +11,7 @@ export type {
 export type { OrganisationDocument } from '@scimbridge/tenancy';
 
 export type WebhookSinkSettings = OrganisationSettings['audit']['webhooks'][number];
+export type EventStreamSettings = OrganisationSettings['audit']['eventStreams'][number];
 
 // Delivery records and dead letters: the worker writes them, scimctl lists and re-drives dead letters.
 export {

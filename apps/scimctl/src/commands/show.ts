@@ -68,6 +68,7 @@ export function registerShow(parent: Command, { run }: CommandContext): void {
             `enabled       ${settings.enabled}   plan includes SCIM: ${settings.plan.scimIncluded}   user limit: ${settings.plan.userLimit ?? 'none'}`,
             `default group ${settings.defaultGroup ?? 'none'}   rate limit: ${settings.rateLimit.requestsPerSecond}/s burst ${settings.rateLimit.burst}`,
             `webhooks      ${settings.audit.webhooks.map((w) => `${w.name} → ${w.url}`).join(', ') || 'none'}`,
+            `event streams ${settings.audit.eventStreams.map((e) => `${e.name} → ${e.url} (aud ${e.audience})`).join(', ') || 'none'}`,
             `users/groups  ${counts.users}/${counts.groups}`,
             `paused        ${settings.paused ? 'yes: SCIM requests get 503 + Retry-After (scimctl resume)' : 'no'}`,
             `auth          ${describeAuthentication(settings)}`,
@@ -84,10 +85,21 @@ export function registerShow(parent: Command, { run }: CommandContext): void {
     );
 }
 
-/** Webhook HMAC secrets are not printed back. */
-function redactWebhooks<T extends { audit: { webhooks: { secret: string }[] } }>(settings: T): T {
+/** Webhook HMAC secrets and event streams' Authorization values are not printed back. */
+function redactWebhooks<
+  T extends {
+    audit: { webhooks: { secret: string }[]; eventStreams: { authorization: string | null }[] };
+  },
+>(settings: T): T {
   return {
     ...settings,
-    audit: { ...settings.audit, webhooks: settings.audit.webhooks.map((w) => ({ ...w, secret: '***' })) },
+    audit: {
+      ...settings.audit,
+      webhooks: settings.audit.webhooks.map((w) => ({ ...w, secret: '***' })),
+      eventStreams: settings.audit.eventStreams.map((s) => ({
+        ...s,
+        authorization: s.authorization === null ? null : '***',
+      })),
+    },
   };
 }
