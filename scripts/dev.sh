@@ -29,13 +29,14 @@ store="${DEV_STORE:-postgresql}"
 MONGO_PORT="${MONGO_PORT:-27017}"; REDIS_PORT="${REDIS_PORT:-6379}"; POSTGRES_PORT="${POSTGRES_PORT:-55432}"
 API_PORT="${API_PORT:-8080}"; WORKER_PORT="${WORKER_PORT:-9091}"
 
-pids=()
-pg_pid=""
-# PostgreSQL's SIGTERM waits for its sessions to end; SIGINT is its fast shutdown. Everything else gets SIGTERM.
+servers=(); apps=(); pg_pid=""
+# The services first (they flush their buffers to MongoDB and Redis on SIGTERM), then the servers under them;
+# PostgreSQL's SIGTERM waits for its sessions to end, so it gets SIGINT, its fast shutdown.
+stop() { for p in "$@"; do kill "$p" 2>/dev/null || true; done; for p in "$@"; do wait "$p" 2>/dev/null || true; done; }
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -z "$pg_pid" ] || kill -INT "$pg_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
+  stop "${apps[@]}"
+  stop "${servers[@]}"
+  [ -z "$pg_pid" ] || { kill -INT "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; }
 }
 trap cleanup EXIT
 trap 'log "stopping"; exit 0' INT TERM
@@ -51,13 +52,13 @@ case "$store" in
     [ -n "$pg" ] || { log "no PostgreSQL server (scripts/bootstrap.sh apt installs it); or DEV_STORE=sqlite"; exit 1; }
     mkdir -p "$state/postgres"
     if [ "$(id -u)" = 0 ]; then chown postgres "$state/postgres"; fi
-    as_postgres test -w "$state/postgres" ||
+    "${as_postgres[@]}" test -w "$state/postgres" ||
       { log "user postgres cannot write $state/postgres (a parent directory is private?): set DEV_STATE_DIR, or DEV_STORE=sqlite"; exit 1; }
     if [ ! -f "$state/postgres/data/PG_VERSION" ]; then
-      as_postgres "$pg/initdb" -D "$state/postgres/data" -U postgres --auth=trust -E UTF8 --no-sync \
+      "${as_postgres[@]}" "$pg/initdb" -D "$state/postgres/data" -U postgres --auth=trust -E UTF8 --no-sync \
         >"$logs/postgres.log" 2>&1 || { log "initdb failed (can user postgres write $state/postgres?)"; tail -5 "$logs/postgres.log" >&2; exit 1; }
     fi
-    as_postgres "$pg/postgres" -D "$state/postgres/data" -p "$POSTGRES_PORT" -k "$state/postgres" \
+    "${as_postgres[@]}" "$pg/postgres" -D "$state/postgres/data" -p "$POSTGRES_PORT" -k "$state/postgres" \
       -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c log_min_duration_statement=1000 \
       >>"$logs/postgres.log" 2>&1 & pg_pid=$!
     wait_for postgres 100 "$pg/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT"
@@ -70,14 +71,14 @@ case "$store" in
     ;;
   *) log "DEV_STORE must be postgresql or sqlite, not '$store'"; exit 2 ;;
 esac
-ferretdb -listen "127.0.0.1:$MONGO_PORT" "${backend[@]}" >"$logs/ferretdb.log" 2>&1 & pids+=($!)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$state/redis" >"$logs/redis.log" 2>&1 & pids+=($!)
+ferretdb -listen "127.0.0.1:$MONGO_PORT" "${backend[@]}" >"$logs/ferretdb.log" 2>&1 & servers+=($!)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$state/redis" >"$logs/redis.log" 2>&1 & servers+=($!)
 wait_for redis 50 redis-cli -p "$REDIS_PORT" ping
 
 export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/scimbridge" REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export NODE_ENV=development LOG_LEVEL="${LOG_LEVEL:-info}"
-PORT="$API_PORT" HOST=127.0.0.1 node --enable-source-maps apps/scim-api/dist/main.js >"$logs/scim-api.log" 2>&1 & pids+=($!)
-PORT="$WORKER_PORT" HOST=127.0.0.1 node --enable-source-maps apps/scim-worker/dist/main.js >"$logs/scim-worker.log" 2>&1 & pids+=($!)
+PORT="$API_PORT" HOST=127.0.0.1 node --enable-source-maps apps/scim-api/dist/main.js >"$logs/scim-api.log" 2>&1 & apps+=($!)
+PORT="$WORKER_PORT" HOST=127.0.0.1 node --enable-source-maps apps/scim-worker/dist/main.js >"$logs/scim-worker.log" 2>&1 & apps+=($!)
 wait_for scim-api 150 curl -fsS "http://127.0.0.1:$API_PORT/readyz"
 wait_for scim-worker 150 curl -fsS "http://127.0.0.1:$WORKER_PORT/readyz"
 # The api names its store profile in /readyz (docs/mongodb.md); on the embedded server it says what it is for.

@@ -20,10 +20,10 @@ SCIM2_CLI_VERSION=0.6.0
 
 # Debian's PostgreSQL server binaries (package postgresql): the newest /usr/lib/postgresql/<major>/bin, or nothing.
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n | tail -1; }
-# PostgreSQL refuses to run as root; as root it runs as Debian's postgres user (setpriv execs it, no wrapper).
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then setpriv --reuid postgres --regid postgres --init-groups -- "$@"; else "$@"; fi
-}
+# PostgreSQL refuses to run as root; as root it runs as Debian's postgres user: "${as_postgres[@]}" prefixes a
+# command with setpriv, which execs it (no wrapper process, so a backgrounded server's $! is the server itself).
+as_postgres=()
+if [ "$(id -u)" = 0 ]; then as_postgres=(setpriv --reuid postgres --regid postgres --init-groups --); fi
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

@@ -252,10 +252,11 @@ describe('issue 13: survives its dependencies failing', () => {
     const cli = stack.cli(['token', 'revoke', revokeOrg.orgId], 40_000);
     let cliResult: CliResult | undefined;
     void cli.then((r) => (cliResult = r));
-    // The revocation takes effect when MongoDB, the source of truth, no longer has the token.
-    const stored = () => tokens.countDocuments({ orgId: revokeOrg.orgId });
+    // The revocation takes effect when MongoDB, the source of truth, marks the token revoked (it is kept, marked,
+    // until the next rotation, so a later request with it is attributed to its organisation: docs/api.md).
+    const stored = () => tokens.countDocuments({ orgId: revokeOrg.orgId, revokedAt: null });
     await waitFor(
-      'the token removed from MongoDB, or scimctl finished',
+      'the token marked revoked in MongoDB, or scimctl finished',
       async () => cliResult !== undefined || (await stored()) === 0,
       {
         timeoutMs: 40_000,
@@ -274,7 +275,7 @@ describe('issue 13: survives its dependencies failing', () => {
         scimctlMs: cliResult!.endedAt - cliResult!.startedAt,
       };
       expect.fail(
-        `scimctl token revoke with Redis down exited ${cliResult!.code} (${message}) and left the token in MongoDB`,
+        `scimctl token revoke with Redis down exited ${cliResult!.code} (${message}) and left the token valid in MongoDB`,
       );
     }
     const revokedAt = Date.now();

@@ -105,7 +105,7 @@ describe('organisation settings', () => {
         clientCredentials: { enabled: false, accessTokenLifetimeSeconds: 3600 },
         federation: null,
       },
-      audit: { webhooks: [] },
+      audit: { webhooks: [], eventStreams: [] },
     });
   });
 
