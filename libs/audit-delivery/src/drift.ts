@@ -15,6 +15,7 @@ import { tenancyCollections } from '@scimbridge/tenancy';
 import type { Connection, mongo } from 'mongoose';
 import { auditDeliveryCollections, type AuditDeliveryCollections } from './collections.js';
 import { deliveryKey } from './documents.js';
+import { EVENT_STREAM_SINK_PREFIX, scimEventsOf } from './scim-events.js';
 
 export interface DriftOptions {
   /** Documents the report may examine in all (scans, look-ups and counts); default 100,000. */
@@ -377,25 +378,48 @@ async function byIds<T extends { _id: string; orgId: string }>(
   return found;
 }
 
-/** The webhook sinks the fan-out delivers to (`settings.audit.webhooks`, by name). */
-async function configuredSinks(connection: Connection, orgId: string, budget: Budget): Promise<string[]> {
+/**
+ * The sinks the fan-out delivers to, by delivery name: webhooks (`settings.audit.webhooks`, every event) and event
+ * streams (`settings.audit.eventStreams`, `events:<name>`, only the events with an RFC 9967 form).
+ */
+interface ConfiguredSink {
+  name: string;
+  /** Whether the fan-out sends this event to the sink. */
+  receives: (event: AuditEventDocument) => boolean;
+}
+
+async function configuredSinks(
+  connection: Connection,
+  orgId: string,
+  budget: Budget,
+): Promise<ConfiguredSink[]> {
   const organisation = await tenancyCollections(connection).organisations.findOne(
     { _id: orgId },
-    { projection: { 'settings.audit.webhooks.name': 1 } },
+    { projection: { 'settings.audit.webhooks.name': 1, 'settings.audit.eventStreams.name': 1 } },
   );
   if (organisation) budget.take(1);
-  const names = (organisation?.settings?.audit?.webhooks ?? []).map((w) => w?.name).filter(Boolean);
-  return [...new Set(names)];
+  const audit = organisation?.settings?.audit;
+  const webhooks = (audit?.webhooks ?? []).map((w) => w?.name).filter(Boolean);
+  const streams = ((audit as { eventStreams?: { name?: string }[] } | undefined)?.eventStreams ?? [])
+    .map((e) => e?.name)
+    .filter(Boolean);
+  return [
+    ...[...new Set(webhooks)].map((name) => ({ name, receives: () => true })),
+    ...[...new Set(streams)].map((name) => ({
+      name: `${EVENT_STREAM_SINK_PREFIX}${name}`,
+      receives: (event: AuditEventDocument) => scimEventsOf(event) !== null,
+    })),
+  ];
 }
 
 /**
  * Undispatched events older than the minimum age, oldest first (`{orgId, dispatchedAt, occurredAt, _id}`), each
  * checked against every configured sink's delivery record and dead letter; then the organisation's dead letters.
  */
-async function scanEvents(ctx: ScanContext, sinks: string[], now: Date) {
+async function scanEvents(ctx: ScanContext, sinks: ConfiguredSink[], now: Date) {
   const { orgId, store, delivery, budget, o } = ctx;
   const cutoff = new Date(now.getTime() - o.minEventAgeMs);
-  const missingBySink: Record<string, number> = Object.fromEntries(sinks.map((s) => [s, 0]));
+  const missingBySink: Record<string, number> = Object.fromEntries(sinks.map((s) => [s.name, 0]));
   const undispatched: { _id: string; traceId: string | null }[] = [];
   const sample: string[] = [];
   const scan = batches<AuditEventDocument>(ctx, {
@@ -408,7 +432,8 @@ async function scanEvents(ctx: ScanContext, sinks: string[], now: Date) {
         { occurredAt: last.occurredAt, _id: { $gt: last._id } },
       ],
     }),
-    projection: { _id: 1, traceId: 1, occurredAt: 1 },
+    // What the fan-out decides an event-stream delivery by (`scimEventsOf`), besides the keys.
+    projection: { _id: 1, traceId: 1, occurredAt: 1, action: 1, resourceType: 1, resourceId: 1 },
     // An event costs itself and, per sink, its delivery record and its dead letter.
     cost: 1 + 2 * sinks.length,
   });
@@ -418,12 +443,12 @@ async function scanEvents(ctx: ScanContext, sinks: string[], now: Date) {
       if (sample.length < o.sampleSize) sample.push(event._id);
     }
     for (const sink of sinks) {
-      const keys = events.map((e) => deliveryKey(e._id, sink));
+      const keys = events.filter(sink.receives).map((e) => deliveryKey(e._id, sink.name));
       const settled = new Set([
         ...(await byIds(ctx, delivery.auditDeliveries, keys, { _id: 1 })).keys(),
         ...(await byIds(ctx, delivery.auditDeadLetters, keys, { _id: 1 })).keys(),
       ]);
-      missingBySink[sink]! += keys.filter((k) => !settled.has(k)).length;
+      missingBySink[sink.name]! += keys.filter((k) => !settled.has(k)).length;
     }
   }
 

@@ -23,3 +23,4 @@ export {
   type DriftReport,
 } from './drift.js';
 export { openDriftQueues, repairDrift, type DriftRepair, type DriftRepairOptions } from './drift-repair.js';
+export { EVENT_STREAM_SINK_PREFIX, SCIM_EVENT, scimEventsOf } from './scim-events.js';

@@ -272,6 +272,46 @@ describe('drift report', () => {
     const asMongo = await driftReport(mongo, orgId, { profile: MONGODB_PROFILE, now: report.checkedAt });
     expect({ ...asMongo, examined: 0 }).toEqual({ ...report, examined: 0 });
   });
+
+  it('checks an event stream only for the events the fan-out sends it (those with an RFC 9967 form)', async () => {
+    const orgId = unique('streams');
+    await tenancyCollections(mongo).organisations.insertOne({
+      _id: orgId,
+      displayName: orgId,
+      settings: {
+        audit: {
+          webhooks: [{ name: 'siem', url: 'https://siem.example/hook', secret: 's' }],
+          eventStreams: [
+            { name: 'feed', url: 'https://feed.example/set', audience: 'feed', authorization: null },
+          ],
+        },
+      } as never,
+      deleting: false,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
+    const change = { ...event(orgId, new Date(Date.now() - HOUR)), resourceId: uuidv7() };
+    const failure = {
+      ...event(orgId, new Date(Date.now() - HOUR)),
+      action: 'auth.failed' as const,
+      resourceType: null,
+    };
+    await store.auditEvents.insertMany([change, failure] as never[]);
+    const report = await driftReport(mongo, orgId, { profile });
+    // Webhooks get every event; the stream gets the user change, never the authentication failure.
+    expect(report.undeliveredEvents.missingBySink).toEqual({ siem: 2, 'events:feed': 1 });
+    await delivery.auditDeliveries.insertOne({
+      _id: `${change._id}:events:feed`,
+      orgId,
+      eventId: change._id,
+      sink: 'events:feed',
+      outcome: 'delivered',
+      attempts: 1,
+      at: new Date(),
+    });
+    const after = await driftReport(mongo, orgId, { profile });
+    expect(after.undeliveredEvents.missingBySink).toEqual({ siem: 2, 'events:feed': 0 });
+  });
 });
 
 // FerretDB v1 reads a scan as one unsorted cursor, MongoDB as keyset pages in index order: both are checked here.

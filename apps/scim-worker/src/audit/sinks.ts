@@ -1,8 +1,8 @@
+import { EVENT_STREAM_SINK_PREFIX } from '@scimbridge/audit-delivery';
 import type { mongo } from 'mongoose';
 import type { EventStreamSettings, OrganisationDocument, WebhookSinkSettings } from '../store/documents.js';
 
-/** Event streams' sink names carry this prefix, so they never share a delivery record with a webhook of the same name. */
-export const EVENT_STREAM_SINK_PREFIX = 'events:';
+export { EVENT_STREAM_SINK_PREFIX };
 
 /**
  * One place an organisation's events go: a signed webhook (`audit.webhooks`) or an RFC 8935 push receiver of
