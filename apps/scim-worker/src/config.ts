@@ -38,7 +38,11 @@ export const workerEnv = auditDeliveryEnv.extend({
   SCIM_EVENTS_ISSUER: z.string().min(1).max(1_024).default('urn:scimbridge:scim-events'),
   /** How long the event signing key set is cached; a rotated-in key is published longer than this before it signs. */
   SCIM_EVENTS_KEY_CACHE_MS: millis(30_000, 0),
-  RELAY_INTERVAL_MS: millis(5_000, 100),
+  /**
+   * The relay's period. Unset: 5 s where the store serves the relay's scans from indexes (MongoDB), 60 s where every
+   * pass reads whole collections (FerretDB: docs/testing.md "Known limits"), the store profile's `secondaryIndexes`.
+   */
+  RELAY_INTERVAL_MS: z.coerce.number().int().min(100).optional(),
   /** The relay leaves younger undispatched events to the api's own enqueue. */
   RELAY_MIN_AGE_MS: millis(5_000, 0),
   /** Undispatched events one relay pass enqueues at most; the next pass continues after them. */

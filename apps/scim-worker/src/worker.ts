@@ -190,7 +190,7 @@ export async function startScimWorker(options: ScimWorkerOptions): Promise<ScimW
     onOutboxCompleted: (count) => metrics.outboxCompleted.inc(count),
     auditEvents: collections.auditEvents,
     auditQueue: queues.audit,
-    intervalMs: settings.RELAY_INTERVAL_MS,
+    intervalMs: settings.RELAY_INTERVAL_MS ?? relayIntervalFor(storeProfile),
     minAgeMs: settings.RELAY_MIN_AGE_MS,
     maxPerPass: settings.RELAY_MAX_PER_PASS,
     logger,
@@ -261,4 +261,14 @@ function failureReason(error: unknown): string {
     return error.message.startsWith('invalid ') ? 'invalid_payload' : 'unrecoverable';
   if (error instanceof Error && /^Mongo/.test(error.name)) return 'mongodb';
   return 'error';
+}
+
+/**
+ * The relay's default period for a store: its passes (outbox entries older than the minimum age, undispatched events)
+ * are index ranges on MongoDB, cheap every 5 s; on a store without secondary indexes each pass reads the users,
+ * groups and audit events whole, so it runs every minute. The relay only finishes what a writer that died left (the
+ * api completes its own entries inline), so the period bounds how late that happens, not normal delivery.
+ */
+export function relayIntervalFor(profile: StoreProfile): number {
+  return profile.secondaryIndexes ? 5_000 : 60_000;
 }
