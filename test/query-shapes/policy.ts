@@ -118,7 +118,7 @@ export const ALLOWED: readonly Allowed[] = [
     only: 'untargeted',
     service: 'drift report (test)',
     reason:
-      "the drift report and its repair under the FerretDB profile look documents up by `_id` alone, one at a time (FerretDB serves no `$in`); under the MongoDB profile the same look-ups are one `{orgId, _id: {$in}}` per batch, which libs/audit-delivery/test/drift.test.ts also runs and this audit checks",
+      'the drift report and its repair under the FerretDB profile look documents up by `_id` alone, one at a time (FerretDB serves no `$in`); under the MongoDB profile the same look-ups are one `{orgId, _id: {$in}}` per batch, which libs/audit-delivery/test/drift.test.ts also runs and this audit checks',
   },
   {
     operation: ADMIN,
