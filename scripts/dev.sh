@@ -62,6 +62,9 @@ case "$store" in
       -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c log_min_duration_statement=1000 \
       >>"$logs/postgres.log" 2>&1 & pg_pid=$!
     wait_for postgres 100 "$pg/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT"
+    # GIN twins of FerretDB's indexes, so its pushed-down equalities are index look-ups (idempotent; docs/testing.md).
+    "$pg/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -q -v ON_ERROR_STOP=1 -f scripts/postgres/ferretdb-gin.sql \
+      >>"$logs/postgres.log" 2>&1 || { log "installing scripts/postgres/ferretdb-gin.sql failed; see $logs/postgres.log"; exit 1; }
     backend=(-postgresql-url "postgres://postgres@127.0.0.1:$POSTGRES_PORT/postgres")
     store_where="FerretDB on PostgreSQL $(basename "$(dirname "$pg")") (127.0.0.1:$POSTGRES_PORT, data in $state/postgres)"
     ;;

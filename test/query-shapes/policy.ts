@@ -1,5 +1,5 @@
 import { AUDIT_DELIVERY_INDEXES } from '@scimbridge/audit-delivery';
-import { STORE_INDEXES } from '@scimbridge/store';
+import { FERRETDB_PROFILE, STORE_INDEXES, profileIndexes } from '@scimbridge/store';
 import type { CollectionPolicy, DeclaredIndex, FilterShape, QueryShape } from '@scimbridge/telemetry';
 import { TENANCY_INDEXES } from '@scimbridge/tenancy';
 
@@ -12,6 +12,16 @@ export const DECLARED_INDEXES: readonly DeclaredIndex[] = [
   // indexes that test creates; keep the two in step.
   { collection: 'devices', key: { orgId: 1, serialNumberKey: 1 }, options: { unique: true } },
   { collection: 'devices', key: { 'outbox.at': 1 }, options: { sparse: true } },
+];
+
+/**
+ * What the FerretDB profile creates besides (`profileIndexes`: the indexes of its top-level key copies, such as
+ * `emailKeys`). They serve only shapes sent under the FerretDB profile alone; a MongoDB-profile shape is checked
+ * against DECLARED_INDEXES, so a key copy leaking into a MongoDB query fails the audit.
+ */
+export const FERRETDB_PROFILE_INDEXES: readonly DeclaredIndex[] = [
+  ...DECLARED_INDEXES,
+  ...profileIndexes(FERRETDB_PROFILE),
 ];
 
 /**

@@ -14,6 +14,7 @@ import {
   ALLOWED,
   COLLECTION_POLICIES,
   DECLARED_INDEXES,
+  FERRETDB_PROFILE_INDEXES,
   SHARD_KEY,
   allowance,
   mongodbCounterparts,
@@ -67,7 +68,12 @@ function load(): Row[] {
   }
   const rows: Row[] = [...byKey.values()].map(({ shape, services, profiles }) => {
     const list = [...services].sort();
-    const plan = checkShape(shape, DECLARED_INDEXES, COLLECTION_POLICIES);
+    const ferretdbOnly = [...profiles].join() === 'ferretdb';
+    const plan = checkShape(
+      shape,
+      ferretdbOnly ? FERRETDB_PROFILE_INDEXES : DECLARED_INDEXES,
+      COLLECTION_POLICIES,
+    );
     return {
       shape,
       text: shapeText(shape),

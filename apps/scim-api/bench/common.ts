@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRegistry, keyFieldName, normaliseKey, toStored } from '@scimbridge/scim-core';
 import type mongoose from 'mongoose';
-import { uuidv7 } from '@scimbridge/store';
+import { FERRETDB_PROFILE, uuidv7, withFlatKeys } from '@scimbridge/store';
 import { freePort, waitFor } from '@scimbridge/testing';
 
 // What the api benchmarks share: seeding users in the stored shape and starting the built api as a process.
@@ -12,7 +12,8 @@ const type = createRegistry().resourceType('User');
 /** A SCIM-managed user in the stored shape, for seeding benchmarks directly (not through the api). */
 export function userDoc(orgId: string, userName: string) {
   const now = new Date();
-  return {
+  // With the embedded server's key copies (`emailKeys`), as the api stores a user there; MongoDB ignores them.
+  return withFlatKeys(FERRETDB_PROFILE, 'users', {
     ...toStored(
       type,
       {
@@ -27,7 +28,7 @@ export function userDoc(orgId: string, userName: string) {
     orgId,
     scim: { managed: true, provisionedAt: now, deletedAt: null },
     auth: { ssoOnly: true },
-  };
+  });
 }
 
 /**

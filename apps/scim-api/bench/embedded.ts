@@ -53,6 +53,46 @@ async function startWorker(mongoUri: string, redisUrl: string): Promise<ChildPro
   return child;
 }
 
+/** `db_client_operation_duration_seconds` sums and counts from the api's /metrics, by "operation collection". */
+async function databaseCommands(port: number): Promise<Map<string, { seconds: number; count: number }>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, { seconds: number; count: number }>();
+  for (const line of text.split('\n')) {
+    const m = /^db_client_operation_duration_seconds_(sum|count)\{(.*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    const key = `${labels.db_operation_name} ${labels.db_collection_name}`;
+    const entry = out.get(key) ?? { seconds: 0, count: 0 };
+    if (m[1] === 'sum') entry.seconds += Number(m[3]);
+    else entry.count += Number(m[3]);
+    out.set(key, entry);
+  }
+  return out;
+}
+
+/** The api's database commands per request over a phase, the costliest first ("find users 2.0 × 9.1 ms"). */
+function perRequest(
+  before: Map<string, { seconds: number; count: number }>,
+  after: Map<string, { seconds: number; count: number }>,
+  requests: number,
+): string {
+  const rows = [...after].map(([key, a]) => {
+    const b = before.get(key) ?? { seconds: 0, count: 0 };
+    return {
+      key,
+      count: (a.count - b.count) / requests,
+      seconds: a.seconds - b.seconds,
+      calls: a.count - b.count,
+    };
+  });
+  return rows
+    .filter((r) => r.calls > 0)
+    .sort((x, y) => y.seconds - x.seconds)
+    .slice(0, 6)
+    .map((r) => `${r.key} ${r.count.toFixed(2)} × ${((r.seconds * 1000) / r.calls).toFixed(1)} ms`)
+    .join(', ');
+}
+
 async function measure(backend: FerretBackend): Promise<void> {
   const ferret = await startFerretDB(`emb-${backend}`, backend);
   const redisServer = await startRedis('emb-redis');
@@ -64,7 +104,13 @@ async function measure(backend: FerretBackend): Promise<void> {
     await ensureTenancyIndexes(db);
     await ensureStoreIndexes(db);
     const orgId = 'emb';
-    await applyOrganisation(db, orgId, { displayName: orgId, defaultGroup: 'Everyone' });
+    // The per-organisation rate limit (50 req/s by default) would answer the capacity loop with 429s: raised here,
+    // so capacity is what the store and the api can do; the open loop's 25 req/s is under the default anyway.
+    await applyOrganisation(db, orgId, {
+      displayName: orgId,
+      defaultGroup: 'Everyone',
+      rateLimit: { requestsPerSecond: 100_000, burst: 100_000 },
+    });
     const seeded = performance.now();
     const ids: string[] = [];
     for (let at = 0; at < USERS; at += 5_000) {
@@ -121,12 +167,18 @@ async function measure(backend: FerretBackend): Promise<void> {
     ];
     for (const [name, request] of phases) {
       // Capacity: 4 clients back to back (a closed loop cannot queue past the server); then the IdP's rate.
+      const before = await databaseCommands(port);
       const capacity = await closedLoop(4, (SECONDS * 1000) / 2, request);
+      // Answered correctly per second (a closed loop's rps counts every response).
+      const capacityOk =
+        (capacity.rps * (capacity.requests - capacity.errors)) / Math.max(1, capacity.requests);
       const r = await openLoop(RATE, SECONDS * 1000, request, 64);
+      const after = await databaseCommands(port);
       const met = r.rps >= RATE * 0.95 && r.p99 < 1000 && r.errors === 0;
       out(
-        `${name.padEnd(28)} ${capacity.rps.toFixed(1).padStart(14)} | open loop: ${String(r.requests).padStart(5)} ${r.rps.toFixed(1).padStart(6)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${r.max.toFixed(0).padStart(7)} ${String(r.errors).padStart(6)}  ${met ? 'met' : 'NOT met'}`,
+        `${name.padEnd(28)} ${capacityOk.toFixed(1).padStart(14)} | open loop: ${String(r.requests).padStart(5)} ${r.rps.toFixed(1).padStart(6)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${r.max.toFixed(0).padStart(7)} ${String(r.errors).padStart(6)}  ${met ? 'met' : 'NOT met'}`,
       );
+      out(`  database per request: ${perRequest(before, after, capacity.requests + r.requests + r.errors)}`);
     }
   } finally {
     for (const child of children) child.kill('SIGTERM');

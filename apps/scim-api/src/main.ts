@@ -29,7 +29,7 @@ runMain('scim-api', async () => {
     `store profile ${storeProfile.server}: ${storeProfile.note}`,
   );
   await ensureTenancyIndexes(connection);
-  await ensureStoreIndexes(connection);
+  await ensureStoreIndexes(connection, storeProfile);
   // A Redis outage must not hold requests: an enqueue gives up quickly and the worker's relay catches up.
   const queueRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   queueRedis.on('error', () => undefined); // reported once, by the client above

@@ -1,4 +1,10 @@
-import { ensureStoreIndexes } from '@scimbridge/store';
+import {
+  detectStoreProfile,
+  ensureStoreIndexes,
+  STORE_PROFILE_SETTINGS,
+  type StoreProfile,
+  type StoreProfileSetting,
+} from '@scimbridge/store';
 import { ensureTenancyIndexes } from '@scimbridge/tenancy';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
@@ -8,6 +14,7 @@ import type { CliIo, GlobalOptions } from './io.js';
 /** Connections opened lazily per command and closed when it ends. */
 export class Session {
   private connection?: Connection;
+  private storeProfile?: StoreProfile;
   private redis?: Redis;
 
   constructor(
@@ -20,9 +27,19 @@ export class Session {
     const uri = this.options.mongodbUri ?? this.env.MONGODB_URI;
     if (!uri) throw new Error('set MONGODB_URI or pass --mongodb-uri');
     this.connection = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000 }).asPromise();
+    const setting = (this.env.STORE_PROFILE ?? 'auto') as StoreProfileSetting;
+    if (!STORE_PROFILE_SETTINGS.includes(setting))
+      throw new Error(`STORE_PROFILE must be one of ${STORE_PROFILE_SETTINGS.join(', ')}`);
+    this.storeProfile = await detectStoreProfile(this.connection, setting);
     await ensureTenancyIndexes(this.connection);
-    await ensureStoreIndexes(this.connection);
+    await ensureStoreIndexes(this.connection, this.storeProfile);
     return this.connection;
+  }
+
+  /** The store profile of the server (detected with `buildInfo` unless STORE_PROFILE forces one), once connected. */
+  async profile(): Promise<StoreProfile> {
+    await this.mongo();
+    return this.storeProfile!;
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Connection } from 'mongoose';
 import { storeCollections } from './collections.js';
 import type { UserDocument } from './documents.js';
 import { uuidv7 } from './ids.js';
+import { FERRETDB_PROFILE, withFlatKeys, type StoreProfile } from './profile.js';
 
 export interface AccountInput {
   userName: string;
@@ -21,6 +22,8 @@ export async function createAccount(
   connection: Connection,
   orgId: string,
   input: AccountInput,
+  /** The server's profile, for the key copies it needs (`withFlatKeys`); the embedded server's by default. */
+  profile: StoreProfile = FERRETDB_PROFILE,
 ): Promise<UserDocument> {
   const now = new Date();
   const doc: UserDocument = {
@@ -46,6 +49,6 @@ export async function createAccount(
     doc.emails = [
       { value: input.email, [keyFieldName('value')]: normaliseKey(input.email), type: 'work', primary: true },
     ];
-  await storeCollections(connection).users.insertOne(doc);
+  await storeCollections(connection).users.insertOne(withFlatKeys(profile, 'users', doc));
   return doc;
 }

@@ -7,7 +7,7 @@ import type {
   MembershipDocument,
   UserDocument,
 } from './documents.js';
-import { documentById, FERRETDB_PROFILE, type StoreProfile } from './profile.js';
+import { documentById, FERRETDB_PROFILE, profileIndexes, type StoreProfile } from './profile.js';
 
 export interface StoreCollections {
   users: mongo.Collection<UserDocument>;
@@ -107,8 +107,12 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
 ];
 
 /** Creates `STORE_INDEXES`; idempotent. */
-export async function ensureStoreIndexes(connection: Connection): Promise<void> {
-  for (const { collection, key, options } of STORE_INDEXES) {
+export async function ensureStoreIndexes(
+  connection: Connection,
+  /** The server's profile: FerretDB v1 also gets the indexes of its flat key copies (`profileIndexes`). */
+  profile: StoreProfile = FERRETDB_PROFILE,
+): Promise<void> {
+  for (const { collection, key, options } of [...STORE_INDEXES, ...profileIndexes(profile)]) {
     await connection.collection(collection).createIndex(key, options ?? {});
   }
 }

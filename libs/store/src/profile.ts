@@ -1,7 +1,9 @@
 // The per-server store profile: what the MongoDB-wire server behind MONGODB_URI can be relied on for, decided once
 // at connect time and passed down. This is the only module that knows which server it is (docs/mongodb.md);
 // everything else asks the profile a question (`elemMatch`, `documentById`, …).
+import { keyFieldName } from '@scimbridge/scim-core';
 import type { Connection } from 'mongoose';
+import type { IndexDeclaration } from './collections.js';
 
 export type StoreServer = 'mongodb' | 'ferretdb';
 
@@ -27,6 +29,12 @@ export interface StoreProfile {
    * pushes no `$or` to its backend, so the query reads the whole organisation), callers send one query per branch.
    */
   readonly orBranches: boolean;
+  /**
+   * An equality on a nested field of an array (`emails.valueKey`) is served from an index (MongoDB's multikey
+   * index). Without it (FerretDB v1 pushes no nested field down to its backend, so the query reads the whole
+   * organisation) the store keeps a top-level copy of the field (`flatKeyField`), which it pushes down.
+   */
+  readonly nestedEquality: boolean;
   /** One line for people: what this server is good for. */
   readonly note: string;
   /** How the profile was chosen: detected from `buildInfo`, or forced by `STORE_PROFILE`. */
@@ -42,14 +50,16 @@ export const MONGODB_PROFILE: StoreProfile = Object.freeze({
   atomicReadModifyWrite: true,
   secondaryIndexes: true,
   orBranches: true,
+  nestedEquality: true,
   note: 'MongoDB: compound indexes, $elemMatch and atomic single-document writes; every query carries the organisation id',
   source: 'default',
 });
 
 /**
- * FerretDB v1 (SQLite backend), the embedded test and demo server (docs/testing.md "Known limits of the test
- * server"): only a filter of exactly `{_id}` is served from an index, `$elemMatch` is missing and updates are
- * read-modify-write without isolation.
+ * FerretDB v1, the embedded test and demo server (docs/testing.md "Known limits of the test server"): over SQLite
+ * only a filter of exactly `{_id}` is served from an index, over PostgreSQL top-level equalities (through the GIN
+ * twins of scripts/postgres/ferretdb-gin.sql); `$elemMatch` is missing, nested fields are never pushed down, and
+ * updates are read-modify-write without isolation.
  */
 export const FERRETDB_PROFILE: StoreProfile = Object.freeze({
   server: 'ferretdb',
@@ -57,7 +67,8 @@ export const FERRETDB_PROFILE: StoreProfile = Object.freeze({
   atomicReadModifyWrite: false,
   secondaryIndexes: false,
   orBranches: false,
-  note: 'embedded FerretDB v1 is for evaluation: no secondary indexes (a query other than by _id scans the collection), no atomic read-modify-write, single api replica',
+  nestedEquality: false,
+  note: 'embedded FerretDB v1 is for evaluation: no secondary indexes (only top-level equalities are index look-ups, and over SQLite only _id; ranges, counts and nested fields scan), no atomic read-modify-write, single api replica',
   source: 'default',
 });
 
@@ -153,4 +164,56 @@ export function credentialById(
   hash: string,
 ): { _id: string; hash?: string } {
   return profile.server === 'mongodb' ? { hash, _id: id } : { _id: id };
+}
+
+/**
+ * Top-level copies of nested key fields, per collection, for servers without `nestedEquality`: on FerretDB v1 a
+ * user's email keys are also stored as `emailKeys: [...]`, a top-level field its backend filters on (and, on
+ * PostgreSQL, serves from an index: scripts/postgres/ferretdb-gin.sql). MongoDB stores and queries only the
+ * nested field, from its multikey index.
+ */
+const FLAT_KEYS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  users: { [`emails.${keyFieldName('value')}`]: 'emailKeys' },
+};
+
+/** The field to filter on for a nested key field: itself on MongoDB, its top-level copy on FerretDB v1. */
+export function flatKeyField(profile: StoreProfile, collection: string, field: string): string {
+  if (profile.nestedEquality) return field;
+  return FLAT_KEYS[collection]?.[field] ?? field;
+}
+
+/**
+ * `doc` with its top-level key copies for this profile (none on MongoDB), as every write of a whole document in
+ * `collection` stores it (ResourceRepository's insert and replace, createAccount).
+ */
+export function withFlatKeys<D extends object>(profile: StoreProfile, collection: string, doc: D): D {
+  const flat = FLAT_KEYS[collection];
+  if (profile.nestedEquality || !flat) return doc;
+  const copies: Record<string, unknown[]> = {};
+  for (const [nested, top] of Object.entries(flat)) {
+    const [array, field] = nested.split('.') as [string, string];
+    const items = (doc as Record<string, unknown>)[array];
+    copies[top] = Array.isArray(items)
+      ? [
+          ...new Set(
+            items
+              .map((item) => (item as Record<string, unknown> | null)?.[field])
+              .filter((v): v is string => typeof v === 'string'),
+          ),
+        ]
+      : [];
+  }
+  return { ...doc, ...copies };
+}
+
+/** The indexes a profile needs besides STORE_INDEXES: on FerretDB v1, `{orgId, <copy>}` for each flat key. */
+export function profileIndexes(profile: StoreProfile): IndexDeclaration[] {
+  if (profile.nestedEquality) return [];
+  return Object.entries(FLAT_KEYS).flatMap(([collection, flat]) =>
+    Object.entries(flat).map(([nested, top]) => ({
+      collection,
+      key: { orgId: 1 as const, [top]: 1 as const },
+      serves: `${nested} lookups on the FerretDB profile (its top-level copy)`,
+    })),
+  );
 }

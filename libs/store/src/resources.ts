@@ -3,7 +3,7 @@ import type { mongo } from 'mongoose';
 import { findInOrganisation } from './collections.js';
 import type { OutboxEntry } from './documents.js';
 import type { Outbox, OutboxCarrier, OutboxCollectionName } from './outbox.js';
-import { FERRETDB_PROFILE, type StoreProfile } from './profile.js';
+import { FERRETDB_PROFILE, withFlatKeys, type StoreProfile } from './profile.js';
 
 /** A SCIM resource as stored: scim-core's shape, its organisation and its pending outbox entries. */
 export interface ResourceDocument extends StoredResource, OutboxCarrier {
@@ -68,7 +68,10 @@ export class ResourceRepository<D extends ResourceDocument> {
 
   /** Inserts a new document with its entry; a unique-index violation is the caller's to map. */
   async insert(doc: D, entry: OutboxEntry): Promise<void> {
-    await this.collection.insertOne({ ...doc, outbox: [entry] } as mongo.OptionalUnlessRequiredId<D>);
+    await this.collection.insertOne({
+      ...withFlatKeys(this.profile, this.name, doc),
+      outbox: [entry],
+    } as mongo.OptionalUnlessRequiredId<D>);
   }
 
   /**
@@ -78,7 +81,7 @@ export class ResourceRepository<D extends ResourceDocument> {
   async replace(doc: D, expectedVersion: number | undefined, entry: OutboxEntry): Promise<boolean> {
     const result = await this.collection.replaceOne(
       { _id: doc._id, orgId: doc.orgId, 'meta.version': expectedVersion } as mongo.Filter<D>,
-      { ...doc, outbox: [entry] },
+      { ...withFlatKeys(this.profile, this.name, doc), outbox: [entry] },
     );
     return result.matchedCount > 0;
   }

@@ -7,7 +7,10 @@ import {
   credentialById,
   documentById,
   findInOrganisation,
+  flatKeyField,
   profileFromBuildInfo,
+  profileIndexes,
+  withFlatKeys,
   serverFromBuildInfo,
   uuidv7,
 } from '../src/index.js';
@@ -99,6 +102,43 @@ describe('store profile', () => {
     for (const profile of [MONGODB_PROFILE, FERRETDB_PROFILE]) {
       expect(await findInOrganisation(docs, id, 'org-a', profile)).toEqual({ _id: id, orgId: 'org-a' });
       expect(await findInOrganisation(docs, id, 'org-b', profile)).toBeNull();
+    }
+  });
+
+  it('keeps top-level copies of nested key fields on FerretDB only, and filters on them there with the same answers', async () => {
+    const doc = {
+      _id: uuidv7(),
+      orgId: 'org-a',
+      emails: [{ valueKey: 'ann@x' }, { valueKey: 'ann@y' }, { valueKey: 'ann@x' }, { type: 'home' }],
+    };
+    expect(withFlatKeys(MONGODB_PROFILE, 'users', doc)).toBe(doc);
+    expect(withFlatKeys(FERRETDB_PROFILE, 'users', doc)).toEqual({ ...doc, emailKeys: ['ann@x', 'ann@y'] });
+    expect(withFlatKeys(FERRETDB_PROFILE, 'users', { _id: 'n', orgId: 'o' })).toEqual({
+      _id: 'n',
+      orgId: 'o',
+      emailKeys: [],
+    });
+    // Other collections have no copies; another field is its own filter.
+    expect(withFlatKeys(FERRETDB_PROFILE, 'groups', doc)).toBe(doc);
+    expect(flatKeyField(MONGODB_PROFILE, 'users', 'emails.valueKey')).toBe('emails.valueKey');
+    expect(flatKeyField(FERRETDB_PROFILE, 'users', 'emails.valueKey')).toBe('emailKeys');
+    expect(flatKeyField(FERRETDB_PROFILE, 'users', 'userNameKey')).toBe('userNameKey');
+    expect(profileIndexes(MONGODB_PROFILE)).toEqual([]);
+    expect(profileIndexes(FERRETDB_PROFILE).map((i) => i.key)).toEqual([{ orgId: 1, emailKeys: 1 }]);
+
+    const users = connection.collection<Record<string, unknown> & { _id: string }>('profile_flat');
+    const other = { _id: uuidv7(), orgId: 'org-b', emails: [{ valueKey: 'ann@y' }] };
+    await users.insertMany([
+      withFlatKeys(FERRETDB_PROFILE, 'users', doc),
+      withFlatKeys(FERRETDB_PROFILE, 'users', other),
+    ]);
+    for (const profile of [MONGODB_PROFILE, FERRETDB_PROFILE]) {
+      const field = flatKeyField(profile, 'users', 'emails.valueKey');
+      const ids = async (orgId: string, key: string) =>
+        (await users.find({ orgId, [field]: key }).toArray()).map((d) => d._id);
+      expect(await ids('org-a', 'ann@y')).toEqual([doc._id]);
+      expect(await ids('org-b', 'ann@y')).toEqual([other._id]);
+      expect(await ids('org-a', 'ann@z')).toEqual([]);
     }
   });
 });

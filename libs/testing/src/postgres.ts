@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './process.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
@@ -59,8 +60,17 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 /**
+ * The GIN twins of FerretDB's indexes (scripts/postgres/ferretdb-gin.sql: an event trigger, so every index FerretDB
+ * creates later gets one), installed in the `postgres` database FerretDB uses. Shared with scripts/dev.sh.
+ */
+export const FERRETDB_GIN_SQL = fileURLToPath(
+  new URL('../../../scripts/postgres/ferretdb-gin.sql', import.meta.url),
+);
+
+/**
  * A throwaway PostgreSQL cluster (trust authentication, loopback only, fsync off: test and demo data) on a free
- * port, for FerretDB's PostgreSQL backend. Ready when `pg_isready` says the server accepts connections.
+ * port, for FerretDB's PostgreSQL backend, with FerretDB's GIN twins installed (FERRETDB_GIN_SQL). Ready when
+ * `pg_isready` says the server accepts connections.
  */
 export async function startPostgres(name = 'postgres'): Promise<PostgresServer> {
   const bin = postgresBinDir();
@@ -111,6 +121,23 @@ export async function startPostgres(name = 'postgres'): Promise<PostgresServer> 
       }
     },
     { isAlive: () => proc.isAlive() },
+  );
+  execFileSync(
+    join(bin, 'psql'),
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      'postgres',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-f',
+      FERRETDB_GIN_SQL,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -12,6 +12,7 @@ import {
   type ScimResource,
 } from '@scimbridge/scim-core';
 import {
+  flatKeyField,
   SCIM_VISIBLE,
   type MembershipRepository,
   type ResourceRepository,
@@ -141,7 +142,8 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
    * The account with this userName, and an account the host application created (or SCIM deleted earlier) with
    * this work email: one query on MongoDB, which answers each branch of the `$or` from its index; one query per
    * branch where the store profile says `$or` is not served by branch (FerretDB pushes down each branch's
-   * equality, but nothing under `$or`).
+   * equality, but nothing under `$or`). FerretDB pushes no nested field down either, so there the email branch
+   * filters the top-level copy of the email keys (`flatKeyField`).
    */
   private async accountsMatching(
     ctx: ScimContext,
@@ -151,7 +153,9 @@ export class UserPolicy extends BasePolicy<UserDocument> implements ResourcePoli
     const emailKey = email === undefined ? undefined : normaliseKey(email);
     const branches = [
       { [USER_NAME_KEY]: userNameKey },
-      ...(emailKey === undefined ? [] : [{ [EMAIL_KEY_FIELD]: emailKey }]),
+      ...(emailKey === undefined
+        ? []
+        : [{ [flatKeyField(this.repository.profile, 'users', EMAIL_KEY_FIELD)]: emailKey }]),
     ];
     const collection = this.repository.collection;
     const docs = this.repository.profile.orBranches

@@ -20,7 +20,7 @@ export function registerAccount(parent: Command, { run }: CommandContext): void 
     .option('--password-hash <hash>', 'as the host application stores it; linking drops it (SSO only)')
     .action(
       run(async (session, print, orgId: string, options: AccountInput) => {
-        const account = await createAccount(await session.mongo(), orgId, options);
+        const account = await createAccount(await session.mongo(), orgId, options, await session.profile());
         print(
           { orgId, id: account._id, userName: options.userName },
           `account ${account._id} (${options.userName}) created in ${orgId}`,
