@@ -18,7 +18,7 @@ import { applyOrganisation, ensureTenancyIndexes, issueToken } from '@scimbridge
 import { freePort, startFerretDB, startRedis, waitFor } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
-import { startBenchApi, userDoc } from './common.js';
+import { seedGroup, startBenchApi, userDoc } from './common.js';
 import { closedLoop } from './load.js';
 
 const SIZES = (process.env.EFF_SIZES ?? '200,1000,10000,100000').split(',').map(Number);
@@ -35,6 +35,7 @@ const IDLE_MS = 1_000;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */
@@ -94,6 +95,17 @@ async function measureSize(size: number, mongoUri: string, redisUrl: string, dbP
       await db.collection('users').insertMany(docs as never[], { ordered: false });
       ids.push(...docs.map((d) => d._id));
     }
+    // A group holding a subset of the users (so some reads render `groups`), at most 100 members whatever the size:
+    // the member PATCH's response lists them, and its cost should not grow with the organisation. The member PATCH
+    // workload adds users from `pool` and removes each again LAG pairs later; the last LAG of the pool start as
+    // members, so every request of it changes the group (a PATCH that changes nothing writes nothing).
+    const seeded = Math.min(100, Math.ceil(size / 10));
+    const pool = ids.slice(seeded);
+    const LAG = Math.min(16, Math.floor(pool.length / 2));
+    const groupId = await seedGroup(db, orgId, 'Efficiency', [
+      ...ids.slice(0, seeded),
+      ...pool.slice(pool.length - LAG),
+    ]);
     const token = (await issueToken(db, redis, orgId)).token;
     const { child: api, port: apiPort } = await startBenchApi(mongoUri, dbName, redisUrl);
     children.push(api);
@@ -121,6 +133,40 @@ async function measureSize(size: number, mongoUri: string, redisUrl: string, dbP
       await response.arrayBuffer();
       return expect.includes(response.status);
     };
+    /**
+     * GET then PUT back with a changed attribute (Okta's update): one request of the workload is the pair. The title
+     * is new on every PUT (a PUT that changes nothing writes nothing).
+     */
+    let puts = 0;
+    const getPut = async (url: string, auth: boolean) => {
+      const headers = auth ? { authorization: `Bearer ${token}` } : undefined;
+      const current = await fetch(url, { ...(headers ? { headers } : {}) });
+      if (current.status !== 200) {
+        await current.arrayBuffer();
+        return false;
+      }
+      const user = (await current.json()) as Record<string, unknown>;
+      return send(url, 'PUT', { ...user, title: `title ${puts++}` }, auth);
+    };
+    // Entra's member PATCHes, alternately an add and a remove, in one sequence across warm-ups and phases of the api
+    // and the ceiling (they share the group): pair j adds pool[j] and removes pool[j - LAG], added LAG pairs before.
+    let memberStep = 0;
+    const poolAt = (n: number) => pool[((n % pool.length) + pool.length) % pool.length]!;
+    const memberPatch = () => {
+      const step = memberStep++;
+      const pair = Math.floor(step / 2);
+      const operation =
+        step % 2 === 0
+          ? { op: 'Add', path: 'members', value: [{ value: poolAt(pair) }] }
+          : { op: 'Remove', path: `members[value eq "${poolAt(pair - LAG)}"]` };
+      return { schemas: [PATCH], Operations: [operation] };
+    };
+    const search = (i: number) => ({
+      schemas: [SEARCH],
+      filter: `userName eq "${userName(i)}"`,
+      startIndex: 1,
+      count: 100,
+    });
     const newUser = (i: number) => ({
       schemas: [USER],
       userName: `new-${randomUUID()}@x.example`,
@@ -185,6 +231,24 @@ async function measureSize(size: number, mongoUri: string, redisUrl: string, dbP
         name: 'list page (100)',
         api: () => send(`${apiBase}/Users?startIndex=1&count=100`, 'GET'),
         ceiling: () => send(`${ceilingBase}/users/${orgId}`, 'GET', undefined, false),
+      },
+      {
+        // Not `_id`-served on FerretDB: the PUT's compare-and-set filter is {_id, orgId, meta.version}.
+        name: 'GET + PUT (Okta update)',
+        api: () => getPut(`${apiBase}/Users/${pick()}`, true),
+        ceiling: () => getPut(`${ceilingBase}/users/${orgId}/${pick()}`, false),
+      },
+      {
+        // Not `_id`-served on FerretDB: an add checks the member with {orgId, _id, scim.*}, both check the row
+        // with {orgId, _id: $in}, and the write is {_id, orgId}.
+        name: 'group member PATCH (Entra)',
+        api: () => send(`${apiBase}/Groups/${groupId}`, 'PATCH', memberPatch()),
+        ceiling: () => send(`${ceilingBase}/groups/${orgId}/${groupId}`, 'PATCH', memberPatch(), false),
+      },
+      {
+        name: '.search userName (30% misses)',
+        api: (i) => send(`${apiBase}/Users/.search`, 'POST', search(i)),
+        ceiling: (i) => send(`${ceilingBase}/search/${orgId}`, 'POST', search(i), false),
       },
     ];
     // A process's idle CPU (timers: the api's broadcast relay, the driver's heartbeats) is measured over a quiet
