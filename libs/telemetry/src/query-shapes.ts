@@ -135,9 +135,19 @@ export function isPrefixPattern(pattern: unknown, options: unknown): boolean {
   return !'.*+?()[]{}|^$'.includes(first[0]!) && !(source.length > 2 && '*?{'.includes(source[2]!));
 }
 
+/**
+ * The sort as `[field, direction]` pairs. The driver (v7) hands `commandStarted` a find's sort as a `Map` (it keeps
+ * the key order that way); an aggregate's `$sort` stage and hand-built commands are plain objects.
+ */
 function sortShape(sort: unknown): [string, number][] | undefined {
-  if (!isPlainObject(sort) || Object.keys(sort).length === 0) return undefined;
-  return Object.entries(sort).map(([field, direction]) => [field, direction === -1 ? -1 : 1]);
+  const entries =
+    sort instanceof Map
+      ? [...(sort as Map<unknown, unknown>).entries()].map(([k, v]) => [String(k), v] as const)
+      : isPlainObject(sort)
+        ? Object.entries(sort)
+        : [];
+  if (entries.length === 0) return undefined;
+  return entries.map(([field, direction]) => [field, direction === -1 || direction === 'desc' ? -1 : 1]);
 }
 
 function projectionShape(projection: unknown): string[] | undefined {

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import mongoose from 'mongoose';
+import { describe, expect, inject, it } from 'vitest';
 import {
   commandShapes,
   filterShape,
@@ -235,6 +236,37 @@ describe('recordQueryShapes', () => {
     const shape = JSON.parse(line!);
     expect(shape).toMatchObject({ profile: 'mongodb', filter: { _id: 'eq', orgId: 'eq' } });
     expect(shapeKey(shape)).toBe(shapeKey({ ...shape, profile: 'ferretdb' }));
+  });
+
+  it("records the sort of a find as the real driver sends it (a Map), and of an aggregate's $sort", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shapes-'));
+    const client = new mongoose.mongo.MongoClient(inject('mongodbUri'), {
+      monitorCommands: true,
+      directConnection: true,
+    });
+    recordQueryShapes(client, { service: 'sorts', dir });
+    await client.connect();
+    try {
+      const users = client.db(`sorts_${process.pid}`).collection('users');
+      await users.find({ orgId: 'o' }).sort({ userNameKey: 1, _id: -1 }).limit(5).toArray();
+      await users.aggregate([{ $match: { orgId: 'o' } }, { $sort: { at: -1 } }]).toArray();
+      await users.findOneAndUpdate({ orgId: 'o' }, { $set: { x: 1 } }, { sort: { at: 1 } });
+    } finally {
+      await client.db(`sorts_${process.pid}`).dropDatabase();
+      await client.close();
+    }
+    const shapes = readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { operation: string; collection: string; sort?: unknown });
+    const of = (operation: string) =>
+      shapes.find((x) => x.collection === 'users' && x.operation === operation);
+    expect(of('find')?.sort).toEqual([
+      ['userNameKey', 1],
+      ['_id', -1],
+    ]);
+    expect(of('aggregate')?.sort).toEqual([['at', -1]]);
+    expect(of('findAndModify')?.sort).toEqual([['at', 1]]);
   });
 
   it('records nothing when no directory is set', () => {
