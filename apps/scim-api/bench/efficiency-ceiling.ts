@@ -77,7 +77,7 @@ async function groupsOf(org: string, userIds: string[]): Promise<Doc[]> {
 
 /**
  * As the api's user write after its read (Lifecycle.commit of a `replace` plan, then Outbox.complete): the
- * replacement compare-and-set on the version read carrying its entry (`update` {_id, orgId, meta.version}), the
+ * replacement compare-and-set on the version read carrying its entry (`update` {_id, meta.version} on the FerretDB profile), the
  * event's insert, the entry's `$pull` by `_id`.
  */
 async function replaceUser(org: string, existing: Doc, changes: Record<string, unknown>) {
@@ -88,7 +88,7 @@ async function replaceUser(org: string, existing: Doc, changes: Record<string, u
     meta: { ...(existing.meta as object), lastModified: entry.at, version: (version(existing) ?? 1) + 1 },
   };
   const { matchedCount } = await users.replaceOne(
-    { _id: existing._id, orgId: org, 'meta.version': version(existing) },
+    { _id: existing._id, 'meta.version': version(existing) },
     { ...doc, outbox: [entry] },
   );
   await events.insertOne(entry.event as never);
@@ -152,7 +152,7 @@ app.patch<{ Params: { org: string; id: string }; Body: { active: boolean } }>(
 );
 
 // PUT /Users/{id} (the second half of Okta's GET + PUT): users find {_id}, `replaceUser` with the body's
-// attributes (update {_id, orgId, meta.version}, audit_events insert, update {_id} `$pull`), then the groups as
+// attributes (update {_id, meta.version}, audit_events insert, update {_id} `$pull`), then the groups as
 // for a GET. What the client cannot set (ids, meta, account state, groups) stays as stored.
 app.put<{ Params: { org: string; id: string }; Body: Record<string, unknown> }>(
   '/users/:org/:id',
@@ -176,7 +176,7 @@ app.put<{ Params: { org: string; id: string }; Body: Record<string, unknown> }>(
 );
 
 // POST /Users: the account matches by userName key and by work email key (one query per `$or` branch on the
-// FerretDB profile, in parallel), the insert carrying its entry, the event, the entry's `$pull` by `_id`. No
+// FerretDB profile, in parallel; the email branch on its top-level copy `emailKeys`, which the insert stores), the insert carrying its entry, the event, the entry's `$pull` by `_id`. No
 // reads after: a new user has no groups.
 app.post<{ Params: { org: string }; Body: Record<string, unknown> }>(
   '/users/:org',
@@ -187,11 +187,12 @@ app.post<{ Params: { org: string }; Body: Record<string, unknown> }>(
     const emailKey = emails[0]?.value.toLowerCase();
     await Promise.all([
       users.find({ orgId: org, userNameKey }).toArray(),
-      ...(emailKey ? [users.find({ orgId: org, 'emails.valueKey': emailKey }).toArray()] : []),
+      ...(emailKey ? [users.find({ orgId: org, emailKeys: emailKey }).toArray()] : []),
     ]);
     const id = randomUUID();
     const entry = outboxEntry(org, 'User', id, 'user.created');
-    const doc = { _id: id, orgId: org, ...request.body, userNameKey, outbox: [entry] };
+    const emailKeys = emails.map((e) => e.value.toLowerCase());
+    const doc = { _id: id, orgId: org, ...request.body, userNameKey, emailKeys, outbox: [entry] };
     await users.insertOne(doc);
     await events.insertOne(entry.event as never);
     await users.updateOne({ _id: id }, { $pull: { outbox: entry } } as never);
@@ -223,10 +224,10 @@ const WRITE_MEMBERS = 10_001;
 //   groups find {_id} (the read for the write);
 //   add only: users find {orgId, _id, scim.*} and groups find {orgId, _id, deletedAt}, in parallel (is the member
 //     one of the organisation's users or groups: resolveMembers);
-//   memberships find {orgId, _id: $in} (is it a member now: MembershipRepository.present);
-//   when that changes something: groups findAndModify {_id, orgId} ($set lastModified, $inc version, $push entry:
+//   memberships find {orgId, _id} (`anyOf` of one) (is it a member now: MembershipRepository.present);
+//   when that changes something: groups findAndModify {_id} ($set lastModified, $inc version, $push entry:
 //     a member change commutes, no version condition), then the entry's effect (memberships insert, or memberships
-//     delete {orgId, _id: $in}), audit_events insert, groups update {_id} `$pull`;
+//     delete {orgId, _id}), audit_events insert, groups update {_id} `$pull`;
 //   memberships find {orgId, groupId} limit 10,001 (the response lists the members).
 // 9 commands for an add, 7 for a remove.
 app.patch<{
@@ -246,8 +247,8 @@ app.patch<{
     ]);
   const rowId = `${id}:${memberId}`;
   const present =
-    (await memberships.find({ orgId: org, _id: { $in: [rowId] } }, { projection: { memberId: 1 } }).toArray())
-      .length > 0;
+    (await memberships.find({ orgId: org, _id: rowId }, { projection: { memberId: 1 } }).toArray()).length >
+    0;
   if (add !== present) {
     const effect = add
       ? { kind: 'members.add', groupId: id, members: [{ id: memberId, type: 'User' }] }
@@ -255,7 +256,7 @@ app.patch<{
     const entry = outboxEntry(org, 'Group', id, 'group.members.changed', [effect]);
     group =
       (await groups.findOneAndUpdate(
-        { _id: id, orgId: org },
+        { _id: id },
         {
           $set: { 'meta.lastModified': entry.at },
           $inc: { 'meta.version': 1 },
@@ -277,7 +278,7 @@ app.patch<{
         ],
         { ordered: false },
       );
-    else await memberships.deleteMany({ orgId: org, _id: { $in: [rowId] } });
+    else await memberships.deleteMany({ orgId: org, _id: rowId });
     await events.insertOne(entry.event as never);
     await groups.updateOne({ _id: id }, { $pull: { outbox: entry } } as never);
   }

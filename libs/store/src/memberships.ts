@@ -57,7 +57,7 @@ export class MembershipRepository {
     if (memberIds.length === 0) return 0;
     const result = await this.collections.memberships.deleteMany({
       orgId,
-      _id: { $in: memberIds.map((id) => membershipId(groupId, id)) },
+      _id: anyOf(memberIds.map((id) => membershipId(groupId, id))),
     });
     return result.deletedCount;
   }
@@ -82,7 +82,7 @@ export class MembershipRepository {
     if (memberIds.length === 0) return new Set();
     const docs = await this.collections.memberships
       .find(
-        { orgId, _id: { $in: memberIds.map((id) => membershipId(groupId, id)) } },
+        { orgId, _id: anyOf(memberIds.map((id) => membershipId(groupId, id))) },
         { projection: { memberId: 1 } },
       )
       .toArray();

@@ -3,7 +3,7 @@ import type { mongo } from 'mongoose';
 import { findInOrganisation } from './collections.js';
 import type { OutboxEntry } from './documents.js';
 import type { Outbox, OutboxCarrier, OutboxCollectionName } from './outbox.js';
-import { FERRETDB_PROFILE, withFlatKeys, type StoreProfile } from './profile.js';
+import { documentById, FERRETDB_PROFILE, withFlatKeys, type StoreProfile } from './profile.js';
 
 /** A SCIM resource as stored: scim-core's shape, its organisation and its pending outbox entries. */
 export interface ResourceDocument extends StoredResource, OutboxCarrier {
@@ -80,7 +80,10 @@ export class ResourceRepository<D extends ResourceDocument> {
    */
   async replace(doc: D, expectedVersion: number | undefined, entry: OutboxEntry): Promise<boolean> {
     const result = await this.collection.replaceOne(
-      { _id: doc._id, orgId: doc.orgId, 'meta.version': expectedVersion } as mongo.Filter<D>,
+      {
+        ...documentById(this.profile, doc.orgId, doc._id),
+        'meta.version': expectedVersion,
+      } as mongo.Filter<D>,
       { ...withFlatKeys(this.profile, this.name, doc), outbox: [entry] },
     );
     return result.matchedCount > 0;
@@ -100,8 +103,7 @@ export class ResourceRepository<D extends ResourceDocument> {
   ): Promise<D | null> {
     return this.collection.findOneAndUpdate(
       {
-        _id: id,
-        orgId,
+        ...documentById(this.profile, orgId, id),
         ...(expectedVersion === undefined ? {} : { 'meta.version': expectedVersion }),
       } as mongo.Filter<D>,
       {
