@@ -11,6 +11,7 @@ export const DECLARED_INDEXES: readonly DeclaredIndex[] = [
   // The resource type apps/scim-api/test/resource-types.test.ts adds through the recipe (docs/api.md), with the
   // indexes that test creates; keep the two in step.
   { collection: 'devices', key: { orgId: 1, serialNumberKey: 1 }, options: { unique: true } },
+  { collection: 'devices', key: { orgId: 1, _id: 1 } },
   { collection: 'devices', key: { 'outbox.at': 1 }, options: { sparse: true } },
 ];
 
@@ -81,9 +82,10 @@ export interface Allowed {
   /**
    * Narrows the entry to one kind of problem, so the index rules still hold for everything else: `untargeted`, the
    * one problem is the missing organisation (a scan across organisations that its own index serves); `regex` /
-   * `presence`, the only unbounded predicates are patterns / `$exists`. Default: any problem of a matching shape.
+   * `presence`, the only unbounded predicates are patterns / `$exists`; `sort`, the one problem is an in-memory sort
+   * after an index range. Default: any problem of a matching shape.
    */
-  only?: 'untargeted' | 'regex' | 'presence';
+  only?: 'untargeted' | 'regex' | 'presence' | 'sort';
   /**
    * Read from the code, not from a recording: the path runs only in an in-process test the audit cannot record
    * (docs/query-shapes.md), so a whole run not matching it is not a stale entry. Says where it runs.
@@ -222,6 +224,22 @@ export const ALLOWED: readonly Allowed[] = [
     reason:
       "SCIM `co` and `ew` filters (and, without a stored key, case-insensitive ones) become unanchored or case-insensitive `$regex`: targeted (orgId) but a pattern bounds no index scan, so they read the organisation's documents, bounded by the page and the api's candidate cap. `sw` on a keyed attribute is an anchored, escaped, case-sensitive prefix on the lower-cased key (`$regex:prefix`): an index range, checked like any other",
   },
+  // `sw` pages in `_id` order like every list (RFC 7644 leaves the order to the server; cursors need `_id`).
+  ...(
+    [
+      ['users', { orgId: 'eq', 'scim.deletedAt': 'eq', 'scim.managed': 'eq', userNameKey: '$regex:prefix' }],
+      ['devices', { deletedAt: 'eq', orgId: 'eq', serialNumberKey: '$regex:prefix' }],
+    ] as const
+  ).map(([collection, filter]): Allowed => ({
+    collection,
+    operation: 'find',
+    filter,
+    sort: [['_id', 1]],
+    only: 'sort',
+    reason:
+      "`sw` on a keyed attribute: MongoDB bounds the prefix by the key's index range and sorts the matches in memory by `_id` (a top-k sort of skip + count, within its 100 MB sort limit); a prefix that matches most of an organisation costs about a scan of it. No IdP in docs/scim-interop sends `sw`",
+    todo: 'sort a pure prefix filter by its key, then `_id` (served by `{orgId, userNameKey, _id}`), when no sortBy is given and no cursor is asked for',
+  })),
   {
     collection: RESOURCES,
     only: 'presence',
@@ -270,6 +288,7 @@ export function canonical(filter: FilterShape | undefined): string {
 const TARGETING = /no equality on \S+: not targeted/;
 const PATTERN = /^(\$or branch \d+: )?regex on \S+ is not bounded/;
 const PRESENCE = /^(\$or branch \d+: )?presence on \S+ is not bounded/;
+const IN_MEMORY_SORT = /^(\$or branch \d+: )?sort \{.*\} is not served by .* \(in-memory sort\)$/;
 
 export function allowance(shape: QueryShape, services: string[], problems: string[]): Allowed | undefined {
   return ALLOWED.find(
@@ -277,6 +296,7 @@ export function allowance(shape: QueryShape, services: string[], problems: strin
       (a.only !== 'untargeted' || problems.every((p) => TARGETING.test(p))) &&
       (a.only !== 'regex' || problems.every((p) => PATTERN.test(p))) &&
       (a.only !== 'presence' || problems.every((p) => PRESENCE.test(p))) &&
+      (a.only !== 'sort' || problems.every((p) => IN_MEMORY_SORT.test(p))) &&
       (a.collection === undefined ||
         (Array.isArray(a.collection)
           ? a.collection.includes(shape.collection)

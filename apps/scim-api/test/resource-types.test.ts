@@ -53,6 +53,7 @@ describe.each([
     const devices = h.connection.collection('devices');
     await devices.createIndex({ orgId: 1, serialNumberKey: 1 }, { unique: true });
     await devices.createIndex({ 'outbox.at': 1 }, { sparse: true });
+    await devices.createIndex({ orgId: 1, _id: 1 });
   });
   afterAll(async () => {
     await h?.close();

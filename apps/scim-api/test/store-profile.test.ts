@@ -136,6 +136,13 @@ describe('store profile', () => {
       expect((await scim.get(`/Groups/${group.id}`)).json()).toMatchObject({
         members: [{ value: other.id }],
       });
+      // A group's PUT is a version-conditioned replacement, like a user's.
+      const renamed = await scim.put(`/Groups/${group.id}`, {
+        schemas: [GROUP],
+        displayName: 'Life renamed',
+        members: [{ value: other.id }],
+      });
+      expect(renamed.json()).toMatchObject({ displayName: 'Life renamed', members: [{ value: other.id }] });
       expect((await scim.delete(`/Users/${other.id}`)).statusCode).toBe(204);
       expect((await scim.get(`/Users/${other.id}`)).statusCode).toBe(404);
       // A create with the deleted userName revives the account.

@@ -27,7 +27,7 @@ export const AUDIT_DELIVERY_INDEXES: readonly IndexDeclaration[] = [
   { collection: 'audit_deliveries', key: { orgId: 1, eventId: 1 }, serves: "an event's deliveries" },
   {
     collection: 'audit_dead_letters',
-    key: { orgId: 1, status: 1, deadLetteredAt: 1 },
+    key: { orgId: 1, status: 1, deadLetteredAt: 1, _id: 1 },
     serves: "an organisation's dead letters by status and date",
   },
   // Retention scans by date across organisations (a maintenance job, like the relay's `dispatchedAt` index).

@@ -51,12 +51,24 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
     options: { unique: true },
     serves: 'userName lookups and uniqueness',
   },
-  { collection: 'users', key: { orgId: 1, externalId: 1 }, serves: 'externalId lookups' },
+  // `_id` last in each lookup index: list pages are in `_id` order (or the sort key's, then `_id`), so the index
+  // gives the order after its equalities and MongoDB needs no in-memory sort (equality, sort, range).
+  {
+    collection: 'users',
+    key: { orgId: 1, _id: 1 },
+    serves: "an organisation's users in id order (list pages, cursors)",
+  },
+  {
+    collection: 'users',
+    key: { orgId: 1, [keyFieldName('userName')]: 1, _id: 1 },
+    serves: 'list pages sorted by userName (the unique index cannot give the `_id` tie-break)',
+  },
+  { collection: 'users', key: { orgId: 1, externalId: 1, _id: 1 }, serves: 'externalId lookups' },
   // The plan's user limit counts an organisation's active users before a create, at most up to the limit.
   { collection: 'users', key: { orgId: 1, active: 1 }, serves: "the plan's user-limit count" },
   {
     collection: 'users',
-    key: { orgId: 1, [`emails.${keyFieldName('value')}`]: 1 },
+    key: { orgId: 1, [`emails.${keyFieldName('value')}`]: 1, _id: 1 },
     serves: 'email lookups',
   },
   {
@@ -65,7 +77,17 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
     options: { unique: true },
     serves: 'displayName lookups and uniqueness',
   },
-  { collection: 'groups', key: { orgId: 1, externalId: 1 }, serves: 'externalId lookups' },
+  {
+    collection: 'groups',
+    key: { orgId: 1, _id: 1 },
+    serves: "an organisation's groups in id order (list pages, cursors)",
+  },
+  {
+    collection: 'groups',
+    key: { orgId: 1, [keyFieldName('displayName')]: 1, _id: 1 },
+    serves: 'list pages sorted by displayName (the unique index cannot give the `_id` tie-break)',
+  },
+  { collection: 'groups', key: { orgId: 1, externalId: 1, _id: 1 }, serves: 'externalId lookups' },
   {
     collection: 'memberships',
     key: { orgId: 1, groupId: 1, memberId: 1 },
@@ -87,8 +109,8 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
   },
   {
     collection: 'audit_events',
-    key: { dispatchedAt: 1, occurredAt: 1 },
-    serves: "the audit relay's scan of undispatched events",
+    key: { dispatchedAt: 1, occurredAt: 1, _id: 1 },
+    serves: "the audit relay's scan of undispatched events, oldest first",
   },
   {
     collection: 'audit_events',

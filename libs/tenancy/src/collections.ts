@@ -111,14 +111,19 @@ export const TENANCY_INDEXES: readonly TenancyIndexDeclaration[] = [
     options: { unique: true },
     serves: 'authentication by token hash',
   },
-  { collection: 'tokens', key: { orgId: 1 }, serves: "an organisation's tokens" },
+  // `issuedAt` after the organisation: the controller lists an organisation's tokens oldest first.
+  { collection: 'tokens', key: { orgId: 1, issuedAt: 1 }, serves: "an organisation's tokens, oldest first" },
   // An organisation's access tokens of one client, oldest first (pruning at issue, revocation of a client).
   {
     collection: 'tokens',
     key: { orgId: 1, clientId: 1, issuedAt: 1 },
     serves: "a client's access tokens, oldest first",
   },
-  { collection: 'oauth_clients', key: { orgId: 1 }, serves: "an organisation's clients" },
+  {
+    collection: 'oauth_clients',
+    key: { orgId: 1, createdAt: 1 },
+    serves: "an organisation's clients, oldest first",
+  },
   {
     collection: 'oauth_client_secrets',
     key: { hash: 1 },
@@ -126,6 +131,11 @@ export const TENANCY_INDEXES: readonly TenancyIndexDeclaration[] = [
     serves: 'client authentication by secret hash',
   },
   { collection: 'oauth_client_secrets', key: { orgId: 1, clientId: 1 }, serves: "a client's secrets" },
+  {
+    collection: 'oauth_client_secrets',
+    key: { orgId: 1, createdAt: 1 },
+    serves: "an organisation's secrets, oldest first (the controller's status)",
+  },
   // The relay reads the outbox oldest first across organisations, like the audit relay's scan.
   { collection: 'pending_broadcasts', key: { createdAt: 1 }, serves: 'the broadcast relay, oldest first' },
   ...REQUEST_LOG_INDEXES,
