@@ -5,7 +5,9 @@
 // MongoDB-wire server's (FerretDB here) over the same phase, for context only: it depends on the server.
 // Each phase's CPU is corrected for the process's idle CPU, measured over a quiet second just before it.
 //   EFF_SIZES (users per organisation, comma-separated; default 200,1000,10000,100000), EFF_FULL_MAX (see below), EFF_SECONDS (per phase, default 4),
-//   EFF_CONCURRENCY (default 4), MONGODB_URI / REDIS_URL to use running servers (the database CPU column is then
+//   EFF_CONCURRENCY (default 4), EFF_BACKEND (the embedded FerretDB's backend: sqlite, the default, or postgresql,
+//   make dev's, whose GIN twins serve every top-level equality: the database CPU column is then FerretDB's process
+//   only, not PostgreSQL's), MONGODB_URI / REDIS_URL to use running servers (the database CPU column is then
 //   empty: its process is not here).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { normaliseKey } from '@scimbridge/scim-core';
 import { ensureStoreIndexes } from '@scimbridge/store';
 import { applyOrganisation, ensureTenancyIndexes, issueToken } from '@scimbridge/tenancy';
-import { freePort, startFerretDB, startRedis, waitFor } from '@scimbridge/testing';
+import { freePort, startFerretDB, startRedis, waitFor, type FerretBackend } from '@scimbridge/testing';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { seedGroup, startBenchApi, userDoc } from './common.js';
@@ -300,12 +302,13 @@ async function measureSize(size: number, mongoUri: string, redisUrl: string, dbP
 }
 
 async function main(): Promise<void> {
-  const ferret = process.env.MONGODB_URI ? undefined : await startFerretDB('eff-ferretdb');
+  const backend = (process.env.EFF_BACKEND ?? 'sqlite') as FerretBackend;
+  const ferret = process.env.MONGODB_URI ? undefined : await startFerretDB('eff-ferretdb', backend);
   const redisServer = process.env.REDIS_URL ? undefined : await startRedis('eff-redis');
   const mongoUri = process.env.MONGODB_URI ?? ferret!.uri;
   const redisUrl = process.env.REDIS_URL ?? redisServer!.url;
   out(
-    `efficiency: ${SECONDS} s per phase, ${CONCURRENCY} concurrent clients, sizes ${SIZES.join(', ')} users`,
+    `efficiency: ${SECONDS} s per phase, ${CONCURRENCY} concurrent clients, sizes ${SIZES.join(', ')} users, store ${process.env.MONGODB_URI ? 'MONGODB_URI' : `FerretDB on ${backend}`}`,
   );
   out(
     'CPU in ms per answered request (utime+stime); ratio = api / ceiling (same database commands, bare route)',
