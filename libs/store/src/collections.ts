@@ -7,7 +7,7 @@ import type {
   MembershipDocument,
   UserDocument,
 } from './documents.js';
-import { documentById, FERRETDB_PROFILE, profileIndexes, type StoreProfile } from './profile.js';
+import { documentById, FERRETDB_PROFILE, flatKeyCopies, type StoreProfile } from './profile.js';
 
 export interface StoreCollections {
   users: mongo.Collection<UserDocument>;
@@ -41,6 +41,25 @@ export interface IndexDeclaration {
 }
 
 /**
+ * The paging indexes of a resource collection: its documents in `_id` order, and in its unique key's order with
+ * the `_id` tie-break (the unique `{orgId, <key>}` index cannot give that second key).
+ */
+function pagingIndexes(collection: string, uniqueAttribute: string): IndexDeclaration[] {
+  return [
+    {
+      collection,
+      key: { orgId: 1, _id: 1 },
+      serves: `an organisation's ${collection} in id order (list pages, cursors)`,
+    },
+    {
+      collection,
+      key: { orgId: 1, [keyFieldName(uniqueAttribute)]: 1, _id: 1 },
+      serves: `list pages sorted by ${uniqueAttribute}, then \`_id\``,
+    },
+  ];
+}
+
+/**
  * The store's indexes. Every organisation-scoped index starts with `orgId` (tenants never share an index range).
  * Case-insensitive uniqueness rests on stored lower-cased keys because the test server has no collation.
  */
@@ -53,16 +72,7 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
   },
   // `_id` last in each lookup index: list pages are in `_id` order (or the sort key's, then `_id`), so the index
   // gives the order after its equalities and MongoDB needs no in-memory sort (equality, sort, range).
-  {
-    collection: 'users',
-    key: { orgId: 1, _id: 1 },
-    serves: "an organisation's users in id order (list pages, cursors)",
-  },
-  {
-    collection: 'users',
-    key: { orgId: 1, [keyFieldName('userName')]: 1, _id: 1 },
-    serves: 'list pages sorted by userName (the unique index cannot give the `_id` tie-break)',
-  },
+  ...pagingIndexes('users', 'userName'),
   { collection: 'users', key: { orgId: 1, externalId: 1, _id: 1 }, serves: 'externalId lookups' },
   // The plan's user limit counts an organisation's active users before a create, at most up to the limit.
   { collection: 'users', key: { orgId: 1, active: 1 }, serves: "the plan's user-limit count" },
@@ -77,16 +87,7 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
     options: { unique: true },
     serves: 'displayName lookups and uniqueness',
   },
-  {
-    collection: 'groups',
-    key: { orgId: 1, _id: 1 },
-    serves: "an organisation's groups in id order (list pages, cursors)",
-  },
-  {
-    collection: 'groups',
-    key: { orgId: 1, [keyFieldName('displayName')]: 1, _id: 1 },
-    serves: 'list pages sorted by displayName (the unique index cannot give the `_id` tie-break)',
-  },
+  ...pagingIndexes('groups', 'displayName'),
   { collection: 'groups', key: { orgId: 1, externalId: 1, _id: 1 }, serves: 'externalId lookups' },
   {
     collection: 'memberships',
@@ -129,6 +130,15 @@ export const STORE_INDEXES: readonly IndexDeclaration[] = [
 ];
 
 /** Creates `STORE_INDEXES`; idempotent. */
+/** The indexes a profile needs besides STORE_INDEXES: on FerretDB v1, `{orgId, <copy>}` for each key copy. */
+export function profileIndexes(profile: StoreProfile): IndexDeclaration[] {
+  return flatKeyCopies(profile).map(({ collection, nested, copy }) => ({
+    collection,
+    key: { orgId: 1, [copy]: 1 },
+    serves: `${nested} lookups on the FerretDB profile (its top-level copy)`,
+  }));
+}
+
 export async function ensureStoreIndexes(
   connection: Connection,
   /** The server's profile: FerretDB v1 also gets the indexes of its flat key copies (`profileIndexes`). */

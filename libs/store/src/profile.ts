@@ -3,7 +3,6 @@
 // everything else asks the profile a question (`elemMatch`, `documentById`, …).
 import { keyFieldName } from '@scimbridge/scim-core';
 import type { Connection } from 'mongoose';
-import type { IndexDeclaration } from './collections.js';
 
 export type StoreServer = 'mongodb' | 'ferretdb';
 
@@ -206,14 +205,10 @@ export function withFlatKeys<D extends object>(profile: StoreProfile, collection
   return { ...doc, ...copies };
 }
 
-/** The indexes a profile needs besides STORE_INDEXES: on FerretDB v1, `{orgId, <copy>}` for each flat key. */
-export function profileIndexes(profile: StoreProfile): IndexDeclaration[] {
+/** The top-level key copies this profile stores (none on MongoDB): collection, nested field, its copy. */
+export function flatKeyCopies(profile: StoreProfile): { collection: string; nested: string; copy: string }[] {
   if (profile.nestedEquality) return [];
   return Object.entries(FLAT_KEYS).flatMap(([collection, flat]) =>
-    Object.entries(flat).map(([nested, top]) => ({
-      collection,
-      key: { orgId: 1 as const, [top]: 1 as const },
-      serves: `${nested} lookups on the FerretDB profile (its top-level copy)`,
-    })),
+    Object.entries(flat).map(([nested, copy]) => ({ collection, nested, copy })),
   );
 }
